@@ -1,0 +1,8 @@
+"""Tasks: the built-in registry (MMLU, BIG-Bench-Hard, nine multiple-choice sets) and task files."""
+
+from llm_spider.tasks.base import Item, Task, render_template
+from llm_spider.tasks.catalog import MMLU_SUBSET, REGISTRY, TaskRegistry, get_task
+from llm_spider.tasks.files import load_task_file, to_dataset
+
+__all__ = ["Item", "Task", "TaskRegistry", "REGISTRY", "MMLU_SUBSET", "get_task", "load_task_file",
+           "render_template", "to_dataset"]

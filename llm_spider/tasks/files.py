@@ -1,0 +1,136 @@
+"""A user's own task from a local JSONL or CSV file (fields ``question``, ``choices``, ``answer``).
+
+Every row is checked before anything is used, and an error names the file and line, because a
+task file is typed by hand and a silent skip would change the ranking without telling anyone.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+from typing import Any
+
+from llm_spider.errors import TaskFileError
+from llm_spider.tasks.base import LETTERS, Item, Task, file_fingerprint
+
+SUFFIXES = {".jsonl": "json", ".json": "json", ".csv": "csv"}
+
+
+def _parse_choices(value: Any, where: str) -> tuple[str, ...]:
+    if value is None or value == "":
+        return ()
+    if isinstance(value, str):
+        text = value.strip()
+        if text.startswith("["):
+            try:
+                value = json.loads(text)
+            except json.JSONDecodeError as exc:
+                raise TaskFileError(f"{where}: 'choices' looks like a JSON list but is not: {exc.msg}") from None
+        else:
+            value = [c.strip() for c in text.split("|")]
+    if not isinstance(value, list) or not all(isinstance(c, (str, int, float)) for c in value):
+        raise TaskFileError(f"{where}: 'choices' must be a list of strings (or 'a | b | c' in CSV)")
+    choices = tuple(str(c) for c in value)
+    if len(choices) < 2:
+        raise TaskFileError(f"{where}: 'choices' needs at least two options, got {len(choices)}")
+    return choices
+
+
+def _parse_answer(value: Any, choices: tuple[str, ...], where: str) -> int | str | None:
+    """An answer may be an option index, a letter, or the option's text; free-form keeps text."""
+    if value is None or value == "":
+        return None
+    if not choices:
+        return str(value)
+    if isinstance(value, bool):
+        raise TaskFileError(f"{where}: 'answer' must be an index, a letter or one of the choices")
+    if isinstance(value, (int, float)) and float(value).is_integer():
+        idx = int(value)
+    elif isinstance(value, str) and value.strip().isdigit():
+        idx = int(value.strip())
+    elif isinstance(value, str) and value.strip() in choices:
+        return choices.index(value.strip())
+    elif isinstance(value, str) and len(value.strip()) == 1 and value.strip().upper() in LETTERS:
+        idx = LETTERS.index(value.strip().upper())
+    else:
+        raise TaskFileError(f"{where}: 'answer' {value!r} is not an index, a letter or one of the choices")
+    if not 0 <= idx < len(choices):
+        raise TaskFileError(f"{where}: 'answer' {value!r} is out of range for {len(choices)} choices")
+    return idx
+
+
+def _row_to_item(row: Any, where: str) -> Item:
+    if not isinstance(row, dict):
+        raise TaskFileError(f"{where}: expected an object with a 'question' field")
+    question = row.get("question")
+    if not isinstance(question, str) or not question.strip():
+        raise TaskFileError(f"{where}: missing or empty 'question'")
+    choices = _parse_choices(row.get("choices"), where)
+    return Item(question.strip(), choices, _parse_answer(row.get("answer"), choices, where))
+
+
+def _read_rows(path: Path, kind: str) -> list[tuple[int, Any]]:
+    """(line number, parsed row) pairs; blank lines are allowed and skipped."""
+    text = path.read_text(encoding="utf-8")
+    if kind == "json":
+        stripped = text.lstrip()
+        if stripped.startswith("["):  # a JSON array is accepted too
+            try:
+                return [(i + 1, r) for i, r in enumerate(json.loads(text))]
+            except json.JSONDecodeError as exc:
+                raise TaskFileError(f"{path}:{exc.lineno}: invalid JSON: {exc.msg}") from None
+        rows = []
+        for lineno, line in enumerate(text.splitlines(), start=1):
+            if line.strip():
+                try:
+                    rows.append((lineno, json.loads(line)))
+                except json.JSONDecodeError as exc:
+                    raise TaskFileError(f"{path}:{lineno}: invalid JSON: {exc.msg}") from None
+        return rows
+    reader = csv.DictReader(text.splitlines())
+    if not reader.fieldnames or "question" not in reader.fieldnames:
+        raise TaskFileError(f"{path}:1: the CSV header must name a 'question' column "
+                            f"(found: {', '.join(reader.fieldnames or []) or 'nothing'})")
+    rows = []
+    for row in reader:
+        if None in row:
+            raise TaskFileError(f"{path}:{reader.line_num}: more fields than the header has")
+        if any(v.strip() for v in row.values() if v):
+            rows.append((reader.line_num, row))
+    return rows
+
+
+def load_task_file(path: str | Path, name: str | None = None) -> Task:
+    """Read and validate a task file; returns a Task whose items are already loaded.
+
+    The validated rows are also exposed as a ``datasets.Dataset`` (``task.dataset``) so that the
+    task plugs into the Hugging Face tooling users already know.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise TaskFileError(f"{path}: no such file")
+    kind = SUFFIXES.get(path.suffix.lower())
+    if kind is None:
+        raise TaskFileError(f"{path}: unsupported file type {path.suffix!r}; use .jsonl, .json or .csv")
+    rows = _read_rows(path, kind)
+    if not rows:
+        raise TaskFileError(f"{path}: the file has no items")
+    items = [_row_to_item(row, f"{path}:{lineno}") for lineno, row in rows]
+    has_choices = {bool(i.choices) for i in items}
+    family = "file"
+    task = Task(name or path.stem, family, f"user task from {path.name} ({len(items)} items)",
+                "mc.jinja" if True in has_choices else "bbh.jinja", lambda: items, {},
+                category="user", topic=path.stem.replace("_", " "), version=file_fingerprint(path))
+    task.items  # noqa: B018 - materialise now, the rows are already validated
+    return task
+
+
+def to_dataset(task: Task):
+    """The task's items as a ``datasets.Dataset`` (question, choices, answer as text)."""
+    from datasets import Dataset
+
+    return Dataset.from_list([
+        {"question": i.question, "choices": list(i.choices),
+         "answer": "" if i.answer is None else str(i.answer)} for i in task.items
+    ])
