@@ -1,0 +1,3 @@
+from llm_spider.cli import main
+
+main()

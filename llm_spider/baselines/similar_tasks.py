@@ -1,0 +1,58 @@
+"""Performance on similar tasks: rank by each model's scores on the history tasks nearest the target.
+
+Why it works: tasks whose prompts look alike (by the general sentence encoder) tend to need the
+same abilities, so the models that did well there tend to do well here. This is the paper's
+"performance on similar tasks" baseline.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from llm_spider.errors import SpiderError
+from llm_spider.ranking.base import Ranker, TaskView
+from llm_spider.zoo.history import History
+
+
+def task_centroid(tokens: np.ndarray) -> np.ndarray:
+    """The mean prompt embedding, re-normalised: one vector per task for cosine similarity."""
+    c = np.asarray(tokens, dtype=np.float64).mean(axis=0)
+    return c / (np.linalg.norm(c) or 1.0)
+
+
+class SimilarTasksRanker(Ranker):
+    """Weighted mean of each model's scores on its ``k`` most similar scored history tasks.
+
+    Weights are ``exp(similarity / temperature)``; a model without a score on the nearest tasks
+    falls back to its nearest scored ones, so every model that has any comparable score is ranked.
+    """
+
+    name = "similar-tasks"
+    needs_task_tokens = True
+
+    def __init__(self, k: int = 10, temperature: float = 0.2):
+        self.k, self.temperature = k, temperature
+
+    def _fit(self, history: History, tasks: dict[str, np.ndarray]) -> None:
+        usable = [t for t in history.tasks if t in tasks]
+        if not usable:
+            raise SpiderError("similar-tasks needs token sets for the history's tasks; none of the "
+                              f"{len(history.tasks)} history tasks is a known task with prompts")
+        self.tasks_ = usable
+        self.centroids_ = np.stack([task_centroid(tasks[t]) for t in usable])
+        self.scores_ = history.wide()[usable].to_numpy()
+
+    def predict(self, task: TaskView) -> pd.Series:
+        if task.tokens is None:
+            raise SpiderError(f"similar-tasks needs the token set of task '{task.name}'")
+        sims = self.centroids_ @ task_centroid(task.tokens)
+        order = np.argsort(-sims, kind="stable")
+        scores, sims = self.scores_[:, order], sims[order]
+        have = ~np.isnan(scores)
+        take = have & (np.cumsum(have, axis=1) <= self.k)
+        w = np.exp((sims - sims.max()) / self.temperature) * take
+        total = w.sum(axis=1)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            pred = np.where(total > 0, np.nansum(np.where(take, scores, 0.0) * w, axis=1) / total, np.nan)
+        return pd.Series(pred, index=self.models_, name=task.name)

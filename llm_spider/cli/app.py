@@ -1,0 +1,281 @@
+"""The ``llm-spider`` command line: tasks, zoo, rank and benchmark."""
+
+from __future__ import annotations
+
+import functools
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Optional
+
+import numpy as np
+import pandas as pd
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from llm_spider.cli.output import Format, emit, stderr, write_json_atomic
+from llm_spider.errors import SpiderError, UnknownNameError
+
+app = typer.Typer(
+    help="Rank the pre-trained models in a zoo for a task without running them all (Model Spider).\n\n"
+         "Start with:  llm-spider rank --task mmlu_subset",
+    no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
+)
+tasks_app = typer.Typer(help="Browse the built-in tasks.", no_args_is_help=True)
+zoo_app = typer.Typer(help="Browse the model zoo and its score history.", no_args_is_help=True)
+benchmark_app = typer.Typer(help="Measure how well each ranking method works on historical tasks.",
+                            no_args_is_help=True)
+app.add_typer(tasks_app, name="tasks")
+app.add_typer(zoo_app, name="zoo")
+app.add_typer(benchmark_app, name="benchmark")
+
+# The best method measured by `llm-spider benchmark llm` (see benchmarks/results/llm_leaderboard.json).
+DEFAULT_METHOD = "similar-tasks"
+DEFAULT_BENCHMARK_OUTPUT = Path("benchmarks/results/llm_leaderboard.json")
+
+FormatOpt = Annotated[Format, typer.Option("--format", "-f", help="Output format.", case_sensitive=False)]
+HistoryOpt = Annotated[Optional[Path], typer.Option(
+    "--history", help="Your own score table (CSV or parquet; long: model,task,score or wide: model + one "
+                      "column per task). Default: the embedded Open LLM Leaderboard table.")]
+PromptsOpt = Annotated[int, typer.Option("--prompts", min=1, help="Prompts sampled per task for its representation.")]
+PromptSeedOpt = Annotated[int, typer.Option("--prompt-seed", help="Seed for sampling the prompts.")]
+CacheOpt = Annotated[Optional[Path], typer.Option("--cache-dir", help="Where task vectors are cached "
+                                                                     "(default ~/.cache/llm-spider).")]
+
+
+def user_errors(fn: Callable) -> Callable:
+    """Print a user's mistake as one clear line and exit 2, instead of a traceback."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except SpiderError as exc:
+            stderr.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+            raise typer.Exit(2) from None
+
+    return wrapper
+
+
+def load_history(path: Path | None):
+    from llm_spider.zoo import History
+
+    return History.from_file(path) if path else History.from_leaderboard()
+
+
+def progress_bar() -> Progress:
+    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                    console=stderr, transient=True)
+
+
+def encode_tasks(tasks: list, n_prompts: int, prompt_seed: int, cache_dir: Path | None) -> dict[str, np.ndarray]:
+    """Token sets for ``tasks``, from the cache where possible, with a progress bar otherwise."""
+    from llm_spider.encoders import TaskEncoder
+
+    encoder = TaskEncoder(n_prompts=n_prompts, seed=prompt_seed, cache_dir=cache_dir)
+    todo = [t for t in tasks if not encoder.is_cached(t)]
+    if todo:
+        stderr.print(f"Encoding {len(todo)} task(s) with {encoder.encoder.model_path.parent.name} "
+                     f"({n_prompts} prompts each; cached for next time)")
+    with progress_bar() as bar:
+        job = bar.add_task("encoding tasks", total=len(todo))
+        out = {}
+        for t in tasks:
+            cached = encoder.is_cached(t)
+            out[t.name] = encoder.encode(t)
+            if not cached:
+                bar.advance(job)
+    return out
+
+
+def history_task_tokens(history, n_prompts: int, prompt_seed: int, cache_dir: Path | None) -> dict[str, np.ndarray]:
+    """Token sets of the history's tasks that the registry knows (others cannot be compared)."""
+    from llm_spider.tasks import REGISTRY
+
+    known = [REGISTRY.get(t) for t in history.tasks if t in REGISTRY]
+    return encode_tasks(known, n_prompts, prompt_seed, cache_dir)
+
+
+# --- tasks ---------------------------------------------------------------------------------------
+@tasks_app.command("list")
+@user_errors
+def tasks_list(
+    family: Annotated[Optional[str], typer.Option(help="Only this family: mmlu, bbh or mc.")] = None,
+    fmt: FormatOpt = Format.table,
+):
+    """List the built-in tasks (MMLU subjects, BIG-Bench-Hard, multiple-choice sets)."""
+    from llm_spider.tasks import REGISTRY
+
+    df = REGISTRY.to_frame()
+    if family:
+        if family not in set(df["family"]):
+            raise UnknownNameError("family", family, sorted(set(df["family"])))
+        df = df[df["family"] == family]
+    emit(df, fmt, title=f"{len(df)} tasks")
+
+
+@tasks_app.command("show")
+@user_errors
+def tasks_show(
+    name: Annotated[str, typer.Argument(help="A task name from `llm-spider tasks list`.")],
+    n: Annotated[int, typer.Option("-n", help="How many example prompts to print.")] = 2,
+):
+    """Show a task's description and a few rendered prompts."""
+    from llm_spider.tasks import get_task
+
+    task = get_task(name)
+    print(f"{task.name}: {task.description}\nitems: {len(task.items)}; template: prompts/{task.template}")
+    if len(task.components) > 1:
+        print(f"scored as the question-weighted mean of: {', '.join(task.components)}")
+    for item in task.items[:n]:
+        print("-" * 60 + "\n" + task.render(item))
+
+
+# --- zoo -----------------------------------------------------------------------------------------
+@zoo_app.command("list")
+@user_errors
+def zoo_list(history: HistoryOpt = None, fmt: FormatOpt = Format.table):
+    """List the models of the zoo with how many tasks each was scored on."""
+    h = load_history(history)
+    df = h.summary().sort_values("mean_score", ascending=False)
+    emit(df, fmt, title=f"{len(h.models)} models × {len(h.tasks)} tasks")
+
+
+# --- rank ----------------------------------------------------------------------------------------
+@app.command()
+@user_errors
+def rank(
+    task: Annotated[Optional[str], typer.Option("--task", "-t", help="A built-in task (see `llm-spider tasks list`).")] = None,
+    task_file: Annotated[Optional[Path], typer.Option("--task-file", help="Your own task: JSONL or CSV with "
+                                                      "fields question, choices, answer (answer optional).")] = None,
+    method: Annotated[str, typer.Option("--method", "-m", help="Ranking method: similar-tasks, leaderboard, random.")] = DEFAULT_METHOD,
+    top: Annotated[Optional[int], typer.Option("--top", "-n", min=1, help="Show only the best N models.")] = None,
+    models: Annotated[Optional[str], typer.Option("--models", help="Comma-separated model names: rank only these.")] = None,
+    history: HistoryOpt = None,
+    keep_target_scores: Annotated[bool, typer.Option(
+        "--keep-target-scores", help="Let the ranker see the history's scores on the target task itself "
+                                     "(by default they are hidden, so the ranking is a real prediction).")] = False,
+    n_prompts: PromptsOpt = 32,
+    prompt_seed: PromptSeedOpt = 0,
+    cache_dir: CacheOpt = None,
+    seed: Annotated[int, typer.Option("--seed", help="Random state for methods that use one.")] = 0,
+    fmt: FormatOpt = Format.table,
+):
+    """Rank the zoo's models for a task, best first.
+
+    The table shows each model's predicted score and, where the history has one, its recorded
+    true score on the task. Example: llm-spider rank --task mmlu_subset --top 10
+    """
+    from llm_spider.ranking import TaskView, make_ranker
+    from llm_spider.tasks import get_task, load_task_file
+
+    if (task is None) == (task_file is None):
+        raise SpiderError("give exactly one of --task NAME or --task-file PATH")
+    target = get_task(task) if task else load_task_file(task_file)
+    ranker = make_ranker(method, random_state=seed)
+    h = load_history(history)
+    if models:
+        h = h.subset(models=h.check_models([m.strip() for m in models.split(",") if m.strip()]))
+    truth = h.task_scores(target.components) if target.components else None
+    hidden = [] if keep_target_scores else [c for c in target.components if c in h.tasks]
+    fit_history = h.drop_tasks(hidden)
+    if not fit_history.tasks:
+        raise SpiderError("no history tasks left to learn from once the target's own scores are hidden")
+    start = time.perf_counter()
+    tokens = None
+    if ranker.needs_task_tokens:
+        all_tokens = history_task_tokens(fit_history, n_prompts, prompt_seed, cache_dir)
+        tokens = encode_tasks([target], n_prompts, prompt_seed, cache_dir)[target.name]
+    ranker.fit(fit_history, all_tokens if ranker.needs_task_tokens else None)
+    ranking = ranker.rank(TaskView(target.name, tokens))
+    seconds = time.perf_counter() - start
+    df = ranking.to_frame(truth if truth is not None and truth.notna().any() else None)
+    if top:
+        df = df.head(top)
+    emit(df, fmt, title=f"{target.name}: {len(ranking.models)} models ranked by {method} in {seconds:.1f}s")
+    for note in ranking.notes:
+        stderr.print(f"note: {note}")
+    if hidden:
+        stderr.print(f"note: the history's scores on {len(hidden)} task(s) of '{target.name}' were hidden from "
+                     "the ranker and are shown as true_score (use --keep-target-scores to use them)")
+
+
+# --- benchmark -----------------------------------------------------------------------------------
+@benchmark_app.command("llm")
+@user_errors
+def benchmark_llm(
+    protocol: Annotated[Optional[list[str]], typer.Option(
+        "--protocol", "-p", help="loto-mmlu, loto-bbh, mmlu-to-bbh (default: all three) or loto-all.")] = None,
+    method: Annotated[Optional[list[str]], typer.Option("--method", "-m", help="Methods to compare (default: all).")] = None,
+    seed: Annotated[Optional[list[int]], typer.Option("--seed", "-s", help="Random seeds (repeatable; default 0).")] = None,
+    history: HistoryOpt = None,
+    output: Annotated[Path, typer.Option("--output", "-o", help="Where to write the JSON records.")] = DEFAULT_BENCHMARK_OUTPUT,
+    plot: Annotated[Optional[Path], typer.Option("--plot", help="Also save a PNG of weighted τ per protocol and method.")] = None,
+    n_prompts: PromptsOpt = 32,
+    prompt_seed: PromptSeedOpt = 0,
+    cache_dir: CacheOpt = None,
+    fmt: FormatOpt = Format.table,
+):
+    """Compare ranking methods on the LLM score history with held-out tasks.
+
+    loto-mmlu leaves one MMLU subject out, loto-bbh one BIG-Bench-Hard subtask, mmlu-to-bbh fits on
+    MMLU and ranks each BBH subtask. Each row: mean weighted τ, mean top-1 regret, top-1 hit rate
+    and the seconds the method spent fitting and ranking. Records go to --output as JSON.
+    """
+    from llm_spider.benchmark import DEFAULT_PROTOCOLS, get_protocol, run_benchmark
+    from llm_spider.benchmark.runner import count_folds
+    from llm_spider.ranking import make_ranker, method_names
+
+    protocols = [get_protocol(p) for p in (protocol or DEFAULT_PROTOCOLS)]
+    methods = list(method or method_names())
+    for m in methods:
+        make_ranker(m)  # validates the name before any work
+    seeds = list(seed or [0])
+    h = load_history(history)
+    applicable = [p for p in protocols if p.applies_to(h)]
+    if not applicable:
+        raise SpiderError(f"none of the protocols ({', '.join(p.name for p in protocols)}) applies to this history: "
+                          "they need mmlu_*/bbh_* (or hendrycksTest-*) task columns; try --protocol loto-all")
+    encode_start = time.perf_counter()
+    tokens = {}
+    if any(make_ranker(m).needs_task_tokens for m in methods):
+        tokens = history_task_tokens(h, n_prompts, prompt_seed, cache_dir)
+    encode_seconds = time.perf_counter() - encode_start
+    with progress_bar() as bar:
+        job = bar.add_task("benchmark folds", total=count_folds(h, applicable, methods, seeds))
+        result = run_benchmark(h, protocols, methods, seeds, tokens, on_fold=lambda: bar.advance(job))
+    for msg in result.skipped:
+        stderr.print(f"skipped: {msg}")
+    df = result.table()
+    for rec in result.records:
+        rec["history"] = str(history) if history else "embedded:open-llm-leaderboard"
+        if make_ranker(rec["method"]).needs_task_tokens:
+            rec["encoder_seconds"] = round(encode_seconds, 3)
+    write_json_atomic(output, result.records)
+    if plot:
+        save_benchmark_plot(df, plot)
+    shown = df[["protocol", "method", "seed", "weighted_tau", "top1_regret", "top1_hit", "seconds", "n_folds", "n_models"]]
+    emit(shown, fmt, title="LLM zoo benchmark (means over held-out tasks)")
+    stderr.print(f"task encoding: {encode_seconds:.1f}s (cached vectors are reused); records written to {output}")
+
+
+def save_benchmark_plot(df: pd.DataFrame, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    means = df.groupby(["protocol", "method"])["weighted_tau"].mean().unstack("method")
+    ax = means.plot.bar(figsize=(8, 4.5), rot=0)
+    ax.set_ylabel("mean weighted Kendall's τ")
+    ax.set_title("Ranking the LLM zoo on held-out tasks")
+    ax.axhline(0, color="black", linewidth=0.6)
+    ax.legend(loc="lower right", fontsize=8)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    plt.tight_layout()
+    plt.savefig(path, dpi=120)
+    plt.close()
+
+
+def main() -> None:
+    app()

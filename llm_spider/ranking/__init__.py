@@ -1,0 +1,32 @@
+"""Rankers: the common interface and the registry of methods by name."""
+
+from __future__ import annotations
+
+import inspect
+
+from llm_spider.errors import UnknownNameError
+from llm_spider.ranking.base import Ranker, Ranking, TaskView
+
+
+def _methods() -> dict[str, type[Ranker]]:
+    from llm_spider.baselines import LeaderboardRanker, RandomRanker, SimilarTasksRanker
+
+    return {cls.name: cls for cls in (SimilarTasksRanker, LeaderboardRanker, RandomRanker)}
+
+
+def method_names() -> list[str]:
+    return list(_methods())
+
+
+def make_ranker(name: str, random_state: int = 0, **params) -> Ranker:
+    """A fresh, unfitted ranker by method name; ``random_state`` goes to those that use one."""
+    methods = _methods()
+    if name not in methods:
+        raise UnknownNameError("method", name, methods)
+    cls = methods[name]
+    if "random_state" in inspect.signature(cls).parameters:
+        params.setdefault("random_state", random_state)
+    return cls(**params)
+
+
+__all__ = ["Ranker", "Ranking", "TaskView", "make_ranker", "method_names"]

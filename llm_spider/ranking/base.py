@@ -1,0 +1,104 @@
+"""One interface for every ranker, scikit-learn style, so benchmarks loop over them blindly.
+
+``fit(history, tasks)`` learns from the score history (and, for methods that compare tasks, the
+history tasks' token sets); ``predict(task)`` scores every model of the fitted zoo for a target
+task; ``rank(task)`` orders them; ``score(task, truth)`` is the weighted τ against true scores.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import ClassVar
+
+import numpy as np
+import pandas as pd
+
+from llm_spider.errors import SpiderError
+from llm_spider.metrics import weighted_tau
+from llm_spider.zoo.history import History
+
+
+@dataclass
+class TaskView:
+    """The target task as a ranker sees it: a name and its token sets.
+
+    ``tokens`` are the general task tokens (n_prompts × dim). ``extra_tokens`` are reserved for
+    PTM-specific tokens (per-model features from probe runs), used by re-ranking.
+    """
+
+    name: str
+    tokens: np.ndarray | None = None
+    extra_tokens: Mapping[str, np.ndarray] | None = field(default=None, repr=False)
+
+
+@dataclass
+class Ranking:
+    """Models ordered best first, with the ranker's predicted scores."""
+
+    task: str
+    method: str
+    scores: pd.Series  # index: model, sorted descending
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def models(self) -> list[str]:
+        return list(self.scores.index)
+
+    def top(self, n: int) -> Ranking:
+        return Ranking(self.task, self.method, self.scores.iloc[:n], self.notes)
+
+    def to_frame(self, truth: pd.Series | None = None) -> pd.DataFrame:
+        """rank, model, predicted_score and, where known, true_score."""
+        df = pd.DataFrame({"rank": np.arange(1, len(self.scores) + 1), "model": self.scores.index,
+                           "predicted_score": self.scores.to_numpy()})
+        if truth is not None:
+            df["true_score"] = truth.reindex(self.scores.index).to_numpy()
+        return df
+
+
+class Ranker(ABC):
+    """Base class: hyper-parameters in ``__init__``, learned state in attributes ending in ``_``."""
+
+    name: ClassVar[str]
+    needs_task_tokens: ClassVar[bool] = False
+
+    def fit(self, history: History, tasks: Mapping[str, np.ndarray] | None = None) -> Ranker:
+        if not history.models:
+            raise SpiderError("cannot fit a ranker on an empty history")
+        self.history_ = history
+        self.models_ = history.models
+        self._fit(history, dict(tasks or {}))
+        return self
+
+    def _fit(self, history: History, tasks: dict[str, np.ndarray]) -> None:
+        """Subclasses learn here; the default learns nothing beyond the history itself."""
+
+    @abstractmethod
+    def predict(self, task: TaskView) -> pd.Series:
+        """A score per model of the fitted zoo (higher = better); NaN where it cannot tell."""
+
+    def rank(self, task: TaskView) -> Ranking:
+        if not hasattr(self, "models_"):
+            raise SpiderError(f"{type(self).__name__} is not fitted: call fit(history) first")
+        pred = self.predict(task)
+        unknown = int(pred.isna().sum())
+        notes = [f"{unknown} model(s) left out: no scores on any task this method can compare"] if unknown else []
+        # Stable sort on (-score, name) so ties always come out in the same order.
+        pred = pred.dropna()
+        order = np.lexsort((pred.index.to_numpy(dtype=str), -pred.to_numpy()))
+        return Ranking(task.name, self.name, pred.iloc[order], notes)
+
+    def score(self, task: TaskView, truth: pd.Series) -> float:
+        """Weighted Kendall's τ of the predicted scores against ``truth`` over shared models."""
+        pred = self.predict(task)
+        both = pd.concat([truth.rename("t"), pred.rename("p")], axis=1, join="inner").dropna()
+        return weighted_tau(both["t"], both["p"])
+
+    def get_params(self) -> dict:
+        return {k: v for k, v in vars(self).items() if not k.endswith("_") and not k.startswith("_")}
+
+    def __repr__(self) -> str:
+        params = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
+        return f"{type(self).__name__}({params})"

@@ -1,0 +1,187 @@
+"""The history: a model × task score table, the ground truth that rankers learn from.
+
+Kept in long form (one row per model, task and score) with provenance columns, because rows from
+different sources (the embedded leaderboard, a user's table, our own evaluations) must stay
+traceable after they are merged. ``wide()`` gives the model × task matrix the rankers work on.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from llm_spider.errors import SpiderError, UnknownNameError
+from llm_spider.paths import DATA_DIR
+
+LEADERBOARD_SOURCE = "open-llm-leaderboard (sloth data_v2.csv @6dc6bb3, MIT)"
+MODEL_INFO_COLUMNS = {
+    "Family": "family", "Instruct": "instruct", "date": "date", "#Params (B)": "params_b",
+    "Pretraining Data Size (T)": "tokens_t", "FLOPs (1E21)": "flops_1e21", "Family2": "family2",
+}
+# Columns on other scales than [0, 1] and with 4 models each: a mean over tasks would be theirs alone.
+LEADERBOARD_DROPPED = ("Arena-Elo", "MTBench")
+# Leaderboard columns that measure a registry task under another name.
+TASK_ALIASES = {"ARC": "arc_challenge", "Winogrande": "winogrande"}
+LONG_COLUMNS = ("model", "task", "score")
+
+
+def canonical_task_name(name: str) -> str:
+    """Map a history's column name onto the registry's name for the same task, when one exists."""
+    name = str(name).strip()
+    if name.startswith("hendrycksTest-"):
+        return "mmlu_" + name[len("hendrycksTest-"):]
+    return TASK_ALIASES.get(name, name)
+
+
+class History:
+    """Scores of models on tasks, with provenance; cheap to subset for cross-validation folds."""
+
+    def __init__(self, scores: pd.DataFrame, model_info: pd.DataFrame | None = None):
+        missing = [c for c in LONG_COLUMNS if c not in scores.columns]
+        if missing:
+            raise SpiderError(f"history table lacks column(s): {', '.join(missing)}")
+        scores = scores.copy()
+        for col, default in (("source", "user"), ("source_task", None)):
+            if col not in scores.columns:
+                scores[col] = scores["task"] if default is None else default
+        scores["model"] = scores["model"].astype(str)
+        scores["task"] = scores["task"].astype(str)
+        scores["score"] = pd.to_numeric(scores["score"], errors="coerce")
+        scores = scores.dropna(subset=["score"]).reset_index(drop=True)
+        dup = scores.duplicated(["model", "task"])
+        if dup.any():
+            first = scores[dup].iloc[0]
+            raise SpiderError(f"history has {int(dup.sum())} duplicate (model, task) rows, "
+                              f"e.g. {first['model']!r} on {first['task']!r}")
+        self.scores = scores
+        self.model_info = model_info if model_info is not None else pd.DataFrame(index=pd.Index([], name="model"))
+        self._wide: pd.DataFrame | None = None
+
+    # --- construction -------------------------------------------------------------------------
+    @classmethod
+    def from_wide(cls, wide: pd.DataFrame, source: str, model_info: pd.DataFrame | None = None) -> History:
+        """From a models × tasks matrix (index = model names); column names are canonicalised."""
+        long = wide.rename_axis(index="model", columns="source_task").stack().rename("score").reset_index()
+        long["task"] = long["source_task"].map(canonical_task_name)
+        long["source"] = source
+        return cls(long[["model", "task", "score", "source", "source_task"]], model_info)
+
+    @classmethod
+    def from_leaderboard(cls) -> History:
+        """The embedded Open LLM Leaderboard table: 188 LLMs × 109 tasks (see data/PROVENANCE.md)."""
+        df = pd.read_parquet(DATA_DIR / "leaderboard.parquet").set_index("Model")
+        info = df[[c for c in MODEL_INFO_COLUMNS if c in df.columns]].rename(columns=MODEL_INFO_COLUMNS)
+        tasks = df.drop(columns=[c for c in MODEL_INFO_COLUMNS if c in df.columns] + list(LEADERBOARD_DROPPED))
+        return cls.from_wide(tasks.astype(float), LEADERBOARD_SOURCE, info.rename_axis("model"))
+
+    @classmethod
+    def from_file(cls, path: str | Path) -> History:
+        """A user's CSV or parquet table, long (model, task, score[, ...]) or wide (model + tasks)."""
+        path = Path(path)
+        if not path.is_file():
+            raise SpiderError(f"{path}: no such history file")
+        try:
+            df = pd.read_parquet(path) if path.suffix.lower() == ".parquet" else pd.read_csv(path)
+        except Exception as exc:  # pandas raises many types for unreadable files
+            raise SpiderError(f"{path}: cannot read as {'parquet' if path.suffix == '.parquet' else 'CSV'}: {exc}") from None
+        if df.empty:
+            raise SpiderError(f"{path}: the history table is empty")
+        lower = {c.lower(): c for c in df.columns}
+        source = f"file:{path.name}"
+        if all(c in lower for c in LONG_COLUMNS):
+            long = df.rename(columns={lower[c]: c for c in LONG_COLUMNS})
+            bad = pd.to_numeric(long["score"], errors="coerce").isna() & long["score"].notna()
+            if bad.any():
+                row = int(np.flatnonzero(bad.to_numpy())[0])
+                raise SpiderError(f"{path}:{row + 2}: score {long['score'].iloc[row]!r} is not a number")
+            long["source_task"] = long["task"]
+            long["task"] = long["task"].map(canonical_task_name)
+            long["source"] = long["source"] if "source" in long.columns else source
+            return cls(long)
+        model_col = lower.get("model") or df.columns[0]
+        wide = df.set_index(model_col)
+        wide.index = wide.index.astype(str)
+        numeric = wide.select_dtypes(include="number")
+        if numeric.shape[1] == 0:
+            raise SpiderError(f"{path}: no numeric task columns found; expected a long table with "
+                              "columns model, task, score or a wide one with a model column and one column per task")
+        info = wide.drop(columns=numeric.columns).rename_axis("model")
+        return cls.from_wide(numeric, source, info)
+
+    # --- views ---------------------------------------------------------------------------------
+    def wide(self) -> pd.DataFrame:
+        """models × tasks matrix of scores (NaN where a model has no score)."""
+        if self._wide is None:
+            self._wide = self.scores.pivot(index="model", columns="task", values="score")
+        return self._wide
+
+    @property
+    def models(self) -> list[str]:
+        return list(self.wide().index)
+
+    @property
+    def tasks(self) -> list[str]:
+        return list(self.wide().columns)
+
+    def __len__(self) -> int:
+        return len(self.scores)
+
+    def __repr__(self) -> str:
+        return f"History({len(self.models)} models × {len(self.tasks)} tasks, {len(self)} scores)"
+
+    def subset(self, models: Iterable[str] | None = None, tasks: Iterable[str] | None = None) -> History:
+        rows = self.scores
+        if models is not None:
+            rows = rows[rows["model"].isin(set(models))]
+        if tasks is not None:
+            rows = rows[rows["task"].isin(set(tasks))]
+        return History(rows, self.model_info)
+
+    def drop_tasks(self, tasks: Iterable[str]) -> History:
+        return self.subset(tasks=[t for t in self.tasks if t not in set(tasks)])
+
+    def complete_models(self, tasks: Iterable[str]) -> list[str]:
+        """Models with a score on every one of ``tasks``."""
+        tasks = list(tasks)
+        return list(self.wide()[tasks].dropna().index) if tasks else self.models
+
+    def task_scores(self, components: Mapping[str, float]) -> pd.Series:
+        """Each model's score on a (possibly composite) task: the weighted mean of its components.
+
+        A model missing any component gets NaN, since a partial mean would not be the same task.
+        """
+        names = [c for c in components if c in self.wide().columns]
+        if len(names) < len(components):
+            return pd.Series(np.nan, index=self.wide().index, dtype=float)
+        weights = np.array([components[c] for c in names], dtype=float)
+        values = self.wide()[names].to_numpy()
+        return pd.Series(values @ weights / weights.sum(), index=self.wide().index, name="score")
+
+    def check_models(self, models: Iterable[str]) -> list[str]:
+        """Validate user-given model names; unknown names raise with the closest known ones."""
+        known = set(self.models)
+        out = []
+        for m in models:
+            if m not in known:
+                raise UnknownNameError("model", m, self.models)
+            out.append(m)
+        return out
+
+    def summary(self) -> pd.DataFrame:
+        """One row per model: number of tasks scored, mean score, and the model's metadata."""
+        wide = self.wide()
+        out = pd.DataFrame({"tasks_scored": wide.notna().sum(axis=1), "mean_score": wide.mean(axis=1)})
+        if not self.model_info.empty:
+            out = out.join(self.model_info, how="left")
+        out["source"] = self.scores.groupby("model")["source"].first()
+        return out.rename_axis("model").reset_index()
+
+
+def task_family(task: str) -> str:
+    """The family prefix of a canonical task name: ``mmlu``, ``bbh`` or the name's own stem."""
+    m = re.match(r"^(mmlu|bbh|math|gpqa|musr)_", task)
+    return m.group(1) if m else "other"
