@@ -270,7 +270,7 @@ def save_benchmark_plot(df: pd.DataFrame, path: Path) -> None:
     ax.set_ylabel("mean weighted Kendall's τ")
     ax.set_title("Ranking the LLM zoo on held-out tasks")
     ax.axhline(0, color="black", linewidth=0.6)
-    ax.legend(loc="lower right", fontsize=8)
+    ax.legend(title="method", fontsize=8, loc="upper left", bbox_to_anchor=(1.0, 1.0))
     path.parent.mkdir(parents=True, exist_ok=True)
     plt.tight_layout()
     plt.savefig(path, dpi=120)

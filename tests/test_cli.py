@@ -1,0 +1,153 @@
+import json
+
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from llm_spider.cli import app
+from llm_spider.benchmark import RECORD_FIELDS
+
+runner = CliRunner()
+
+
+def invoke(*args):
+    return runner.invoke(app, [str(a) for a in args])
+
+
+@pytest.fixture()
+def small_history(tmp_path, leaderboard):
+    """Three MMLU subjects and three BBH subtasks of the real table, as a user's wide CSV."""
+    tasks = ["mmlu_anatomy", "mmlu_virology", "mmlu_marketing", "bbh_navigate", "bbh_snarks", "bbh_hyperbaton"]
+    wide = leaderboard.wide()[tasks].dropna().iloc[:30]
+    path = tmp_path / "history.csv"
+    wide.rename_axis("model").reset_index().to_csv(path, index=False)
+    return path
+
+
+def test_help_teaches():
+    result = invoke("--help")
+    assert result.exit_code == 0 and "rank" in result.output and "benchmark" in result.output
+    result = invoke("rank", "--help")
+    assert result.exit_code == 0 and "--task-file" in result.output
+
+
+def test_tasks_list_json():
+    result = invoke("tasks", "list", "--family", "bbh", "--format", "json")
+    assert result.exit_code == 0
+    rows = json.loads(result.stdout)
+    assert len(rows) == 27 and all(r["family"] == "bbh" for r in rows)
+
+
+def test_zoo_list_csv():
+    result = invoke("zoo", "list", "--format", "csv")
+    assert result.exit_code == 0
+    assert len(result.stdout.strip().splitlines()) == 189  # header + 188 models
+
+
+def test_rank_mmlu_subset_json_is_ordered_with_truth():
+    result = invoke("rank", "--task", "mmlu_subset", "--method", "leaderboard", "--format", "json")
+    assert result.exit_code == 0, result.output
+    rows = json.loads(result.stdout)
+    assert len(rows) >= 100
+    assert [r["rank"] for r in rows] == list(range(1, len(rows) + 1))
+    scores = [r["predicted_score"] for r in rows]
+    assert scores == sorted(scores, reverse=True)
+    assert sum(r["true_score"] is not None for r in rows) == 149
+    assert "hidden" in result.stderr
+
+
+def test_rank_top_and_csv_and_model_subset():
+    result = invoke("rank", "--task", "mmlu_anatomy", "--method", "leaderboard", "--top", "2",
+                    "--models", "qwen2-72b,bloom-560m,meta-llama-3-70b", "--format", "csv")
+    assert result.exit_code == 0, result.output
+    df = pd.read_csv(pd.io.common.StringIO(result.stdout))
+    assert list(df["model"]) == ["qwen2-72b", "meta-llama-3-70b"]
+
+
+def test_rank_with_similar_tasks_on_a_task_file(tmp_path, small_history, cache_dir):
+    task_file = tmp_path / "medical.jsonl"
+    task_file.write_text("\n".join(json.dumps({"question": q, "choices": ["yes", "no"]}) for q in (
+        "Is the femur the longest bone of the human body?", "Does influenza come from a virus?",
+        "Is the heart a muscle?")) + "\n")
+    result = invoke("rank", "--task-file", task_file, "--history", small_history, "--prompts", 2,
+                    "--cache-dir", cache_dir, "--format", "json")
+    assert result.exit_code == 0, result.output
+    rows = json.loads(result.stdout)
+    assert len(rows) == 30 and "true_score" not in rows[0]
+    assert any(cache_dir.rglob("medical-*.safetensors"))
+
+
+def test_unknown_task_exits_with_suggestions():
+    result = invoke("rank", "--task", "mmlu_subst", "--method", "leaderboard")
+    assert result.exit_code == 2
+    assert "unknown task 'mmlu_subst'" in result.stderr and "mmlu_subset" in result.stderr
+
+
+def test_unknown_model_and_method_exit_with_suggestions():
+    result = invoke("rank", "--task", "mmlu_anatomy", "--method", "leaderboard", "--models", "qwen2-72bb")
+    assert result.exit_code == 2 and "qwen2-72b" in result.stderr
+    result = invoke("rank", "--task", "mmlu_anatomy", "--method", "similar")
+    assert result.exit_code == 2 and "similar-tasks" in result.stderr
+
+
+def test_task_and_task_file_are_exclusive():
+    result = invoke("rank", "--method", "leaderboard")
+    assert result.exit_code == 2 and "exactly one" in result.stderr
+
+
+def test_malformed_task_file_names_line_and_writes_nothing(tmp_path, cache_dir):
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"question": "fine?"}\n{"question": \n')
+    result = invoke("rank", "--task-file", bad, "--cache-dir", cache_dir)
+    assert result.exit_code == 2
+    assert f"{bad}:2" in result.stderr
+    assert not cache_dir.exists()
+
+
+def test_empty_task_file(tmp_path, cache_dir):
+    empty = tmp_path / "empty.csv"
+    empty.write_text("question,choices,answer\n")
+    result = invoke("rank", "--task-file", empty, "--cache-dir", cache_dir)
+    assert result.exit_code == 2 and "empty.csv" in result.stderr and "no items" in result.stderr
+    assert not cache_dir.exists()
+
+
+def test_benchmark_on_a_users_table_is_reproducible(tmp_path, small_history, cache_dir):
+    outputs = []
+    for name in ("a.json", "b.json"):
+        out = tmp_path / name
+        result = invoke("benchmark", "llm", "--history", small_history, "--output", out, "--prompts", 2,
+                        "--cache-dir", cache_dir, "--format", "json")
+        assert result.exit_code == 0, result.output
+        outputs.append(json.loads(out.read_text()))
+    records = outputs[0]
+    assert {r["protocol"] for r in records} == {"loto-mmlu", "loto-bbh", "mmlu-to-bbh"}
+    assert {r["method"] for r in records} == {"random", "leaderboard", "similar-tasks"}
+    assert all(set(RECORD_FIELDS) <= set(r) for r in records)
+    strip = lambda recs: [{k: v for k, v in r.items() if "seconds" not in k} for r in recs]  # noqa: E731
+    assert strip(outputs[0]) == strip(outputs[1])
+    by = {(r["protocol"], r["method"]): r for r in records}
+    assert by[("loto-mmlu", "leaderboard")]["weighted_tau"] > by[("loto-mmlu", "random")]["weighted_tau"] - 1.0
+
+
+def test_benchmark_failure_writes_nothing(tmp_path):
+    out = tmp_path / "never.json"
+    result = invoke("benchmark", "llm", "--method", "nope", "--output", out)
+    assert result.exit_code == 2 and not out.exists()
+    table = tmp_path / "other.csv"
+    table.write_text("model,task,score\na,x,0.1\nb,x,0.2\n")
+    result = invoke("benchmark", "llm", "--history", table, "--output", out, "--method", "leaderboard")
+    assert result.exit_code == 2 and "loto-all" in result.stderr and not out.exists()
+
+
+def test_benchmark_loto_all_on_a_plain_table(tmp_path):
+    table = tmp_path / "plain.csv"
+    rows = [(m, t, s) for t, base in (("x", 0.1), ("y", 0.2), ("z", 0.3))
+            for m, s in (("a", base), ("b", base + 0.1), ("c", base + 0.2), ("d", base + 0.3))]
+    pd.DataFrame(rows, columns=["model", "task", "score"]).to_csv(table, index=False)
+    out = tmp_path / "r.json"
+    result = invoke("benchmark", "llm", "--history", table, "--protocol", "loto-all",
+                    "--method", "leaderboard", "--output", out)
+    assert result.exit_code == 0, result.output
+    (record,) = json.loads(out.read_text())
+    assert record["protocol"] == "loto-all" and record["weighted_tau"] == pytest.approx(1.0)
