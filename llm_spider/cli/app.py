@@ -77,23 +77,18 @@ def encode_tasks(tasks: list, n_prompts: int, prompt_seed: int, cache_dir: Path 
     if todo:
         stderr.print(f"Encoding {len(todo)} task(s) with {encoder.encoder.model_path.parent.name} "
                      f"({n_prompts} prompts each; cached for next time)")
+    out = {t.name: encoder.encode(t) for t in tasks if t not in todo}
     with progress_bar() as bar:
-        job = bar.add_task("encoding tasks", total=len(todo))
-        out = {}
-        for t in tasks:
-            cached = encoder.is_cached(t)
+        for t in bar.track(todo, description="encoding tasks"):
             out[t.name] = encoder.encode(t)
-            if not cached:
-                bar.advance(job)
     return out
 
 
-def history_task_tokens(history, n_prompts: int, prompt_seed: int, cache_dir: Path | None) -> dict[str, np.ndarray]:
-    """Token sets of the history's tasks that the registry knows (others cannot be compared)."""
+def comparable_tasks(history) -> list:
+    """The history's tasks that the registry knows: only those have prompts to compare."""
     from llm_spider.tasks import REGISTRY
 
-    known = [REGISTRY.get(t) for t in history.tasks if t in REGISTRY]
-    return encode_tasks(known, n_prompts, prompt_seed, cache_dir)
+    return [REGISTRY.get(t) for t in history.tasks if t in REGISTRY]
 
 
 # --- tasks ---------------------------------------------------------------------------------------
@@ -182,12 +177,11 @@ def rank(
     if not fit_history.tasks:
         raise SpiderError("no history tasks left to learn from once the target's own scores are hidden")
     start = time.perf_counter()
-    tokens = None
-    if ranker.needs_task_tokens:
-        all_tokens = history_task_tokens(fit_history, n_prompts, prompt_seed, cache_dir)
-        tokens = encode_tasks([target], n_prompts, prompt_seed, cache_dir)[target.name]
-    ranker.fit(fit_history, all_tokens if ranker.needs_task_tokens else None)
-    ranking = ranker.rank(TaskView(target.name, tokens))
+    tokens = {}
+    if ranker.needs_task_tokens:  # one pass, so the encoder is loaded at most once
+        tokens = encode_tasks([*comparable_tasks(fit_history), target], n_prompts, prompt_seed, cache_dir)
+    ranker.fit(fit_history, tokens or None)
+    ranking = ranker.rank(TaskView(target.name, tokens.get(target.name)))
     seconds = time.perf_counter() - start
     df = ranking.to_frame(truth if truth is not None and truth.notna().any() else None)
     if top:
@@ -239,7 +233,7 @@ def benchmark_llm(
     encode_start = time.perf_counter()
     tokens = {}
     if any(make_ranker(m).needs_task_tokens for m in methods):
-        tokens = history_task_tokens(h, n_prompts, prompt_seed, cache_dir)
+        tokens = encode_tasks(comparable_tasks(h), n_prompts, prompt_seed, cache_dir)
     encode_seconds = time.perf_counter() - encode_start
     with progress_bar() as bar:
         job = bar.add_task("benchmark folds", total=count_folds(h, applicable, methods, seeds))

@@ -53,7 +53,9 @@ class SentenceEncoder:
         if self._model is None:
             os.environ.setdefault("HF_HUB_OFFLINE", "1")  # a local path must never reach for the hub
             from sentence_transformers import SentenceTransformer
+            from transformers.utils import logging as hf_logging
 
+            hf_logging.disable_progress_bar()  # our own progress bar says what is being encoded
             self._model = SentenceTransformer(str(self.model_path), device=self.device)
         return self._model
 
