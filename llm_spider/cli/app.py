@@ -133,6 +133,8 @@ def zoo_list(history: HistoryOpt = None, fmt: FormatOpt = Format.table):
     """List the models of the zoo with how many tasks each was scored on."""
     h = load_history(history)
     df = h.summary().sort_values("mean_score", ascending=False)
+    if fmt is Format.table:  # the full metadata is in --format json/csv
+        df = df[[c for c in ("model", "tasks_scored", "mean_score", "family", "params_b", "instruct") if c in df]]
     emit(df, fmt, title=f"{len(h.models)} models × {len(h.tasks)} tasks")
 
 
@@ -158,8 +160,9 @@ def rank(
 ):
     """Rank the zoo's models for a task, best first.
 
-    The table shows each model's predicted score and, where the history has one, its recorded
-    true score on the task. Example: llm-spider rank --task mmlu_subset --top 10
+    The table shows each model's predicted score and, where the history has one, its recorded true score on the task.
+
+    Example: llm-spider rank --task mmlu_subset --top 10
     """
     from llm_spider.ranking import TaskView, make_ranker
     from llm_spider.tasks import get_task, load_task_file
@@ -212,9 +215,9 @@ def benchmark_llm(
 ):
     """Compare ranking methods on the LLM score history with held-out tasks.
 
-    loto-mmlu leaves one MMLU subject out, loto-bbh one BIG-Bench-Hard subtask, mmlu-to-bbh fits on
-    MMLU and ranks each BBH subtask. Each row: mean weighted τ, mean top-1 regret, top-1 hit rate
-    and the seconds the method spent fitting and ranking. Records go to --output as JSON.
+    loto-mmlu leaves one MMLU subject out, loto-bbh one BIG-Bench-Hard subtask, mmlu-to-bbh fits on MMLU and ranks each BBH subtask.
+
+    Each row: mean weighted τ, mean top-1 regret, top-1 hit rate and the seconds the method spent fitting and ranking. Records go to --output as JSON.
     """
     from llm_spider.benchmark import DEFAULT_PROTOCOLS, get_protocol, run_benchmark
     from llm_spider.benchmark.runner import count_folds
