@@ -1,4 +1,4 @@
-"""Shared fixtures. Tests never reach the network or ../shared: everything comes from the package."""
+"""Shared fixtures. Tests never reach the network or the developers' shared folder: all data comes from the package."""
 
 from __future__ import annotations
 
