@@ -151,3 +151,16 @@ def test_benchmark_loto_all_on_a_plain_table(tmp_path):
     assert result.exit_code == 0, result.output
     (record,) = json.loads(out.read_text())
     assert record["protocol"] == "loto-all" and record["weighted_tau"] == pytest.approx(1.0)
+
+
+def test_rank_default_method_on_the_embedded_zoo(cache_dir):
+    """The README's main job with its default method (few prompts per task to keep it quick)."""
+    result = invoke("rank", "--task", "mmlu_subset", "--prompts", 2, "--cache-dir", cache_dir, "--format", "json")
+    assert result.exit_code == 0, result.output
+    rows = json.loads(result.stdout)
+    assert len(rows) >= 100
+    known = [(r["predicted_score"], r["true_score"]) for r in rows if r["true_score"] is not None]
+    from llm_spider.metrics import weighted_tau
+
+    truth, pred = zip(*[(t, p) for p, t in known])
+    assert weighted_tau(truth, pred) > 0.5  # a real prediction of the hidden scores, far above chance
