@@ -79,8 +79,7 @@ def encode_tasks(tasks: list, n_prompts: int, prompt_seed: int, cache_dir: Path 
                      f"({n_prompts} prompts each; cached for next time)")
     out = {t.name: encoder.encode(t) for t in tasks if t not in todo}
     with progress_bar() as bar:
-        for t in bar.track(todo, description="encoding tasks"):
-            out[t.name] = encoder.encode(t)
+        out.update(encoder.encode_many(todo, progress=lambda ts: bar.track(ts, description="encoding tasks")))
     return out
 
 
@@ -186,9 +185,8 @@ def rank(
     ranker.fit(fit_history, tokens or None)
     ranking = ranker.rank(TaskView(target.name, tokens.get(target.name)))
     seconds = time.perf_counter() - start
-    df = ranking.to_frame(truth if truth is not None and truth.notna().any() else None)
-    if top:
-        df = df.head(top)
+    shown = ranking.top(top) if top else ranking
+    df = shown.to_frame(truth if truth is not None and truth.notna().any() else None)
     emit(df, fmt, title=f"{target.name}: {len(ranking.models)} models ranked by {method} in {seconds:.1f}s")
     for note in ranking.notes:
         stderr.print(f"note: {note}")

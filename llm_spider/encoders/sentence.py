@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import os
 from collections.abc import Callable, Iterable
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -41,7 +42,7 @@ class SentenceEncoder:
         self.batch_size = batch_size
         self._model = None
 
-    @property
+    @cached_property
     def name(self) -> str:
         """A stable id for cache keys: the model folder's name plus a hash of its weights' size."""
         weights = sorted(self.model_path.glob("*.safetensors")) or sorted(self.model_path.glob("*.bin"))

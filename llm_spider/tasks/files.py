@@ -117,10 +117,9 @@ def load_task_file(path: str | Path, name: str | None = None) -> Task:
     if not rows:
         raise TaskFileError(f"{path}: the file has no items")
     items = [_row_to_item(row, f"{path}:{lineno}") for lineno, row in rows]
-    has_choices = {bool(i.choices) for i in items}
-    family = "file"
-    task = Task(name or path.stem, family, f"user task from {path.name} ({len(items)} items)",
-                "mc.jinja" if True in has_choices else "bbh.jinja", lambda: items, {},
+    template = "mc.jinja" if any(i.choices for i in items) else "bbh.jinja"
+    task = Task(name or path.stem, "file", f"user task from {path.name} ({len(items)} items)",
+                template, lambda: items, {},
                 category="user", topic=path.stem.replace("_", " "), version=file_fingerprint(path))
     task.items  # noqa: B018 - materialise now, the rows are already validated
     return task

@@ -7,7 +7,6 @@ traceable after they are merged. ``wide()`` gives the model × task matrix the r
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
@@ -180,8 +179,3 @@ class History:
         out["source"] = self.scores.groupby("model")["source"].first()
         return out.rename_axis("model").reset_index()
 
-
-def task_family(task: str) -> str:
-    """The family prefix of a canonical task name: ``mmlu``, ``bbh`` or the name's own stem."""
-    m = re.match(r"^(mmlu|bbh|math|gpqa|musr)_", task)
-    return m.group(1) if m else "other"
