@@ -15,8 +15,12 @@ class UnknownNameError(SpiderError, KeyError):
 
     def __init__(self, kind: str, name: str, known: Iterable[str]):
         self.kind, self.name = kind, name
+        known = list(known)
         self.suggestions = closest(name, known)
-        hint = f" Did you mean: {', '.join(self.suggestions)}?" if self.suggestions else ""
+        if self.suggestions:
+            hint = f" Did you mean: {', '.join(self.suggestions)}?"
+        else:  # nothing close: list a short vocabulary outright, point to the list commands otherwise
+            hint = f" Known: {', '.join(known)}." if len(known) <= 12 else ""
         super().__init__(f"unknown {kind} '{name}'.{hint}")
 
     def __str__(self) -> str:  # KeyError would otherwise quote the message

@@ -132,3 +132,8 @@ def test_unsupported_suffix(tmp_path):
     path.write_text("hello")
     with pytest.raises(TaskFileError, match="unsupported"):
         load_task_file(path)
+
+
+def test_unknown_name_with_nothing_close_lists_a_short_vocabulary():
+    err = UnknownNameError("family", "foo", ["mmlu", "bbh", "mc"])
+    assert err.suggestions == [] and "Known: mmlu, bbh, mc." in str(err)
