@@ -11,7 +11,7 @@ import pandas as pd
 
 from llm_spider.benchmark.protocols import Protocol
 from llm_spider.metrics import evaluate_ranking
-from llm_spider.ranking import TaskView, make_ranker
+from llm_spider.ranking import TaskView, make_ranker, method_class
 from llm_spider.zoo.history import History
 
 # The record fields other tools read; more keys may follow, these stay.
@@ -21,7 +21,6 @@ RECORD_FIELDS = ("protocol", "method", "seed", "weighted_tau", "top1_regret", "t
 @dataclass
 class BenchmarkResult:
     records: list[dict] = field(default_factory=list)
-    folds: list[dict] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
 
     def table(self) -> pd.DataFrame:
@@ -34,7 +33,6 @@ def run_protocol(history: History, protocol: Protocol, method: str, seed: int,
     """Fit and rank every fold of ``protocol`` with one method and seed; returns summary and folds."""
     folds_out = []
     seconds = 0.0
-    n_models = 0
     for fold in protocol.folds(history):
         train = history.subset(models=fold.models, tasks=fold.train_tasks)
         truth = history.wide().loc[list(fold.models), fold.target]
@@ -49,7 +47,6 @@ def run_protocol(history: History, protocol: Protocol, method: str, seed: int,
         metrics = evaluate_ranking(truth.to_numpy(), pred.to_numpy())
         folds_out.append({"protocol": protocol.name, "method": method, "seed": seed,
                           "target": fold.target, "n_models": len(fold.models), **metrics})
-        n_models = len(fold.models)
         if on_fold:
             on_fold()
     frame = pd.DataFrame(folds_out)
@@ -62,7 +59,7 @@ def run_protocol(history: History, protocol: Protocol, method: str, seed: int,
         "weighted_tau_sd": float(frame["weighted_tau"].std(ddof=0)),
         "kendall_tau": float(frame["kendall_tau"].mean()),
         "ndcg@5": float(frame["ndcg@5"].mean()),
-        "n_folds": len(frame), "n_models": n_models,
+        "n_folds": len(frame), "n_models": int(frame["n_models"].iloc[0]),
     }
     return summary, folds_out
 
@@ -76,15 +73,14 @@ def run_benchmark(history: History, protocols: Iterable[Protocol], methods: Iter
             result.skipped.append(f"{protocol.name}: the history has too few tasks or complete models for it")
             continue
         for method in methods:
-            needs_tokens = make_ranker(method).needs_task_tokens
+            needs_tokens = method_class(method).needs_task_tokens
             for seed in seeds:
                 if needs_tokens and not _has_tokens(history, protocol, task_tokens):
                     result.skipped.append(f"{protocol.name}/{method}: needs prompts for the tasks, "
                                           "and some tasks are not known tasks")
                     break
-                summary, folds = run_protocol(history, protocol, method, seed, task_tokens, on_fold)
+                summary, _ = run_protocol(history, protocol, method, seed, task_tokens, on_fold)
                 result.records.append(summary)
-                result.folds.extend(folds)
     return result
 
 

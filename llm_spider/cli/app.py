@@ -219,12 +219,11 @@ def benchmark_llm(
     """
     from llm_spider.benchmark import DEFAULT_PROTOCOLS, get_protocol, run_benchmark
     from llm_spider.benchmark.runner import count_folds
-    from llm_spider.ranking import make_ranker, method_names
+    from llm_spider.ranking import method_class, method_names
 
     protocols = [get_protocol(p) for p in (protocol or DEFAULT_PROTOCOLS)]
     methods = list(method or method_names())
-    for m in methods:
-        make_ranker(m)  # validates the name before any work
+    uses_tokens = {m: method_class(m).needs_task_tokens for m in methods}  # validates names before any work
     seeds = list(seed or [0])
     h = load_history(history)
     applicable = [p for p in protocols if p.applies_to(h)]
@@ -233,7 +232,7 @@ def benchmark_llm(
                           "they need mmlu_*/bbh_* (or hendrycksTest-*) task columns; try --protocol loto-all")
     encode_start = time.perf_counter()
     tokens = {}
-    if any(make_ranker(m).needs_task_tokens for m in methods):
+    if any(uses_tokens.values()):
         tokens = encode_tasks(comparable_tasks(h), n_prompts, prompt_seed, cache_dir)
     encode_seconds = time.perf_counter() - encode_start
     with progress_bar() as bar:
@@ -244,7 +243,7 @@ def benchmark_llm(
     df = result.table()
     for rec in result.records:
         rec["history"] = str(history) if history else "embedded:open-llm-leaderboard"
-        if make_ranker(rec["method"]).needs_task_tokens:
+        if uses_tokens[rec["method"]]:
             rec["encoder_seconds"] = round(encode_seconds, 3)
     write_json_atomic(output, result.records)
     if plot:

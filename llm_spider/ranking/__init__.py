@@ -18,15 +18,20 @@ def method_names() -> list[str]:
     return list(_methods())
 
 
-def make_ranker(name: str, random_state: int = 0, **params) -> Ranker:
-    """A fresh, unfitted ranker by method name; ``random_state`` goes to those that use one."""
+def method_class(name: str) -> type[Ranker]:
+    """The ranker class of a method name; raises with the closest names on a typo."""
     methods = _methods()
     if name not in methods:
         raise UnknownNameError("method", name, methods)
-    cls = methods[name]
+    return methods[name]
+
+
+def make_ranker(name: str, random_state: int = 0, **params) -> Ranker:
+    """A fresh, unfitted ranker by method name; ``random_state`` goes to those that use one."""
+    cls = method_class(name)
     if "random_state" in inspect.signature(cls).parameters:
         params.setdefault("random_state", random_state)
     return cls(**params)
 
 
-__all__ = ["Ranker", "Ranking", "TaskView", "make_ranker", "method_names"]
+__all__ = ["Ranker", "Ranking", "TaskView", "make_ranker", "method_class", "method_names"]
