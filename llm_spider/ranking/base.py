@@ -24,13 +24,15 @@ from llm_spider.zoo.history import History
 class TaskView:
     """The target task as a ranker sees it: a name and its token sets.
 
-    ``tokens`` are the general task tokens (n_prompts × dim). ``extra_tokens`` are reserved for
-    PTM-specific tokens (per-model features from probe runs), used by re-ranking.
+    ``tokens`` are the general task tokens (n_prompts × dim). ``extra_tokens`` are PTM-specific
+    tokens per model (features from probe runs), used by re-ranking. ``exclude`` names history tasks
+    whose scores a fitted ranker must not look up for this task (the target's own, when hidden).
     """
 
     name: str
     tokens: np.ndarray | None = None
     extra_tokens: Mapping[str, np.ndarray] | None = field(default=None, repr=False)
+    exclude: tuple[str, ...] = ()
 
 
 @dataclass

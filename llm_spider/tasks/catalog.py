@@ -182,19 +182,27 @@ class TaskRegistry:
         except KeyError:
             raise UnknownNameError("task", name, self._tasks) from None
 
-    def to_frame(self) -> pd.DataFrame:
-        """One row per task: name, family, category, number of items, description."""
+    @cached_property
+    def _sizes(self) -> dict[str, int]:
         mmlu = _frame("mmlu")
         counts = {f"mmlu_{s}": n for s, n in mmlu[mmlu["split"] == "test"].groupby("subject").size().items()}
         counts.update({f"bbh_{t}": n for t, n in _frame("bbh").groupby("task").size().items()})
         mc = _frame("mc")
         counts.update({mc_task_name(t): n for t, n in mc[mc["split"] == "test"].groupby("task").size().items()})
-        rows = []
         for t in self:
-            n = counts.get(t.name) or int(sum(counts[c] for c in t.components))
-            rows.append({"task": t.name, "family": t.family, "category": t.category,
-                         "items": int(n), "description": t.description})
-        return pd.DataFrame(rows)
+            counts.setdefault(t.name, int(sum(counts[c] for c in t.components)))
+        return {k: int(v) for k, v in counts.items()}
+
+    def size(self, name: str) -> int:
+        """Number of test items of a task, without loading its items (mixtures weigh tasks by it)."""
+        if name not in self._sizes:
+            raise UnknownNameError("task", name, self._tasks)
+        return self._sizes[name]
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per task: name, family, category, number of items, description."""
+        return pd.DataFrame([{"task": t.name, "family": t.family, "category": t.category,
+                              "items": self._sizes[t.name], "description": t.description} for t in self])
 
 
 REGISTRY = TaskRegistry()
