@@ -24,3 +24,14 @@ def default_cache_dir() -> Path:
     """The on-disk cache for task vectors; follows the XDG convention like other ML tools."""
     base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
     return Path(base) / "llm-spider"
+
+
+# The Spider checkpoint trained on the embedded leaderboard (`llm-spider train --output` reproduces it).
+SHIPPED_CHECKPOINT = DATA_DIR / "spider"
+
+
+def user_checkpoint_dir() -> Path:
+    """Where `llm-spider train` and `zoo add-model` keep the user's own Spider (XDG data home):
+    user data, not a cache, since a model added from its scores cannot be rebuilt from the package."""
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "llm-spider" / "spider"

@@ -14,6 +14,12 @@ import pytest  # noqa: E402
 from llm_spider.zoo import History  # noqa: E402
 
 
+@pytest.fixture(autouse=True)
+def _own_data_home(tmp_path, monkeypatch):
+    """A user's own Spider checkpoint (XDG data home) must never leak into or out of a test."""
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg-data"))
+
+
 @pytest.fixture(scope="session")
 def leaderboard() -> History:
     return History.from_leaderboard()

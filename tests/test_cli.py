@@ -122,7 +122,10 @@ def test_benchmark_on_a_users_table_is_reproducible(tmp_path, small_history, cac
         outputs.append(json.loads(out.read_text()))
     records = outputs[0]
     assert {r["protocol"] for r in records} == {"loto-mmlu", "loto-bbh", "mmlu-to-bbh"}
-    assert {r["method"] for r in records} == {"random", "leaderboard", "similar-tasks"}
+    assert {r["method"] for r in records} == {"random", "leaderboard", "similar-tasks", "spider"}
+    seeds = {(r["method"], r["seed"]) for r in records if r["protocol"] == "loto-mmlu"}
+    assert {s for m, s in seeds if m == "spider"} == set(range(5))  # stochastic methods: 5 seeds
+    assert {s for m, s in seeds if m == "leaderboard"} == {0}
     assert all(set(RECORD_FIELDS) <= set(r) for r in records)
     strip = lambda recs: [{k: v for k, v in r.items() if "seconds" not in k} for r in recs]  # noqa: E731
     assert strip(outputs[0]) == strip(outputs[1])
@@ -154,9 +157,11 @@ def test_benchmark_loto_all_on_a_plain_table(tmp_path):
 
 
 def test_rank_default_method_on_the_embedded_zoo(cache_dir):
-    """The README's main job with its default method (few prompts per task to keep it quick)."""
-    result = invoke("rank", "--task", "mmlu_subset", "--prompts", 2, "--cache-dir", cache_dir, "--format", "json")
+    """The README's main job: the shipped Spider checkpoint, no training at rank time."""
+    result = invoke("rank", "--task", "mmlu_subset", "--cache-dir", cache_dir, "--format", "json")
     assert result.exit_code == 0, result.output
+    assert "ranked by spider" in result.stderr or "spider" in result.output
+    assert "checkpoint" in result.stderr  # says what the checkpoint saw
     rows = json.loads(result.stdout)
     assert len(rows) >= 100
     known = [(r["predicted_score"], r["true_score"]) for r in rows if r["true_score"] is not None]
@@ -164,3 +169,72 @@ def test_rank_default_method_on_the_embedded_zoo(cache_dir):
 
     truth, pred = zip(*[(t, p) for p, t in known])
     assert weighted_tau(truth, pred) > 0.5  # a real prediction of the hidden scores, far above chance
+
+
+def test_checkpoint_settings_are_enforced(cache_dir):
+    result = invoke("rank", "--task", "mmlu_anatomy", "--prompts", 2, "--cache-dir", cache_dir)
+    assert result.exit_code == 2 and "trained with --prompts 32" in result.stderr
+
+
+def test_train_add_model_and_rank_with_own_checkpoint(tmp_path, small_history, cache_dir):
+    ckpt = tmp_path / "ckpt"
+    result = invoke("train", "--history", small_history, "--output", ckpt, "--prompts", 2, "--epochs", 4,
+                    "--cache-dir", cache_dir)
+    assert result.exit_code == 0, result.output
+    assert (ckpt / "spider.safetensors").is_file() and (ckpt / "spider.json").is_file()
+
+    scores = tmp_path / "newbie.csv"
+    scores.write_text("task,score\nmmlu_anatomy,0.99\nmmlu_virology,0.99\nbbh_navigate,0.99\nhellaswag,0.5\n")
+    extended = tmp_path / "extended"
+    result = invoke("zoo", "add-model", "newbie", "--scores", scores, "--checkpoint", ckpt, "--output", extended,
+                    "--cache-dir", cache_dir)
+    assert result.exit_code == 0, result.output
+    assert "hellaswag" in result.stderr  # ignored, and said so
+
+    result = invoke("rank", "--task", "mmlu_marketing", "--checkpoint", extended, "--history", small_history,
+                    "--cache-dir", cache_dir, "--format", "json")
+    assert result.exit_code == 0, result.output
+    rows = json.loads(result.stdout)
+    assert len(rows) == 31 and rows[0]["model"] == "newbie"  # far above every real model on three tasks
+    assert rows[0]["true_score"] is None
+
+    # Without --checkpoint, `rank` picks up the user's own checkpoint (written to the XDG data home).
+    result = invoke("zoo", "add-model", "newbie2", "--scores", scores, "--checkpoint", ckpt, "--cache-dir", cache_dir)
+    assert result.exit_code == 0, result.output
+    result = invoke("rank", "--task", "mmlu_marketing", "--models", "newbie2", "--cache-dir", cache_dir,
+                    "--format", "json")
+    assert result.exit_code == 0, result.output
+    assert [r["model"] for r in json.loads(result.stdout)] == ["newbie2"]
+
+
+def test_add_model_errors(tmp_path, cache_dir):
+    few = tmp_path / "few.csv"
+    few.write_text("task,score\nmmlu_anatomy,0.5\nmmlu_virology,0.4\n")
+    result = invoke("zoo", "add-model", "x", "--scores", few, "--cache-dir", cache_dir)
+    assert result.exit_code == 2 and "at least 3" in result.stderr
+    bad = tmp_path / "bad.csv"
+    bad.write_text("subject,acc\nmmlu_anatomy,0.5\n")
+    result = invoke("zoo", "add-model", "x", "--scores", bad)
+    assert result.exit_code == 2 and "task,score" in result.stderr
+    nan = tmp_path / "nan.csv"
+    nan.write_text("task,score\nmmlu_anatomy,0.5\nmmlu_virology,high\n")
+    result = invoke("zoo", "add-model", "x", "--scores", nan)
+    assert result.exit_code == 2 and "nan.csv:3" in result.stderr
+    dup = tmp_path / "dup.csv"
+    dup.write_text("task,score\nmmlu_anatomy,0.5\nmmlu_anatomy,0.4\nmmlu_virology,0.4\n")
+    result = invoke("zoo", "add-model", "qwen2-72b", "--scores", dup)
+    assert result.exit_code == 2 and "twice" in result.stderr
+
+
+def test_a_tampered_checkpoint_is_refused(tmp_path):
+    import shutil
+
+    from llm_spider.paths import SHIPPED_CHECKPOINT
+
+    ckpt = tmp_path / "ckpt"
+    shutil.copytree(SHIPPED_CHECKPOINT, ckpt)
+    cfg = json.loads((ckpt / "spider.json").read_text())
+    cfg["models"][0] = "someone-else"
+    (ckpt / "spider.json").write_text(json.dumps(cfg))
+    result = invoke("rank", "--task", "mmlu_anatomy", "--checkpoint", ckpt)
+    assert result.exit_code == 2 and "hash mismatch" in result.stderr

@@ -29,17 +29,24 @@ class BenchmarkResult:
 
 def run_protocol(history: History, protocol: Protocol, method: str, seed: int,
                  task_tokens: Mapping[str, np.ndarray],
-                 on_fold: Callable[[], None] | None = None) -> tuple[dict, list[dict]]:
-    """Fit and rank every fold of ``protocol`` with one method and seed; returns summary and folds."""
+                 on_fold: Callable[[], None] | None = None,
+                 params: Mapping | None = None) -> tuple[dict, list[dict]]:
+    """Fit and rank every fold of ``protocol`` with one method and seed; returns summary and folds.
+
+    ``params`` are the method's hyper-parameters (defaults where not given)."""
     folds_out = []
     seconds = 0.0
+    fitted: dict[tuple, object] = {}  # folds that share their training tasks share one fit
     for fold in protocol.folds(history):
-        train = history.subset(models=fold.models, tasks=fold.train_tasks)
         truth = history.wide().loc[list(fold.models), fold.target]
         start = time.perf_counter()
-        ranker = make_ranker(method, random_state=seed)
-        ranker.fit(train, task_tokens if ranker.needs_task_tokens else None)
-        pred = ranker.predict(TaskView(fold.target, task_tokens.get(fold.target)))
+        key = (fold.train_tasks, fold.models)
+        if key not in fitted:
+            train = history.subset(models=fold.models, tasks=fold.train_tasks)
+            ranker = make_ranker(method, random_state=seed, **dict(params or {}))
+            fitted.clear()
+            fitted[key] = ranker.fit(train, task_tokens if ranker.needs_task_tokens else None)
+        pred = fitted[key].predict(TaskView(fold.target, task_tokens.get(fold.target)))
         seconds += time.perf_counter() - start
         pred = pred.reindex(truth.index)
         # A model the method cannot score is ranked last, as a user of the ranking would see it.
@@ -65,16 +72,19 @@ def run_protocol(history: History, protocol: Protocol, method: str, seed: int,
 
 
 def run_benchmark(history: History, protocols: Iterable[Protocol], methods: Iterable[str],
-                  seeds: Iterable[int], task_tokens: Mapping[str, np.ndarray],
+                  seeds: Iterable[int] | Mapping[str, Iterable[int]], task_tokens: Mapping[str, np.ndarray],
                   on_fold: Callable[[], None] | None = None) -> BenchmarkResult:
+    """Every method through every protocol; ``seeds`` is one list for all or a list per method."""
     result = BenchmarkResult()
+    methods = list(methods)
+    per_method = {m: list(seeds[m] if isinstance(seeds, Mapping) else seeds) for m in methods}
     for protocol in protocols:
         if not protocol.applies_to(history):
             result.skipped.append(f"{protocol.name}: the history has too few tasks or complete models for it")
             continue
         for method in methods:
             needs_tokens = method_class(method).needs_task_tokens
-            for seed in seeds:
+            for seed in per_method[method]:
                 if needs_tokens and not _has_tokens(history, protocol, task_tokens):
                     result.skipped.append(f"{protocol.name}/{method}: needs prompts for the tasks, "
                                           "and some tasks are not known tasks")
@@ -89,6 +99,18 @@ def _has_tokens(history: History, protocol: Protocol, task_tokens: Mapping[str, 
     return all(t in task_tokens for t in targets) and any(t in task_tokens for t in pool)
 
 
-def count_folds(history: History, protocols: Iterable[Protocol], methods: list[str], seeds: list[int]) -> int:
-    return sum(len(protocol.split(history)[1]) * len(methods) * len(seeds)
-               for protocol in protocols if protocol.applies_to(history))
+def count_folds(history: History, protocols: Iterable[Protocol], seeds: Mapping[str, list[int]]) -> int:
+    """Folds a benchmark will run: targets × (method, seed) pairs, over the applicable protocols."""
+    runs = sum(len(s) for s in seeds.values())
+    return sum(len(protocol.split(history)[1]) * runs for protocol in protocols if protocol.applies_to(history))
+
+
+def summarize(records: list[dict]) -> pd.DataFrame:
+    """One row per (protocol, method): means over seeds, with the seeds' standard deviation."""
+    df = pd.DataFrame(records)
+    g = df.groupby(["protocol", "method"], sort=False)
+    out = g.agg(weighted_tau=("weighted_tau", "mean"), weighted_tau_sd=("weighted_tau", lambda x: x.std(ddof=0)),
+                top1_regret=("top1_regret", "mean"), top1_regret_sd=("top1_regret", lambda x: x.std(ddof=0)),
+                top1_hit=("top1_hit", "mean"), seconds=("seconds", "mean"), seeds=("seed", "size"),
+                n_folds=("n_folds", "first"), n_models=("n_models", "first"))
+    return out.reset_index()

@@ -30,7 +30,8 @@ app.add_typer(zoo_app, name="zoo")
 app.add_typer(benchmark_app, name="benchmark")
 
 # The best method measured by `llm-spider benchmark llm` (see benchmarks/results/llm_leaderboard.json).
-DEFAULT_METHOD = "similar-tasks"
+DEFAULT_METHOD = "spider"
+DEFAULT_SEEDS = 5  # methods with a random state are benchmarked over seeds 0..4
 DEFAULT_BENCHMARK_OUTPUT = Path("benchmarks/results/llm_leaderboard.json")
 
 FormatOpt = Annotated[Format, typer.Option("--format", "-f", help="Output format.", case_sensitive=False)]
@@ -38,6 +39,9 @@ HistoryOpt = Annotated[Optional[Path], typer.Option(
     "--history", help="Your own score table (CSV or parquet; long: model,task,score or wide: model + one "
                       "column per task). Default: the embedded Open LLM Leaderboard table.")]
 PromptsOpt = Annotated[int, typer.Option("--prompts", min=1, help="Prompts sampled per task for its representation.")]
+CheckpointOpt = Annotated[Optional[Path], typer.Option(
+    "--checkpoint", help="A Spider checkpoint directory (default: yours from `llm-spider train` / `zoo add-model` "
+                         "if you have one, else the one shipped with the package).")]
 PromptSeedOpt = Annotated[int, typer.Option("--prompt-seed", help="Seed for sampling the prompts.")]
 CacheOpt = Annotated[Optional[Path], typer.Option("--cache-dir", help="Where task vectors are cached "
                                                                      "(default ~/.cache/llm-spider).")]
@@ -68,11 +72,12 @@ def progress_bar() -> Progress:
                     console=stderr, transient=True)
 
 
-def encode_tasks(tasks: list, n_prompts: int, prompt_seed: int, cache_dir: Path | None) -> dict[str, np.ndarray]:
+def encode_tasks(tasks: list, n_prompts: int, prompt_seed: int, cache_dir: Path | None,
+                 encoder=None) -> dict[str, np.ndarray]:
     """Token sets for ``tasks``, from the cache where possible, with a progress bar otherwise."""
     from llm_spider.encoders import TaskEncoder
 
-    encoder = TaskEncoder(n_prompts=n_prompts, seed=prompt_seed, cache_dir=cache_dir)
+    encoder = encoder or TaskEncoder(n_prompts=n_prompts, seed=prompt_seed, cache_dir=cache_dir)
     todo = [t for t in tasks if not encoder.is_cached(t)]
     if todo:
         stderr.print(f"Encoding {len(todo)} task(s) with {encoder.encoder.model_path.parent.name} "
@@ -81,6 +86,39 @@ def encode_tasks(tasks: list, n_prompts: int, prompt_seed: int, cache_dir: Path 
     with progress_bar() as bar:
         out.update(encoder.encode_many(todo, progress=lambda ts: bar.track(ts, description="encoding tasks")))
     return out
+
+
+def encoder_info(encoder) -> dict:
+    """What a Spider checkpoint records of the encoder, so ranking encodes tasks the same way."""
+    return {"name": encoder.encoder.name, "n_prompts": encoder.n_prompts, "seed": encoder.seed}
+
+
+def load_spider(checkpoint: Path | None):
+    """The Spider to rank with: ``checkpoint``, else the user's own, else the shipped one."""
+    from llm_spider.paths import SHIPPED_CHECKPOINT, user_checkpoint_dir
+    from llm_spider.ranking.spider import SpiderRanker
+
+    if checkpoint is None:
+        checkpoint = user_checkpoint_dir() if (user_checkpoint_dir() / "spider.json").is_file() else SHIPPED_CHECKPOINT
+    return SpiderRanker.load(checkpoint), checkpoint
+
+
+def checkpoint_encoder(spider, cache_dir: Path | None, n_prompts: int | None, prompt_seed: int | None):
+    """A TaskEncoder configured as the checkpoint's was; refuses settings it was not trained with."""
+    from llm_spider.encoders import TaskEncoder
+
+    info = spider.encoder_ or {}
+    if not info:
+        raise SpiderError("this checkpoint does not record its task encoder; re-create it with `llm-spider train`")
+    for flag, given, trained in (("--prompts", n_prompts, info["n_prompts"]), ("--prompt-seed", prompt_seed, info["seed"])):
+        if given is not None and given != trained:
+            raise SpiderError(f"the Spider checkpoint was trained with {flag} {trained}; got {given} "
+                              "(train your own with `llm-spider train` to change it)")
+    encoder = TaskEncoder(n_prompts=info["n_prompts"], seed=info["seed"], cache_dir=cache_dir)
+    if encoder.encoder.name != info["name"]:
+        raise SpiderError(f"the Spider checkpoint was trained with encoder {info['name']}, this install has "
+                          f"{encoder.encoder.name}; re-create it with `llm-spider train`")
+    return encoder
 
 
 def comparable_tasks(history) -> list:
@@ -137,6 +175,66 @@ def zoo_list(history: HistoryOpt = None, fmt: FormatOpt = Format.table):
     emit(df, fmt, title=f"{len(h.models)} models × {len(h.tasks)} tasks")
 
 
+@zoo_app.command("add-model")
+@user_errors
+def zoo_add_model(
+    name: Annotated[str, typer.Argument(help="The new model's name.")],
+    scores: Annotated[Path, typer.Option("--scores", help="CSV with columns task,score: the model's scores on at least "
+                                         "3 history tasks (same scale as the history, e.g. accuracy in [0, 1]).")],
+    checkpoint: CheckpointOpt = None,
+    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Where to write the extended checkpoint "
+                                                   "(default: your own, which `rank` then uses).")] = None,
+    cache_dir: CacheOpt = None,
+):
+    """Add a model to the Spider without retraining: only its own token is fitted, from a few scores.
+
+    Example: llm-spider zoo add-model my-model --scores my_scores.csv
+    """
+    from llm_spider.paths import user_checkpoint_dir
+    from llm_spider.tasks import REGISTRY
+
+    given = read_model_scores(scores, name)
+    spider, path = load_spider(checkpoint)
+    encoder = checkpoint_encoder(spider, cache_dir, None, None)
+    usable = [t for t in given if t in spider.tasks_ and t in REGISTRY]
+    tokens = encode_tasks([REGISTRY.get(t) for t in usable], encoder.n_prompts, encoder.seed, cache_dir, encoder=encoder)
+    report = spider.add_model(name, given, tokens)
+    out = spider.save(output or user_checkpoint_dir())
+    stderr.print(f"fitted '{name}' from {len(report['tasks_used'])} task(s) ({', '.join(report['tasks_used'])}); "
+                 f"fit error {report['fit_rmse_z']:.3f} (standardised units)")
+    if report["ignored_tasks"]:
+        stderr.print(f"note: ignored {len(report['ignored_tasks'])} task(s) the Spider was not trained on: "
+                     f"{', '.join(report['ignored_tasks'][:8])}")
+    print(f"checkpoint with {len(spider.models_)} models written to {out} (from {path})")
+
+
+def read_model_scores(path: Path, name: str) -> dict[str, float]:
+    """task → score from a CSV (task,score; or model,task,score filtered to ``name``), names canonicalised."""
+    from llm_spider.zoo.history import canonical_task_name
+
+    if not path.is_file():
+        raise SpiderError(f"{path}: no such scores file")
+    try:
+        df = pd.read_csv(path)
+    except Exception as exc:  # pandas raises many types for unreadable files
+        raise SpiderError(f"{path}: cannot read as CSV: {exc}") from None
+    cols = {c.lower(): c for c in df.columns}
+    if "task" not in cols or "score" not in cols:
+        raise SpiderError(f"{path}: needs columns task,score (found: {', '.join(map(str, df.columns))})")
+    if "model" in cols:
+        df = df[df[cols["model"]].astype(str) == name]
+        if df.empty:
+            raise SpiderError(f"{path}: no rows for model '{name}'")
+    values = pd.to_numeric(df[cols["score"]], errors="coerce")
+    if values.isna().any():
+        row = int(np.flatnonzero(values.isna().to_numpy())[0])
+        raise SpiderError(f"{path}:{row + 2}: score {df[cols['score']].iloc[row]!r} is not a number")
+    tasks = df[cols["task"]].astype(str).map(canonical_task_name)
+    if tasks.duplicated().any():
+        raise SpiderError(f"{path}: task '{tasks[tasks.duplicated()].iloc[0]}' appears twice")
+    return dict(zip(tasks, values.astype(float)))
+
+
 # --- rank ----------------------------------------------------------------------------------------
 @app.command()
 @user_errors
@@ -144,55 +242,129 @@ def rank(
     task: Annotated[Optional[str], typer.Option("--task", "-t", help="A built-in task (see `llm-spider tasks list`).")] = None,
     task_file: Annotated[Optional[Path], typer.Option("--task-file", help="Your own task: JSONL or CSV with "
                                                       "fields question, choices, answer (answer optional).")] = None,
-    method: Annotated[str, typer.Option("--method", "-m", help="Ranking method: similar-tasks, leaderboard, random.")] = DEFAULT_METHOD,
+    method: Annotated[str, typer.Option("--method", "-m", help="Ranking method: spider, similar-tasks, leaderboard, random.")] = DEFAULT_METHOD,
     top: Annotated[Optional[int], typer.Option("--top", "-n", min=1, help="Show only the best N models.")] = None,
     models: Annotated[Optional[str], typer.Option("--models", help="Comma-separated model names: rank only these.")] = None,
     history: HistoryOpt = None,
+    checkpoint: CheckpointOpt = None,
     keep_target_scores: Annotated[bool, typer.Option(
         "--keep-target-scores", help="Let the ranker see the history's scores on the target task itself "
                                      "(by default they are hidden, so the ranking is a real prediction).")] = False,
-    n_prompts: PromptsOpt = 32,
-    prompt_seed: PromptSeedOpt = 0,
+    n_prompts: Annotated[Optional[int], typer.Option("--prompts", min=1, help="Prompts sampled per task for its "
+                                                     "representation (default 32, or the checkpoint's).")] = None,
+    prompt_seed: Annotated[Optional[int], typer.Option("--prompt-seed", help="Seed for sampling the prompts "
+                                                       "(default 0, or the checkpoint's).")] = None,
     cache_dir: CacheOpt = None,
     seed: Annotated[int, typer.Option("--seed", help="Random state for methods that use one.")] = 0,
     fmt: FormatOpt = Format.table,
 ):
     """Rank the zoo's models for a task, best first.
 
-    The table shows each model's predicted score and, where the history has one, its recorded true score on the task.
+    The default method, spider, ranks with a trained checkpoint (no training at rank time); with --history it is fitted on your table first. The table shows each model's predicted score and, where the history has one, its recorded true score on the task.
 
     Example: llm-spider rank --task mmlu_subset --top 10
     """
-    from llm_spider.ranking import TaskView, make_ranker
+    from llm_spider.ranking import TaskView, make_ranker, method_class
     from llm_spider.tasks import get_task, load_task_file
 
     if (task is None) == (task_file is None):
         raise SpiderError("give exactly one of --task NAME or --task-file PATH")
     target = get_task(task) if task else load_task_file(task_file)
-    ranker = make_ranker(method, random_state=seed)
+    method_class(method)  # validate the name before any work
     h = load_history(history)
-    if models:
-        h = h.subset(models=h.check_models([m.strip() for m in models.split(",") if m.strip()]))
     truth = h.task_scores(target.components) if target.components else None
     hidden = [] if keep_target_scores else [c for c in target.components if c in h.tasks]
-    fit_history = h.drop_tasks(hidden)
-    if not fit_history.tasks:
-        raise SpiderError("no history tasks left to learn from once the target's own scores are hidden")
+    notes: list[str] = []
     start = time.perf_counter()
-    tokens = {}
-    if ranker.needs_task_tokens:  # one pass, so the encoder is loaded at most once
-        tokens = encode_tasks([*comparable_tasks(fit_history), target], n_prompts, prompt_seed, cache_dir)
-    ranker.fit(fit_history, tokens or None)
-    ranking = ranker.rank(TaskView(target.name, tokens.get(target.name)))
+    use_checkpoint = method == "spider" and (history is None or checkpoint is not None)
+    if use_checkpoint:
+        ranker, path = load_spider(checkpoint)
+        encoder = checkpoint_encoder(ranker, cache_dir, n_prompts, prompt_seed)
+        tokens = encode_tasks([target], encoder.n_prompts, encoder.seed, cache_dir, encoder=encoder)
+        seen = [c for c in hidden if c in ranker.tasks_]
+        if seen:
+            notes.append(f"the Spider checkpoint ({path}) was trained on all history tasks, these {len(seen)} included; "
+                         "its history look-up skips them, but its model tokens saw them: for held-out accuracy "
+                         "see `llm-spider benchmark llm`")
+    else:
+        ranker = make_ranker(method, random_state=seed)
+        fit_history = h.drop_tasks(hidden)
+        if not fit_history.tasks:
+            raise SpiderError("no history tasks left to learn from once the target's own scores are hidden")
+        tokens = {}
+        if ranker.needs_task_tokens:  # one pass, so the encoder is loaded at most once
+            tokens = encode_tasks([*comparable_tasks(fit_history), target], n_prompts or 32,
+                                  0 if prompt_seed is None else prompt_seed, cache_dir)
+        if method == "spider":
+            notes.append("spider was fitted on your --history now; save it with `llm-spider train --history ...` "
+                         "and pass --checkpoint to skip this next time")
+        ranker.fit(fit_history, tokens or None)
+    ranking = ranker.rank(TaskView(target.name, tokens.get(target.name), exclude=tuple(hidden)))
+    if models:
+        wanted = [m.strip() for m in models.split(",") if m.strip()]
+        known = set(ranker.models_)
+        for m in wanted:
+            if m not in known:
+                raise UnknownNameError("model", m, ranker.models_)
+        ranking.scores = ranking.scores[ranking.scores.index.isin(wanted)]
     seconds = time.perf_counter() - start
     shown = ranking.top(top) if top else ranking
     df = shown.to_frame(truth if truth is not None and truth.notna().any() else None)
     emit(df, fmt, title=f"{target.name}: {len(ranking.models)} models ranked by {method} in {seconds:.1f}s")
-    for note in ranking.notes:
+    for note in ranking.notes + notes:
         stderr.print(f"note: {note}")
-    if hidden:
+    if hidden and not use_checkpoint:
         stderr.print(f"note: the history's scores on {len(hidden)} task(s) of '{target.name}' were hidden from "
                      "the ranker and are shown as true_score (use --keep-target-scores to use them)")
+
+
+# --- train ---------------------------------------------------------------------------------------
+@app.command()
+@user_errors
+def train(
+    history: HistoryOpt = None,
+    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Checkpoint directory to write "
+                                                   "(default: your own, which `rank` then uses).")] = None,
+    seed: Annotated[int, typer.Option("--seed", help="Random state of the training.")] = 0,
+    epochs: Annotated[Optional[int], typer.Option("--epochs", min=1, help="Upper bound on epochs (early stopping "
+                                                  "usually ends sooner).")] = None,
+    n_prompts: PromptsOpt = 32,
+    prompt_seed: PromptSeedOpt = 0,
+    cache_dir: CacheOpt = None,
+):
+    """Train the Spider on a score history and save it as a checkpoint (safetensors + JSON).
+
+    On the embedded leaderboard this reproduces the checkpoint shipped with the package:
+
+      llm-spider train --output llm_spider/data/spider
+    """
+    from llm_spider.encoders import TaskEncoder
+    from llm_spider.paths import user_checkpoint_dir
+    from llm_spider.ranking.spider import SpiderRanker
+
+    h = load_history(history)
+    known = comparable_tasks(h)
+    if not known:
+        raise SpiderError("none of the history's tasks is a built-in task with prompts; the Spider needs them")
+    encoder = TaskEncoder(n_prompts=n_prompts, seed=prompt_seed, cache_dir=cache_dir)
+    tokens = encode_tasks(known, n_prompts, prompt_seed, cache_dir, encoder=encoder)
+    spider = SpiderRanker(random_state=seed, **({"epochs": epochs} if epochs else {}))
+    start = time.perf_counter()
+    with progress_bar() as bar:
+        job = bar.add_task("training the Spider (epochs)", total=spider.epochs)
+        spider._on_epoch = lambda epoch: bar.update(job, completed=epoch)
+        spider.fit(h, tokens)
+    seconds = time.perf_counter() - start
+    spider._on_epoch = None
+    spider.encoder_ = encoder_info(encoder)
+    spider.trained_on_ = str(history) if history else "embedded:open-llm-leaderboard"
+    out = spider.save(output or user_checkpoint_dir())
+    log = spider.fit_log_
+    stderr.print(f"trained on {len(spider.tasks_)} tasks × {len(spider.models_)} models in {seconds:.1f}s "
+                 f"(best epoch {log['best_epoch']} of {log['epochs_run']}; validation weighted τ "
+                 f"{log['val_weighted_tau'] if log['val_weighted_tau'] is None else round(log['val_weighted_tau'], 4)}"
+                 f" on {log['val_tasks']} held-out tasks)")
+    print(f"checkpoint written to {out}")
 
 
 # --- benchmark -----------------------------------------------------------------------------------
@@ -202,7 +374,8 @@ def benchmark_llm(
     protocol: Annotated[Optional[list[str]], typer.Option(
         "--protocol", "-p", help="loto-mmlu, loto-bbh, mmlu-to-bbh (default: all three) or loto-all.")] = None,
     method: Annotated[Optional[list[str]], typer.Option("--method", "-m", help="Methods to compare (default: all).")] = None,
-    seed: Annotated[Optional[list[int]], typer.Option("--seed", "-s", help="Random seeds (repeatable; default 0).")] = None,
+    seed: Annotated[Optional[list[int]], typer.Option("--seed", "-s", help="Random seeds (repeatable; default: 0..4 for "
+                                                     "methods with a random state, e.g. spider, and 0 for the others).")] = None,
     history: HistoryOpt = None,
     output: Annotated[Path, typer.Option("--output", "-o", help="Where to write the JSON records.")] = DEFAULT_BENCHMARK_OUTPUT,
     plot: Annotated[Optional[Path], typer.Option("--plot", help="Also save a PNG of weighted τ per protocol and method.")] = None,
@@ -215,16 +388,16 @@ def benchmark_llm(
 
     loto-mmlu leaves one MMLU subject out, loto-bbh one BIG-Bench-Hard subtask, mmlu-to-bbh fits on MMLU and ranks each BBH subtask.
 
-    Each row: mean weighted τ, mean top-1 regret, top-1 hit rate and the seconds the method spent fitting and ranking. Records go to --output as JSON.
+    Each row: mean weighted τ (± its sd over seeds), mean top-1 regret, top-1 hit rate and the seconds the method spent fitting (spider: once per fold) and ranking. One record per protocol, method and seed goes to --output as JSON.
     """
     from llm_spider.benchmark import DEFAULT_PROTOCOLS, get_protocol, run_benchmark
-    from llm_spider.benchmark.runner import count_folds
-    from llm_spider.ranking import method_class, method_names
+    from llm_spider.benchmark.runner import count_folds, summarize
+    from llm_spider.ranking import method_class, method_names, uses_seed
 
     protocols = [get_protocol(p) for p in (protocol or DEFAULT_PROTOCOLS)]
     methods = list(method or method_names())
     uses_tokens = {m: method_class(m).needs_task_tokens for m in methods}  # validates names before any work
-    seeds = list(seed or [0])
+    seeds = {m: list(seed) if seed else (list(range(DEFAULT_SEEDS)) if uses_seed(m) else [0]) for m in methods}
     h = load_history(history)
     applicable = [p for p in protocols if p.applies_to(h)]
     if not applicable:
@@ -236,20 +409,19 @@ def benchmark_llm(
         tokens = encode_tasks(comparable_tasks(h), n_prompts, prompt_seed, cache_dir)
     encode_seconds = time.perf_counter() - encode_start
     with progress_bar() as bar:
-        job = bar.add_task("benchmark folds", total=count_folds(h, applicable, methods, seeds))
+        job = bar.add_task("benchmark folds", total=count_folds(h, applicable, seeds))
         result = run_benchmark(h, protocols, methods, seeds, tokens, on_fold=lambda: bar.advance(job))
     for msg in result.skipped:
         stderr.print(f"skipped: {msg}")
-    df = result.table()
     for rec in result.records:
         rec["history"] = str(history) if history else "embedded:open-llm-leaderboard"
         if uses_tokens[rec["method"]]:
             rec["encoder_seconds"] = round(encode_seconds, 3)
     write_json_atomic(output, result.records)
+    summary = summarize(result.records)
     if plot:
-        save_benchmark_plot(df, plot)
-    shown = df[["protocol", "method", "seed", "weighted_tau", "top1_regret", "top1_hit", "seconds", "n_folds", "n_models"]]
-    emit(shown, fmt, title="LLM zoo benchmark (means over held-out tasks)")
+        save_benchmark_plot(summary, plot)
+    emit(summary, fmt, title="LLM zoo benchmark (means over held-out tasks; sd over seeds)")
     stderr.print(f"task encoding: {encode_seconds:.1f}s (cached vectors are reused); records written to {output}")
 
 
@@ -259,9 +431,10 @@ def save_benchmark_plot(df: pd.DataFrame, path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    means = df.groupby(["protocol", "method"])["weighted_tau"].mean().unstack("method")
-    ax = means.plot.bar(figsize=(8, 4.5), rot=0)
-    ax.set_ylabel("mean weighted Kendall's τ")
+    means = df.pivot(index="protocol", columns="method", values="weighted_tau")
+    errors = df.pivot(index="protocol", columns="method", values="weighted_tau_sd")
+    ax = means.plot.bar(figsize=(8, 4.5), rot=0, yerr=errors, capsize=2)
+    ax.set_ylabel("mean weighted Kendall's τ (± sd over seeds)")
     ax.set_title("Ranking the LLM zoo on held-out tasks")
     ax.axhline(0, color="black", linewidth=0.6)
     ax.legend(title="method", fontsize=8, loc="upper left", bbox_to_anchor=(1.0, 1.0))

@@ -440,7 +440,8 @@ class SpiderRanker(Ranker):
         return {"format": CHECKPOINT_FORMAT, "version": CHECKPOINT_VERSION, "params": self.get_params(),
                 "models": list(self.models_), "tasks": list(self.tasks_), "token_dim": self.token_dim_,
                 "n_tokens": self.n_tokens_, "encoder": getattr(self, "encoder_", None),
-                "fit_log": getattr(self, "fit_log_", None), "added_models": getattr(self, "added_models_", [])}
+                "fit_log": getattr(self, "fit_log_", None), "trained_on": getattr(self, "trained_on_", None),
+                "added_models": getattr(self, "added_models_", [])}
 
     def save(self, path: str | Path) -> Path:
         """Write ``spider.safetensors`` + ``spider.json`` into directory ``path`` (atomically)."""
@@ -493,6 +494,7 @@ class SpiderRanker(Ranker):
         self.token_dim_, self.n_tokens_ = int(config["token_dim"]), int(config["n_tokens"])
         self.encoder_, self.fit_log_ = config.get("encoder"), config.get("fit_log")
         self.added_models_ = list(config.get("added_models", []))
+        self.trained_on_ = config.get("trained_on")
         self.prior_ = tensors["prior"].numpy().astype(np.float64)
         self.train_scores_ = tensors["train_scores"].numpy().astype(np.float64)
         self.centroids_ = tensors["centroids"].numpy().astype(np.float32)
