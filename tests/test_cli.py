@@ -120,6 +120,10 @@ def test_benchmark_on_a_users_table_is_reproducible(tmp_path, small_history, cac
                         "--cache-dir", cache_dir, "--format", "json")
         assert result.exit_code == 0, result.output
         outputs.append(json.loads(out.read_text()))
+    summary = {(r["protocol"], r["method"]): r for r in json.loads(result.stdout)}
+    assert summary[("loto-bbh", "spider")]["seeds"] == 5 and summary[("loto-bbh", "leaderboard")]["seeds"] == 1
+    spider_taus = [r["weighted_tau"] for r in outputs[1] if r["method"] == "spider" and r["protocol"] == "loto-bbh"]
+    assert summary[("loto-bbh", "spider")]["weighted_tau"] == pytest.approx(sum(spider_taus) / 5)
     records = outputs[0]
     assert {r["protocol"] for r in records} == {"loto-mmlu", "loto-bbh", "mmlu-to-bbh"}
     assert {r["method"] for r in records} == {"random", "leaderboard", "similar-tasks", "spider"}

@@ -7,7 +7,6 @@ Every function takes ``truth`` and ``pred`` as equally long score vectors over t
 from __future__ import annotations
 
 import numpy as np
-from scipy import stats
 
 __all__ = ["weighted_tau", "kendall_tau", "top1_regret", "top1_hit", "ndcg_at_k", "evaluate_ranking"]
 
@@ -30,12 +29,16 @@ def weighted_tau(truth, pred) -> float:
     (hyperbolically), so swapping the best models costs more than swapping the worst.
     """
     t, p = _pair(truth, pred)
+    from scipy import stats  # imported here: scipy.stats costs ~1 s, and `rank` never needs it
+
     return float(stats.weightedtau(t, p, rank=None).statistic)
 
 
 def kendall_tau(truth, pred) -> float:
     """Plain Kendall's τ-b: every pair of models counts the same."""
     t, p = _pair(truth, pred)
+    from scipy import stats
+
     return float(stats.kendalltau(t, p).statistic)
 
 

@@ -11,6 +11,16 @@ Why the scorer is a residual over the leaderboard mean (``residual=True``): LLM 
 highly correlated across tasks, so the mean score is a strong prior; the transformer starts at
 exactly that ranking (its head is zero-initialised) and learns only the task-dependent part.
 
+Why a history memory (``memory=True``): with a few dozen historical tasks, a transformer that
+maps prompt embeddings to model orders overfits them (measured: it does not beat the leaderboard
+mean on held-out tasks). Reading the history itself generalises better: the task attends over
+the historical tasks (cosine of prompt centroids, learned temperature) and takes each model's
+standardised score there, relative to its mean. A null slot wins when no historical task is
+close, so a task unlike the history (BBH ranked from MMLU) falls back to the prior instead of
+extrapolating. During training each task looks up every historical task but itself (a mixture:
+but its parts), so the read-out is learned leave-one-out. ``benchmarks/spider_ablation.py``
+measures what each part buys.
+
 Only the model token's position is read out, so the attention is computed for that query alone
 (the task tokens are first mixed among themselves by ``task_layers`` encoder layers shared by all
 models): this is the same function as a full transformer layer over [θ_m ; task tokens] with a
@@ -46,7 +56,7 @@ class SpiderNet(nn.Module):
     """θ_m tokens + a task-token encoder + one model→[model; task; extra] attention read-out."""
 
     def __init__(self, n_models: int, token_dim: int, dim: int = 64, heads: int = 4, task_layers: int = 1,
-                 extra_dim: int = 0, dropout: float = 0.1, null_similarity: float = 0.9):
+                 extra_dim: int = 0, dropout: float = 0.1, null_similarity: float = 0.9, zero_head: bool = True):
         super().__init__()
         if dim % heads:
             raise SpiderError(f"dim ({dim}) must be a multiple of heads ({heads})")
@@ -65,8 +75,9 @@ class SpiderNet(nn.Module):
         self.ffn = nn.Sequential(nn.Linear(dim, 2 * dim), nn.GELU(), nn.Linear(2 * dim, dim))
         self.norm_out = nn.LayerNorm(dim)
         self.head = nn.Linear(dim, 1)
-        nn.init.zeros_(self.head.weight)
-        nn.init.zeros_(self.head.bias)
+        if zero_head:  # a residual scorer starts exactly at its prior
+            nn.init.zeros_(self.head.weight)
+            nn.init.zeros_(self.head.bias)
         self.prior_scale = nn.Parameter(torch.tensor(1.0))
         # History memory: attention from the task to the historical tasks (cosine of prompt
         # centroids, learned temperature) plus a null slot, whose logit wins when no historical
@@ -161,11 +172,13 @@ def _standardise(raw: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 class SpiderRanker(Ranker):
     """The Spider as an estimator: ``fit`` on a history and task tokens, ``predict`` per task.
 
-    Hyper-parameters: the transformer's ``dim``/``heads``/``task_layers``; training ``epochs``
-    (an upper bound: early stopping on ``val_fraction`` of the training tasks ends it sooner),
-    ``lr``, ``weight_decay``, ``batch_tasks``; ``mixtures`` sampled per epoch of 2..``mixture_max``
-    tasks each; ``pointwise_weight`` of the MSE term beside the listwise loss; ``residual`` over
-    the leaderboard mean; ``extra_dim`` the width of PTM-specific tokens (0: none).
+    Hyper-parameters: the transformer's ``dim``/``heads``/``task_layers``; training ``epochs`` (an
+    upper bound: early stopping on ``val_fraction`` of the training tasks ends it sooner; 0 keeps
+    the initialisation, for ablations), ``lr``, ``weight_decay``, ``dropout``, ``batch_tasks``;
+    ``mixtures`` sampled per epoch of 2..``mixture_max`` tasks each; ``pointwise_weight`` of the
+    MSE term beside the listwise loss; ``residual`` over the leaderboard mean; ``memory`` (the
+    history read-out) and its initial ``null_similarity``; ``extra_dim`` the width of
+    PTM-specific tokens (0: none).
     """
 
     name = "spider"
@@ -215,7 +228,7 @@ class SpiderRanker(Ranker):
 
     def _build_net(self, n_models: int) -> SpiderNet:
         return SpiderNet(n_models, self.token_dim_, self.dim, self.heads, self.task_layers, self.extra_dim,
-                         self.dropout, self.null_similarity)
+                         self.dropout, self.null_similarity, zero_head=self.residual or self.memory)
 
     def _task_sizes(self) -> np.ndarray:
         from llm_spider.tasks import REGISTRY
@@ -320,7 +333,8 @@ class SpiderRanker(Ranker):
             ok = ~np.isnan(raw[:, j])
             if ok.sum() >= 2:
                 taus.append(weighted_tau(raw[ok, j], pred[ok, j]))
-        return float(np.mean(taus)) if taus else -np.inf
+        tau = float(np.mean(taus)) if taus else np.nan
+        return tau if np.isfinite(tau) else -np.inf  # constant predictions have no τ: worst
 
     def _scores(self, tokens: np.ndarray, exclude: np.ndarray, extra=None, extra_mask=None) -> np.ndarray:
         prior = torch.tensor(self.prior_, dtype=torch.float32)
