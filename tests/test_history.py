@@ -72,3 +72,18 @@ def test_unknown_model_suggests(leaderboard):
     with pytest.raises(UnknownNameError) as err:
         leaderboard.check_models(["qwen2-72bb"])
     assert "qwen2-72b" in err.value.suggestions
+
+
+def test_model_scores_from_a_long_file_name_the_right_line(tmp_path):
+    from llm_spider.zoo.history import model_scores_from_file
+
+    path = tmp_path / "s.csv"
+    path.write_text("model,task,score\na,hendrycksTest-anatomy,0.5\nb,mmlu_anatomy,x\na,ARC,0.7\na,mmlu_virology,\n")
+    with pytest.raises(SpiderError, match=r"s\.csv:3: score 'x'"):
+        model_scores_from_file(path, "b")
+    with pytest.raises(SpiderError, match=r"s\.csv:5"):
+        model_scores_from_file(path, "a")
+    path.write_text("model,task,score\na,hendrycksTest-anatomy,0.5\na,ARC,0.7\n")
+    assert model_scores_from_file(path, "a") == {"mmlu_anatomy": 0.5, "arc_challenge": 0.7}
+    with pytest.raises(SpiderError, match="no rows for model 'z'"):
+        model_scores_from_file(path, "z")

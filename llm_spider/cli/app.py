@@ -192,8 +192,9 @@ def zoo_add_model(
     """
     from llm_spider.paths import user_checkpoint_dir
     from llm_spider.tasks import REGISTRY
+    from llm_spider.zoo.history import model_scores_from_file
 
-    given = read_model_scores(scores, name)
+    given = model_scores_from_file(scores, name)
     spider, path = load_spider(checkpoint)
     encoder = checkpoint_encoder(spider, cache_dir, None, None)
     usable = [t for t in given if t in spider.tasks_ and t in REGISTRY]
@@ -206,33 +207,6 @@ def zoo_add_model(
         stderr.print(f"note: ignored {len(report['ignored_tasks'])} task(s) the Spider was not trained on: "
                      f"{', '.join(report['ignored_tasks'][:8])}")
     print(f"checkpoint with {len(spider.models_)} models written to {out} (from {path})")
-
-
-def read_model_scores(path: Path, name: str) -> dict[str, float]:
-    """task → score from a CSV (task,score; or model,task,score filtered to ``name``), names canonicalised."""
-    from llm_spider.zoo.history import canonical_task_name
-
-    if not path.is_file():
-        raise SpiderError(f"{path}: no such scores file")
-    try:
-        df = pd.read_csv(path)
-    except Exception as exc:  # pandas raises many types for unreadable files
-        raise SpiderError(f"{path}: cannot read as CSV: {exc}") from None
-    cols = {c.lower(): c for c in df.columns}
-    if "task" not in cols or "score" not in cols:
-        raise SpiderError(f"{path}: needs columns task,score (found: {', '.join(map(str, df.columns))})")
-    if "model" in cols:
-        df = df[df[cols["model"]].astype(str) == name]
-        if df.empty:
-            raise SpiderError(f"{path}: no rows for model '{name}'")
-    values = pd.to_numeric(df[cols["score"]], errors="coerce")
-    if values.isna().any():
-        row = int(np.flatnonzero(values.isna().to_numpy())[0])
-        raise SpiderError(f"{path}:{row + 2}: score {df[cols['score']].iloc[row]!r} is not a number")
-    tasks = df[cols["task"]].astype(str).map(canonical_task_name)
-    if tasks.duplicated().any():
-        raise SpiderError(f"{path}: task '{tasks[tasks.duplicated()].iloc[0]}' appears twice")
-    return dict(zip(tasks, values.astype(float)))
 
 
 # --- rank ----------------------------------------------------------------------------------------

@@ -36,6 +36,49 @@ def canonical_task_name(name: str) -> str:
     return TASK_ALIASES.get(name, name)
 
 
+def read_table(path: Path, what: str) -> pd.DataFrame:
+    """A CSV or parquet file as a frame; a missing, unreadable or empty file is a user error."""
+    if not path.is_file():
+        raise SpiderError(f"{path}: no such {what} file")
+    kind = "parquet" if path.suffix.lower() == ".parquet" else "CSV"
+    try:
+        df = pd.read_parquet(path) if kind == "parquet" else pd.read_csv(path)
+    except Exception as exc:  # pandas raises many types for unreadable files
+        raise SpiderError(f"{path}: cannot read as {kind}: {exc}") from None
+    if df.empty:
+        raise SpiderError(f"{path}: the {what} table is empty")
+    return df
+
+
+def check_numbers(scores: pd.Series, path: Path) -> None:
+    """Refuse a score that is present but not a number, naming its file line (``scores`` keeps the
+    row numbers of the file as read: header = line 1, row 0 = line 2)."""
+    bad = pd.to_numeric(scores, errors="coerce").isna() & scores.notna()
+    if bad.any():
+        row = bad[bad].index[0]
+        raise SpiderError(f"{path}:{int(row) + 2}: score {scores[row]!r} is not a number")
+
+
+def model_scores_from_file(path: str | Path, model: str) -> dict[str, float]:
+    """One model's scores, task → score, from a table with columns task,score (or model,task,score,
+    then only ``model``'s rows); task names are canonicalised like a history's."""
+    path = Path(path)
+    df = read_table(path, "scores")
+    cols = {c.lower(): c for c in df.columns}
+    if "task" not in cols or "score" not in cols:
+        raise SpiderError(f"{path}: needs columns task,score (found: {', '.join(map(str, df.columns))})")
+    if "model" in cols:
+        df = df[df[cols["model"]].astype(str) == model]
+        if df.empty:
+            raise SpiderError(f"{path}: no rows for model '{model}'")
+    scores = df[cols["score"]]
+    check_numbers(scores.where(scores.notna(), "(empty)"), path)
+    tasks = df[cols["task"]].astype(str).map(canonical_task_name)
+    if tasks.duplicated().any():
+        raise SpiderError(f"{path}: task '{tasks[tasks.duplicated()].iloc[0]}' appears twice")
+    return dict(zip(tasks, pd.to_numeric(scores).astype(float)))
+
+
 class History:
     """Scores of models on tasks, with provenance; cheap to subset for cross-validation folds."""
 
@@ -81,22 +124,12 @@ class History:
     def from_file(cls, path: str | Path) -> History:
         """A user's CSV or parquet table, long (model, task, score[, ...]) or wide (model + tasks)."""
         path = Path(path)
-        if not path.is_file():
-            raise SpiderError(f"{path}: no such history file")
-        try:
-            df = pd.read_parquet(path) if path.suffix.lower() == ".parquet" else pd.read_csv(path)
-        except Exception as exc:  # pandas raises many types for unreadable files
-            raise SpiderError(f"{path}: cannot read as {'parquet' if path.suffix == '.parquet' else 'CSV'}: {exc}") from None
-        if df.empty:
-            raise SpiderError(f"{path}: the history table is empty")
+        df = read_table(path, "history")
         lower = {c.lower(): c for c in df.columns}
         source = f"file:{path.name}"
         if all(c in lower for c in LONG_COLUMNS):
             long = df.rename(columns={lower[c]: c for c in LONG_COLUMNS})
-            bad = pd.to_numeric(long["score"], errors="coerce").isna() & long["score"].notna()
-            if bad.any():
-                row = int(np.flatnonzero(bad.to_numpy())[0])
-                raise SpiderError(f"{path}:{row + 2}: score {long['score'].iloc[row]!r} is not a number")
+            check_numbers(long["score"], path)
             long["source_task"] = long["task"]
             long["task"] = long["task"].map(canonical_task_name)
             long["source"] = long["source"] if "source" in long.columns else source
