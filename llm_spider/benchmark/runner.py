@@ -36,17 +36,16 @@ def run_protocol(history: History, protocol: Protocol, method: str, seed: int,
     ``params`` are the method's hyper-parameters (defaults where not given)."""
     folds_out = []
     seconds = 0.0
-    fitted: dict[tuple, object] = {}  # folds that share their training tasks share one fit
+    fitted_on, ranker = None, None  # consecutive folds with the same training set share one fit
     for fold in protocol.folds(history):
         truth = history.wide().loc[list(fold.models), fold.target]
         start = time.perf_counter()
-        key = (fold.train_tasks, fold.models)
-        if key not in fitted:
+        if fitted_on != (fold.train_tasks, fold.models):
             train = history.subset(models=fold.models, tasks=fold.train_tasks)
             ranker = make_ranker(method, random_state=seed, **dict(params or {}))
-            fitted.clear()
-            fitted[key] = ranker.fit(train, task_tokens if ranker.needs_task_tokens else None)
-        pred = fitted[key].predict(TaskView(fold.target, task_tokens.get(fold.target)))
+            ranker.fit(train, task_tokens if ranker.needs_task_tokens else None)
+            fitted_on = (fold.train_tasks, fold.models)
+        pred = ranker.predict(TaskView(fold.target, task_tokens.get(fold.target)))
         seconds += time.perf_counter() - start
         pred = pred.reindex(truth.index)
         # A model the method cannot score is ranked last, as a user of the ranking would see it.

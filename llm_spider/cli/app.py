@@ -395,7 +395,15 @@ def benchmark_llm(
     summary = summarize(result.records)
     if plot:
         save_benchmark_plot(summary, plot)
-    emit(summary, fmt, title="LLM zoo benchmark (means over held-out tasks; sd over seeds)")
+    shown = summary
+    if fmt is Format.table:  # narrow enough for a terminal; --format json/csv has every column
+        shown = pd.DataFrame({
+            "protocol": summary["protocol"], "method": summary["method"],
+            "weighted τ": [f"{m:.4f}" + (f" ± {sd:.4f}" if n > 1 else "") for m, sd, n in
+                           zip(summary["weighted_tau"], summary["weighted_tau_sd"], summary["seeds"])],
+            "top-1 regret": summary["top1_regret"], "top-1 hit": summary["top1_hit"],
+            "seconds": summary["seconds"], "seeds": summary["seeds"], "models": summary["n_models"]})
+    emit(shown, fmt, title="LLM zoo benchmark (means over held-out tasks; ± sd over seeds)")
     stderr.print(f"task encoding: {encode_seconds:.1f}s (cached vectors are reused); records written to {output}")
 
 

@@ -503,7 +503,10 @@ class SpiderRanker(Ranker):
         if meta.get("config_sha256") != _digest(text):
             raise SpiderError(f"{path}: {WEIGHTS_FILE} was not written with this {CONFIG_FILE} "
                               "(config hash mismatch); re-create the checkpoint with `llm-spider train`")
-        self = cls(**config["params"])
+        try:
+            self = cls(**config["params"])
+        except TypeError as exc:  # a hyper-parameter this version does not know
+            raise SpiderError(f"{cfg_path}: {exc}; it was written by another version of llm-spider") from None
         self.models_, self.tasks_ = list(config["models"]), list(config["tasks"])
         self.token_dim_, self.n_tokens_ = int(config["token_dim"]), int(config["n_tokens"])
         self.encoder_, self.fit_log_ = config.get("encoder"), config.get("fit_log")
