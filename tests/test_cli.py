@@ -153,11 +153,15 @@ def test_benchmark_loto_all_on_a_plain_table(tmp_path):
             for m, s in (("a", base), ("b", base + 0.1), ("c", base + 0.2), ("d", base + 0.3))]
     pd.DataFrame(rows, columns=["model", "task", "score"]).to_csv(table, index=False)
     out = tmp_path / "r.json"
+    plot = tmp_path / "plot.png"
     result = invoke("benchmark", "llm", "--history", table, "--protocol", "loto-all",
-                    "--method", "leaderboard", "--output", out)
+                    "--method", "leaderboard", "--method", "random", "--output", out, "--plot", plot)
     assert result.exit_code == 0, result.output
-    (record,) = json.loads(out.read_text())
+    records = json.loads(out.read_text())
+    assert len(records) == 1 + 5  # leaderboard once, random over 5 seeds
+    record = records[0]
     assert record["protocol"] == "loto-all" and record["weighted_tau"] == pytest.approx(1.0)
+    assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
 def test_rank_default_method_on_the_embedded_zoo(cache_dir):
