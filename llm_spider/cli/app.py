@@ -417,14 +417,14 @@ def save_benchmark_plot(df: pd.DataFrame, path: Path) -> None:
 
     means = df.pivot(index="protocol", columns="method", values="weighted_tau")
     errors = df.pivot(index="protocol", columns="method", values="weighted_tau_sd")
-    fig, axes = plt.subplots(1, 2 if "leaderboard" in means else 1, figsize=(11, 4.5), squeeze=False)
+    others = [m for m in means if m not in ("leaderboard", "random")] if "leaderboard" in means else []
+    fig, axes = plt.subplots(1, 2 if others else 1, figsize=(11 if others else 7, 4.5), squeeze=False)
     ax = axes[0, 0]
     means.plot.bar(ax=ax, rot=0, yerr=errors, capsize=2, legend=False)
     ax.set_ylabel("mean weighted Kendall's τ (± sd over seeds)")
     ax.set_title("Ranking the LLM zoo on held-out tasks")
     ax.axhline(0, color="black", linewidth=0.6)
-    if "leaderboard" in means:
-        others = [m for m in means if m not in ("leaderboard", "random")]
+    if others:
         gain = means[others].sub(means["leaderboard"], axis=0)
         ax2 = axes[0, 1]
         gain.plot.bar(ax=ax2, rot=0, yerr=errors[others], capsize=2, legend=False,
