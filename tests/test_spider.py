@@ -144,3 +144,17 @@ def test_needs_tokens_and_matching_width():
     spider = SpiderRanker(**SMALL).fit(h, tokens)
     with pytest.raises(SpiderError, match="expects"):
         spider.predict(TaskView("x", np.zeros((3, 5), np.float32)))
+
+
+def test_the_shipped_checkpoint_matches_the_embedded_data(leaderboard):
+    """A stale checkpoint (data, registry or encoder changed without `llm-spider train`) fails here."""
+    from llm_spider.encoders import SentenceEncoder
+    from llm_spider.paths import SHIPPED_CHECKPOINT
+    from llm_spider.tasks import REGISTRY
+
+    spider = SpiderRanker.load(SHIPPED_CHECKPOINT)
+    assert spider.models_ == leaderboard.models
+    assert spider.tasks_ == [t for t in leaderboard.tasks if t in REGISTRY]
+    assert spider.encoder_ == {"name": SentenceEncoder().name, "n_prompts": 32, "seed": 0}
+    assert spider.get_params() == SpiderRanker().get_params()  # trained with today's defaults
+    assert not spider.added_models_
