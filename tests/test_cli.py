@@ -246,3 +246,15 @@ def test_a_tampered_checkpoint_is_refused(tmp_path):
     (ckpt / "spider.json").write_text(json.dumps(cfg))
     result = invoke("rank", "--task", "mmlu_anatomy", "--checkpoint", ckpt)
     assert result.exit_code == 2 and "hash mismatch" in result.stderr
+
+
+def test_rank_a_task_file_with_the_shipped_checkpoint(tmp_path, cache_dir):
+    """A user's task with fewer items than the checkpoint's 32 prompts: every item is a prompt."""
+    task_file = tmp_path / "algebra.jsonl"
+    task_file.write_text("\n".join(json.dumps({"question": q, "choices": ["1", "2", "3", "4"], "answer": 1}) for q in (
+        "What is x if 2x + 1 = 5?", "How many roots does x^2 - 4x + 4 have?", "What is 8 / 4?")) + "\n")
+    result = invoke("rank", "--task-file", task_file, "--cache-dir", cache_dir, "--top", 5, "--format", "json")
+    assert result.exit_code == 0, result.output
+    rows = json.loads(result.stdout)
+    assert len(rows) == 5 and "true_score" not in rows[0]
+    assert "checkpoint" not in result.stderr  # nothing of this task was in the history
