@@ -234,7 +234,7 @@ def rank(
 ):
     """Rank the zoo's models for a task, best first.
 
-    The default method, spider, ranks with a trained checkpoint (no training at rank time); with --history it is fitted on your table first. The table shows each model's predicted score and, where the history has one, its recorded true score on the task.
+    The default method, spider, ranks with a trained checkpoint (no training at rank time); with --history it is fitted on your table first. The table shows each model's predicted score (spider: standardised units, about a z-score across the zoo; leaderboard and similar-tasks: the history's scale) and, where the history has one, its recorded true score on the task.
 
     Example: llm-spider rank --task mmlu_subset --top 10
     """
