@@ -256,17 +256,25 @@ class SpiderRanker(Ranker):
             return np.zeros((0, *tokens.shape[1:]), np.float32), np.zeros((raw.shape[0], 0)), parts_of
         return np.stack(toks).astype(np.float32), _standardise(np.stack(truth, axis=1))[0], parts_of
 
-    def _memory(self, tokens: np.ndarray, exclude: np.ndarray) -> tuple | None:
+    def _memory(self, tokens: np.ndarray, exclude: np.ndarray, z: np.ndarray | None = None,
+                prior: torch.Tensor | None = None) -> tuple | None:
         """The memory read-out's inputs for a batch of tasks; ``exclude`` (batch, tasks) marks the
-        historical tasks each one may not look up (itself, or a mixture's parts)."""
+        historical tasks each one may not look up (itself, or a mixture's parts). ``z`` (models ×
+        tasks, NaN = unscored) and ``prior`` default to the zoo's; ``add_model`` passes the new
+        model's, with a prior that is being fitted."""
         if not self.memory:
             return None
-        sim = torch.from_numpy(_centroids(tokens) @ self.centroids_.T)
-        known = ~np.isnan(self.train_scores_)
-        z = _standardise(self.train_scores_)[0]
-        values = torch.tensor(np.where(known, z - self.prior_[:, None], 0.0), dtype=torch.float32)
+        sim = torch.from_numpy(_centroids(tokens) @ self.centroids_.T).float()
+        if z is None:
+            z = _standardise(self.train_scores_)[0]
+        known = ~np.isnan(z)
+        if prior is None:  # float64 difference, then float32, as the shipped checkpoint was trained
+            values = torch.tensor(np.where(known, z - self.prior_[:, None], 0.0), dtype=torch.float32)
+        else:
+            values = torch.where(torch.from_numpy(known), torch.tensor(np.nan_to_num(z), dtype=torch.float32)
+                                 - prior[:, None], 0.0)
         mask = torch.from_numpy(known[None, :, :] & ~exclude[:, None, :])
-        return sim.float(), values, mask
+        return sim, values, mask
 
     def _train(self, tokens: np.ndarray, rng: np.random.Generator) -> dict:
         raw = self.train_scores_
@@ -365,7 +373,7 @@ class SpiderRanker(Ranker):
             return None, None
         if not self.extra_dim:
             raise SpiderError("this Spider was trained without PTM-specific tokens (extra_dim=0)")
-        unknown = [m for m in task.extra_tokens if m not in self.model_index_]
+        unknown = [m for m in task.extra_tokens if m not in set(self.models_)]
         if unknown:
             raise SpiderError(f"PTM-specific tokens for model(s) not in this Spider's zoo: {', '.join(unknown[:5])}")
         arrays = {m: np.atleast_2d(np.asarray(a, np.float32)) for m, a in task.extra_tokens.items()}
@@ -375,9 +383,9 @@ class SpiderRanker(Ranker):
         k = max(len(a) for a in arrays.values())
         extra = np.zeros((1, len(self.models_), k, self.extra_dim), np.float32)
         mask = np.zeros((1, len(self.models_), k), bool)
+        index = self.model_index_
         for m, a in arrays.items():
-            i = self.model_index_[m]
-            extra[0, i, :len(a)], mask[0, i, :len(a)] = a, True
+            extra[0, index[m], :len(a)], mask[0, index[m], :len(a)] = a, True
         # A model without extra tokens still attends over itself and the task tokens.
         return torch.from_numpy(extra), torch.from_numpy(mask)
 
@@ -418,17 +426,12 @@ class SpiderRanker(Ranker):
         theta = nn.Parameter(net.theta.detach().mean(0, keepdim=True).clone())
         prior = nn.Parameter(torch.tensor([float(z_new.mean())]))
         opt = torch.optim.Adam([theta, prior], lr=lr)
-        sim = torch.from_numpy(_centroids(toks) @ self.centroids_.T)
-        row = np.zeros(len(self.tasks_))
-        row[cols] = z_new
-        known = np.zeros((1, len(self.tasks_)), bool)
-        known[0, cols] = True
-        mask = torch.from_numpy(known[None] & ~itself[:, None, :])
+        row = np.full((1, len(self.tasks_)), np.nan)
+        row[0, cols] = z_new
         target = torch.tensor(z_new, dtype=torch.float32)
         truth = torch.cat([truth_others, target[:, None]], dim=1)
         for _ in range(steps):
-            values = (torch.tensor(row, dtype=torch.float32) - prior)[None] if self.memory else None
-            memory = (sim.float(), values, mask) if self.memory else None
+            memory = self._memory(toks, itself, z=row, prior=prior)
             mine = net(torch.from_numpy(toks), torch.zeros(1, dtype=torch.long), prior, theta=theta, memory=memory)
             pred = torch.cat([others, mine], dim=1)
             loss = listmle_loss(pred, truth) + self.pointwise_weight * ((mine[:, 0] - target) ** 2).mean()
