@@ -39,11 +39,11 @@ def main() -> None:
     args = parser.parse_args()
 
     from llm_spider.benchmark import DEFAULT_PROTOCOLS, get_protocol, run_protocol
-    from llm_spider.cli.app import comparable_tasks, encode_tasks
+    from llm_spider.cli.app import comparable_tasks, encode_tasks, task_encoder
     from llm_spider.zoo import History
 
     history = History.from_leaderboard()
-    tokens = encode_tasks(comparable_tasks(history), 32, 0, None)
+    tokens = encode_tasks(comparable_tasks(history), task_encoder(32, 0, None))
     records = []
     for variant in args.variant or list(VARIANTS):
         params = VARIANTS[variant]

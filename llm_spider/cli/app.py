@@ -72,16 +72,18 @@ def progress_bar() -> Progress:
                     console=stderr, transient=True)
 
 
-def encode_tasks(tasks: list, n_prompts: int, prompt_seed: int, cache_dir: Path | None,
-                 encoder=None) -> dict[str, np.ndarray]:
-    """Token sets for ``tasks``, from the cache where possible, with a progress bar otherwise."""
+def task_encoder(n_prompts: int, prompt_seed: int, cache_dir: Path | None):
     from llm_spider.encoders import TaskEncoder
 
-    encoder = encoder or TaskEncoder(n_prompts=n_prompts, seed=prompt_seed, cache_dir=cache_dir)
+    return TaskEncoder(n_prompts=n_prompts, seed=prompt_seed, cache_dir=cache_dir)
+
+
+def encode_tasks(tasks: list, encoder) -> dict[str, np.ndarray]:
+    """Token sets for ``tasks``, from the cache where possible, with a progress bar otherwise."""
     todo = [t for t in tasks if not encoder.is_cached(t)]
     if todo:
         stderr.print(f"Encoding {len(todo)} task(s) with {encoder.encoder.model_path.parent.name} "
-                     f"({n_prompts} prompts each; cached for next time)")
+                     f"({encoder.n_prompts} prompts each; cached for next time)")
     out = {t.name: encoder.encode(t) for t in tasks if t not in todo}
     with progress_bar() as bar:
         out.update(encoder.encode_many(todo, progress=lambda ts: bar.track(ts, description="encoding tasks")))
@@ -105,8 +107,6 @@ def load_spider(checkpoint: Path | None):
 
 def checkpoint_encoder(spider, cache_dir: Path | None, n_prompts: int | None, prompt_seed: int | None):
     """A TaskEncoder configured as the checkpoint's was; refuses settings it was not trained with."""
-    from llm_spider.encoders import TaskEncoder
-
     info = spider.encoder_ or {}
     if not info:
         raise SpiderError("this checkpoint does not record its task encoder; re-create it with `llm-spider train`")
@@ -114,7 +114,7 @@ def checkpoint_encoder(spider, cache_dir: Path | None, n_prompts: int | None, pr
         if given is not None and given != trained:
             raise SpiderError(f"the Spider checkpoint was trained with {flag} {trained}; got {given} "
                               "(train your own with `llm-spider train` to change it)")
-    encoder = TaskEncoder(n_prompts=info["n_prompts"], seed=info["seed"], cache_dir=cache_dir)
+    encoder = task_encoder(info["n_prompts"], info["seed"], cache_dir)
     if encoder.encoder.name != info["name"]:
         raise SpiderError(f"the Spider checkpoint was trained with encoder {info['name']}, this install has "
                           f"{encoder.encoder.name}; re-create it with `llm-spider train`")
@@ -198,7 +198,7 @@ def zoo_add_model(
     spider, path = load_spider(checkpoint)
     encoder = checkpoint_encoder(spider, cache_dir, None, None)
     usable = [t for t in given if t in spider.tasks_ and t in REGISTRY]
-    tokens = encode_tasks([REGISTRY.get(t) for t in usable], encoder.n_prompts, encoder.seed, cache_dir, encoder=encoder)
+    tokens = encode_tasks([REGISTRY.get(t) for t in usable], encoder)
     report = spider.add_model(name, given, tokens)
     out = spider.save(output or user_checkpoint_dir())
     stderr.print(f"fitted '{name}' from {len(report['tasks_used'])} task(s) ({', '.join(report['tasks_used'])}); "
@@ -254,7 +254,7 @@ def rank(
     if use_checkpoint:
         ranker, path = load_spider(checkpoint)
         encoder = checkpoint_encoder(ranker, cache_dir, n_prompts, prompt_seed)
-        tokens = encode_tasks([target], encoder.n_prompts, encoder.seed, cache_dir, encoder=encoder)
+        tokens = encode_tasks([target], encoder)
         seen = [c for c in hidden if c in ranker.tasks_]
         if seen:
             notes.append(f"the Spider checkpoint ({path}) was trained on all history tasks, these {len(seen)} included; "
@@ -267,8 +267,8 @@ def rank(
             raise SpiderError("no history tasks left to learn from once the target's own scores are hidden")
         tokens = {}
         if ranker.needs_task_tokens:  # one pass, so the encoder is loaded at most once
-            tokens = encode_tasks([*comparable_tasks(fit_history), target], n_prompts or 32,
-                                  0 if prompt_seed is None else prompt_seed, cache_dir)
+            encoder = task_encoder(n_prompts or 32, 0 if prompt_seed is None else prompt_seed, cache_dir)
+            tokens = encode_tasks([*comparable_tasks(fit_history), target], encoder)
         if method == "spider":
             notes.append("spider was fitted on your --history now; save it with `llm-spider train --history ...` "
                          "and pass --checkpoint to skip this next time")
@@ -312,7 +312,6 @@ def train(
 
       llm-spider train --output llm_spider/data/spider
     """
-    from llm_spider.encoders import TaskEncoder
     from llm_spider.paths import user_checkpoint_dir
     from llm_spider.ranking.spider import SpiderRanker
 
@@ -320,8 +319,8 @@ def train(
     known = comparable_tasks(h)
     if not known:
         raise SpiderError("none of the history's tasks is a built-in task with prompts; the Spider needs them")
-    encoder = TaskEncoder(n_prompts=n_prompts, seed=prompt_seed, cache_dir=cache_dir)
-    tokens = encode_tasks(known, n_prompts, prompt_seed, cache_dir, encoder=encoder)
+    encoder = task_encoder(n_prompts, prompt_seed, cache_dir)
+    tokens = encode_tasks(known, encoder)
     spider = SpiderRanker(random_state=seed, **({"epochs": epochs} if epochs else {}))
     start = time.perf_counter()
     with progress_bar() as bar:
@@ -380,7 +379,7 @@ def benchmark_llm(
     encode_start = time.perf_counter()
     tokens = {}
     if any(uses_tokens.values()):
-        tokens = encode_tasks(comparable_tasks(h), n_prompts, prompt_seed, cache_dir)
+        tokens = encode_tasks(comparable_tasks(h), task_encoder(n_prompts, prompt_seed, cache_dir))
     encode_seconds = time.perf_counter() - encode_start
     with progress_bar() as bar:
         job = bar.add_task("benchmark folds", total=count_folds(h, applicable, seeds))
