@@ -166,8 +166,15 @@ def tasks_show(
 # --- zoo -----------------------------------------------------------------------------------------
 @zoo_app.command("list")
 @user_errors
-def zoo_list(history: HistoryOpt = None, fmt: FormatOpt = Format.table):
-    """List the models of the zoo with how many tasks each was scored on."""
+def zoo_list(history: HistoryOpt = None,
+             zoo: Annotated[Optional[str], typer.Option("--zoo", help="A local zoo of runnable models (`local`): "
+                                                        "which members are installed, and how to install the rest.")] = None,
+             fmt: FormatOpt = Format.table):
+    """List the models of the zoo with how many tasks each was scored on (or, with --zoo, a local zoo)."""
+    if zoo:
+        from llm_spider.cli.live import local_zoo_table
+
+        return local_zoo_table(zoo, fmt)
     h = load_history(history)
     df = h.summary().sort_values("mean_score", ascending=False)
     if fmt is Format.table:  # the full metadata is in --format json/csv

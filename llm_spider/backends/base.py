@@ -1,0 +1,56 @@
+"""What every inference backend offers: option log-probabilities for multiple-choice prompts.
+
+Why option scoring and not generation: a multiple-choice item is answered by comparing the
+model's next-token probabilities of the option labels (" A", " B", ...) after the prompt. One
+forward pass per prompt gives every option's score, the same quantity for every model, and the
+log-probabilities double as the PTM-specific features of re-ranking and as the model's own
+confidence (the self-assessment baseline).
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+Progress = Callable[[int], None]  # called with the number of prompts just finished
+
+
+@dataclass
+class OptionScores:
+    """Per prompt: log-probabilities of its options, normalised over the options (log-softmax of the
+    option tokens' logits), and the log-probability mass the options hold in the full vocabulary
+    where the backend can tell (NaN otherwise)."""
+
+    logprobs: list[np.ndarray]
+    option_mass: np.ndarray
+
+
+class Backend(ABC):
+    """One loaded model. ``forward_passes`` counts prompts run through it: the compute measure that
+    `compare` reports (one pass per prompt scores all its options)."""
+
+    name: str = "backend"
+
+    def __init__(self) -> None:
+        self.forward_passes = 0
+
+    @abstractmethod
+    def option_logprobs(self, prompts: Sequence[str], options: Sequence[Sequence[str]],
+                        progress: Progress | None = None) -> OptionScores:
+        """Score ``options[i]`` (continuations such as " A") after ``prompts[i]``."""
+
+    @abstractmethod
+    def hidden_states(self, prompts: Sequence[str], progress: Progress | None = None) -> np.ndarray:
+        """The last layer's hidden state at each prompt's last token: (n_prompts, hidden)."""
+
+    def close(self) -> None:
+        """Free the model's memory."""
+
+
+def log_softmax(x: np.ndarray) -> np.ndarray:
+    x = np.asarray(x, dtype=np.float64)
+    m = x.max()
+    return x - m - np.log(np.exp(x - m).sum())

@@ -1,0 +1,225 @@
+"""The transformers backend: the CPU default, loading GGUF files once into a safetensors cache.
+
+Why a cache: transformers dequantises a GGUF file tensor by tensor in Python (25-80 s for the zoo's
+models); the dequantised weights saved as safetensors reload in seconds. Why options are scored
+from the last hidden state times the option tokens' output-embedding rows: a full-vocabulary logit
+row is wasted work (Gemma's 262k vocabulary would cost GBs over a batch), and the option logits are
+exactly those rows of the LM head. The log-sum-exp over the full vocabulary is still computed, in
+chunks, so the options' share of the probability mass is known (a model that would rather say
+something else is less sure than its option-normalised probabilities say).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from llm_spider.backends.base import Backend, OptionScores, Progress
+from llm_spider.errors import SpiderError
+
+CACHE_FORMAT = 1
+
+
+def available_memory_bytes() -> int | None:
+    """MemAvailable from /proc/meminfo (Linux); None where unknown."""
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemAvailable:"):
+                return int(line.split()[1]) * 1024
+    except OSError:
+        return None
+    return None
+
+
+def check_memory(needed: int, what: str, hint: str = "") -> None:
+    """Refuse to load a model that cannot fit, before the OS kills the process mid-way."""
+    free = available_memory_bytes()
+    if free is not None and needed > free:
+        raise SpiderError(f"{what} needs about {needed / 2**30:.1f} GiB of memory, {free / 2**30:.1f} GiB is "
+                          f"available{': ' + hint if hint else ''}")
+
+
+def convert_gguf(gguf_file: Path, out_dir: Path, dtype: str = "float32") -> Path:
+    """Dequantise ``gguf_file`` into a transformers directory (safetensors) at ``out_dir``, atomically:
+    an interrupted conversion leaves no half-written cache behind."""
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    tmp = out_dir.with_name(out_dir.name + f".tmp-{os.getpid()}")
+    shutil.rmtree(tmp, ignore_errors=True)
+    try:
+        tok = AutoTokenizer.from_pretrained(str(gguf_file.parent), gguf_file=gguf_file.name)
+        model = AutoModelForCausalLM.from_pretrained(str(gguf_file.parent), gguf_file=gguf_file.name,
+                                                     dtype=getattr(torch, dtype))
+        # The weights are dequantised now: saving them with the GGUF quantizer attached would fail.
+        model.hf_quantizer = None
+        if hasattr(model.config, "quantization_config"):
+            del model.config.quantization_config
+        model.save_pretrained(str(tmp), safe_serialization=True)
+        tok.save_pretrained(str(tmp))
+        (tmp / "llm_spider_cache.json").write_text(json.dumps(
+            {"format": CACHE_FORMAT, "source": gguf_file.name, "dtype": dtype}, indent=1))
+        if out_dir.exists():
+            shutil.rmtree(out_dir)
+        tmp.rename(out_dir)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return out_dir
+
+
+def is_converted(out_dir: Path) -> bool:
+    marker = out_dir / "llm_spider_cache.json"
+    try:
+        return json.loads(marker.read_text()).get("format") == CACHE_FORMAT
+    except (OSError, ValueError):
+        return False
+
+
+class TransformersBackend(Backend):
+    """A causal LM from a local transformers directory, run batched on the CPU (or ``device``)."""
+
+    name = "transformers"
+
+    def __init__(self, model_dir: str | Path, batch_size: int = 8, threads: int | None = None,
+                 device: str = "cpu", max_tokens: int = 2048):
+        super().__init__()
+        import torch
+        from transformers import AutoModelForCausalLM, AutoTokenizer
+
+        if threads:
+            torch.set_num_threads(int(threads))
+        self.model_dir = Path(model_dir)
+        self.batch_size, self.device, self.max_tokens = max(1, int(batch_size)), device, max_tokens
+        t0 = time.perf_counter()
+        self.tokenizer = AutoTokenizer.from_pretrained(str(self.model_dir))
+        self.model = AutoModelForCausalLM.from_pretrained(str(self.model_dir)).to(device).eval()
+        self.load_seconds = time.perf_counter() - t0
+        if self.tokenizer.pad_token_id is None:
+            self.tokenizer.pad_token = self.tokenizer.eos_token
+        self.tokenizer.padding_side = "left"
+        self.head = self.model.get_output_embeddings()
+        self.softcap = getattr(self.model.config, "final_logit_softcapping", None)
+
+    # --- tokens ------------------------------------------------------------------------------
+    def encode(self, text: str) -> list[int]:
+        return self.tokenizer(text, add_special_tokens=True)["input_ids"]
+
+    def option_token(self, prompt_ids: list[int], prompt: str, option: str) -> int:
+        """The first token the model would emit for ``option`` right after ``prompt`` (tokenising the
+        joined text, so merges across the boundary are as in real use)."""
+        full = self.encode(prompt + option)
+        if full[:len(prompt_ids)] == prompt_ids and len(full) > len(prompt_ids):
+            return full[len(prompt_ids)]
+        ids = self.tokenizer(option, add_special_tokens=False)["input_ids"]
+        if not ids:
+            raise SpiderError(f"option {option!r} has no tokens")
+        return ids[0]
+
+    # --- forward -----------------------------------------------------------------------------
+    def _last_hidden(self, batch_ids: list[list[int]]):
+        import torch
+
+        width = max(len(ids) for ids in batch_ids)
+        pad = self.tokenizer.pad_token_id
+        input_ids = torch.tensor([[pad] * (width - len(ids)) + ids for ids in batch_ids])
+        attention = torch.tensor([[0] * (width - len(ids)) + [1] * len(ids) for ids in batch_ids])
+        # Left padding: positions must start at 0 at each prompt's first real token, as unbatched.
+        positions = (attention.cumsum(-1) - 1).clamp(min=0)
+        out = self.model.get_decoder()(input_ids=input_ids.to(self.device), attention_mask=attention.to(self.device),
+                                       position_ids=positions.to(self.device), use_cache=False)
+        return out.last_hidden_state[:, -1, :]
+
+    def _batches(self, ids: list[list[int]]):
+        """Prompts sorted by length (less padding), in batches; yields original indices."""
+        order = sorted(range(len(ids)), key=lambda i: len(ids[i]))
+        for start in range(0, len(order), self.batch_size):
+            yield order[start:start + self.batch_size]
+
+    def _prompt_ids(self, prompts: Sequence[str]) -> list[list[int]]:
+        ids = [self.encode(p) for p in prompts]
+        too_long = [i for i, x in enumerate(ids) if len(x) > self.max_tokens]
+        if too_long:
+            raise SpiderError(f"prompt {too_long[0]} has {len(ids[too_long[0]])} tokens, more than "
+                              f"max_tokens={self.max_tokens}")
+        return ids
+
+    def _logits(self, hidden, token_ids):
+        import torch
+
+        w = self.head.weight[token_ids]  # (n_options, hidden)
+        logits = hidden @ w.T
+        if getattr(self.head, "bias", None) is not None:
+            logits = logits + self.head.bias[token_ids]
+        if self.softcap:
+            logits = torch.tanh(logits / self.softcap) * self.softcap
+        return logits
+
+    def _logsumexp_vocab(self, hidden, chunk: int = 32768):
+        """log Σ_v exp(logit_v) over the whole vocabulary, chunked to bound memory."""
+        import torch
+
+        w = self.head.weight
+        parts = []
+        for start in range(0, w.shape[0], chunk):
+            part = hidden @ w[start:start + chunk].T
+            if getattr(self.head, "bias", None) is not None:
+                part = part + self.head.bias[start:start + chunk]
+            if self.softcap:
+                part = torch.tanh(part / self.softcap) * self.softcap
+            parts.append(torch.logsumexp(part, dim=-1))
+        return torch.logsumexp(torch.stack(parts, -1), dim=-1)
+
+    def option_logprobs(self, prompts: Sequence[str], options: Sequence[Sequence[str]],
+                        progress: Progress | None = None) -> OptionScores:
+        import torch
+
+        if len(prompts) != len(options):
+            raise ValueError("one option list per prompt")
+        ids = self._prompt_ids(prompts)
+        tokens = []
+        for p, pid, opts in zip(prompts, ids, options):
+            toks = [self.option_token(pid, p, o) for o in opts]
+            if len(set(toks)) != len(toks):
+                raise SpiderError(f"options {list(opts)} share a first token for this tokenizer; "
+                                  "use distinct option labels")
+            tokens.append(toks)
+        out: list[np.ndarray | None] = [None] * len(prompts)
+        mass = np.full(len(prompts), np.nan)
+        with torch.inference_mode():
+            for batch in self._batches(ids):
+                hidden = self._last_hidden([ids[i] for i in batch]).float()
+                lse = self._logsumexp_vocab(hidden)
+                for row, i in enumerate(batch):
+                    logits = self._logits(hidden[row:row + 1], tokens[i])[0].double()
+                    opt_lse = torch.logsumexp(logits, 0)
+                    out[i] = (logits - opt_lse).numpy()
+                    mass[i] = float(opt_lse - lse[row].double())
+                self.forward_passes += len(batch)
+                if progress:
+                    progress(len(batch))
+        return OptionScores(out, mass)
+
+    def hidden_states(self, prompts: Sequence[str], progress: Progress | None = None) -> np.ndarray:
+        import torch
+
+        ids = self._prompt_ids(prompts)
+        out = np.zeros((len(prompts), self.model.config.hidden_size), np.float32)
+        with torch.inference_mode():
+            for batch in self._batches(ids):
+                out[batch] = self._last_hidden([ids[i] for i in batch]).float().numpy()
+                self.forward_passes += len(batch)
+                if progress:
+                    progress(len(batch))
+        return out
+
+    def close(self) -> None:
+        del self.model
+        import gc
+
+        gc.collect()

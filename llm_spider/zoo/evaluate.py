@@ -1,0 +1,250 @@
+"""Measure the ground truth: each zoo model's accuracy on whole tasks, resumably, with provenance.
+
+Every item is scored once per model by its option log-probabilities (zero-shot, letter options).
+Results are appended per batch to a JSON-lines run log (flushed and fsynced), so a killed run
+resumes where it stopped with no item lost or counted twice. When a (model, task) run is complete
+its accuracy becomes a row of the local history, with the backend, template, shots, package
+versions, date and seconds it took. The per-item log-probabilities are kept too: they are the
+probe features that re-ranking learns from.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import os
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from llm_spider.errors import SpiderError
+from llm_spider.paths import DATA_DIR
+from llm_spider.tasks.base import LETTERS, Task, render_template, template_source
+from llm_spider.tasks.catalog import MMLU_SUBSET
+
+SHOTS = 0
+# The shipped evaluation: every subject of mmlu_subset (so `compare --task mmlu_subset` has its
+# truth), eight BIG-Bench-Hard tasks with fixed options and openbookqa. Chosen so the whole set runs
+# in about half an hour for the three default models on 2 CPU cores.
+LIVE_TASK_SET: tuple[str, ...] = (
+    *(f"mmlu_{s}" for s in MMLU_SUBSET),
+    "bbh_boolean_expressions", "bbh_sports_understanding", "bbh_web_of_lies", "bbh_navigate",
+    "bbh_date_understanding", "bbh_logical_deduction_three_objects", "bbh_hyperbaton", "bbh_snarks",
+    "openbookqa",
+)
+# BBH inputs carry their options inline as "(A) ..." lines; for letter scoring they are re-rendered.
+SCORING_TEMPLATES = {"bbh": "bbh_choice.jinja"}
+SHIPPED_LOCAL_DIR = DATA_DIR / "zoos" / "local"
+HISTORY_FILE, ITEMS_FILE, RUNS_DIR = "history.csv", "items.parquet", "runs"
+
+
+@dataclass(frozen=True)
+class ScoringItem:
+    index: int  # position in the task's items
+    prompt: str
+    options: tuple[str, ...]  # continuations scored after the prompt: " A", " B", ...
+    answer: int
+
+
+def scoring_template(task: Task) -> str:
+    return SCORING_TEMPLATES.get(task.family, task.template)
+
+
+def scoring_items(task: Task) -> list[ScoringItem]:
+    """The task's items as letter-choice prompts; items without options or a known answer are skipped."""
+    template = scoring_template(task)
+    out = []
+    for i, item in enumerate(task.items):
+        if not item.choices or not isinstance(item.answer, int) or len(item.choices) > len(LETTERS):
+            continue
+        question = item.question.split("\nOptions:\n", 1)[0] if task.family == "bbh" else item.question
+        prompt = render_template(template, question=question, choices=list(item.choices), letters=LETTERS,
+                                 topic=item.topic or task.topic or task.name)
+        out.append(ScoringItem(i, prompt, tuple(f" {LETTERS[j]}" for j in range(len(item.choices))), item.answer))
+    if not out:
+        raise SpiderError(f"task '{task.name}' has no multiple-choice items with known answers: "
+                          "it cannot be scored by option log-probabilities")
+    return out
+
+
+def probe_items(task: Task, n: int, seed: int = 0) -> list[ScoringItem]:
+    """``n`` items of the task drawn once with a seed derived from the task's name, so every model,
+    every method and every run sees the same probes."""
+    items = scoring_items(task)
+    digest = int(hashlib.sha256(f"{task.name}|{seed}".encode()).hexdigest()[:8], 16)
+    pick = np.random.default_rng(digest).permutation(len(items))[:n]
+    return [items[i] for i in sorted(pick)]
+
+
+def expand_tasks(tasks: Iterable[Task]) -> list[Task]:
+    """Composite tasks become their components (the history stores components)."""
+    from llm_spider.tasks import REGISTRY
+
+    out: list[Task] = []
+    for t in tasks:
+        parts = [REGISTRY.get(c) for c in t.components] if len(t.components) > 1 else [t]
+        out.extend(p for p in parts if p not in out)
+    return out
+
+
+def package_versions(packages: Iterable[str]) -> str:
+    names = ["llm-spider", "torch", "transformers", *(p.split("==")[0] for p in packages)]
+    out = []
+    for n in dict.fromkeys(names):
+        try:
+            out.append(f"{n}=={metadata.version(n)}")
+        except metadata.PackageNotFoundError:
+            pass
+    return " ".join(out)
+
+
+# --- the run log -------------------------------------------------------------------------------
+class RunLog:
+    """Per-item results of one (model, task) run, one JSON line per item, appended per batch.
+
+    ``meta`` (backend, template, its hash, shots) is written first; resuming under different
+    settings is refused, since mixing them would make the accuracy meaningless.
+    """
+
+    def __init__(self, path: Path, meta: dict):
+        self.path, self.meta_path, self.meta = path, path.with_suffix(".meta.json"), meta
+
+    def load(self) -> dict[int, dict]:
+        """Completed items by index; a torn last line (killed mid-write) is cut off."""
+        if self.meta_path.is_file():
+            old = json.loads(self.meta_path.read_text())
+            diff = [k for k in ("backend", "template", "template_sha", "shots") if old.get(k) != self.meta.get(k)]
+            if diff:
+                raise SpiderError(f"{self.path} was started with other settings ({', '.join(diff)} differ: "
+                                  f"{ {k: old.get(k) for k in diff} }); rerun with --restart to start over")
+        done: dict[int, dict] = {}
+        if not self.path.is_file():
+            return done
+        good = 0
+        with self.path.open("rb") as f:
+            for line in f:
+                try:
+                    rec = json.loads(line)
+                except ValueError:
+                    break
+                if not line.endswith(b"\n"):
+                    break
+                done[int(rec["i"])] = rec
+                good += len(line)
+        if good != self.path.stat().st_size:
+            with self.path.open("r+b") as f:
+                f.truncate(good)
+        return done
+
+    def start(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        if not self.meta_path.is_file():
+            self.meta_path.write_text(json.dumps(self.meta, indent=1))
+
+    def append(self, records: list[dict]) -> None:
+        with self.path.open("a") as f:
+            f.write("".join(json.dumps(r) + "\n" for r in records))
+            f.flush()
+            os.fsync(f.fileno())
+
+    def reset(self) -> None:
+        self.path.unlink(missing_ok=True)
+        self.meta_path.unlink(missing_ok=True)
+
+
+# --- the local store: history + per-item results -------------------------------------------
+class LocalStore:
+    """A directory holding ``runs/`` (the logs), ``history.csv`` (accuracies with provenance) and
+    ``items.parquet`` (per-item option log-probabilities of completed runs)."""
+
+    def __init__(self, root: Path):
+        self.root = Path(root)
+
+    def run_log(self, model: str, task: Task, backend: str) -> RunLog:
+        template = scoring_template(task)
+        meta = {"model": model, "task": task.name, "backend": backend, "template": template,
+                "template_sha": hashlib.sha256(template_source(template).encode()).hexdigest()[:16],
+                "shots": SHOTS}
+        return RunLog(self.root / RUNS_DIR / model / f"{task.name}.jsonl", meta)
+
+    def history_frame(self) -> pd.DataFrame:
+        path = self.root / HISTORY_FILE
+        return pd.read_csv(path) if path.is_file() else pd.DataFrame(columns=["model", "task", "score"])
+
+    def items_frame(self) -> pd.DataFrame:
+        path = self.root / ITEMS_FILE
+        return pd.read_parquet(path) if path.is_file() else pd.DataFrame(
+            columns=["model", "task", "item", "answer", "logprobs", "mass"])
+
+    def record(self, row: dict, items: pd.DataFrame) -> None:
+        """Upsert one completed run into history.csv and items.parquet (atomic replace of each)."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        hist = self.history_frame()
+        hist = hist[~((hist["model"] == row["model"]) & (hist["task"] == row["task"]))]
+        hist = pd.concat([hist, pd.DataFrame([row])], ignore_index=True).sort_values(["model", "task"])
+        _atomic(self.root / HISTORY_FILE, lambda p: hist.to_csv(p, index=False))
+        old = self.items_frame()
+        old = old[~((old["model"] == row["model"]) & (old["task"] == row["task"]))]
+        allitems = pd.concat([old, items], ignore_index=True).sort_values(["model", "task", "item"])
+        _atomic(self.root / ITEMS_FILE, lambda p: allitems.to_parquet(p, index=False))
+
+
+def _atomic(path: Path, write: Callable[[Path], None]) -> None:
+    tmp = path.with_name(path.name + f".tmp-{os.getpid()}")
+    try:
+        write(tmp)
+        tmp.replace(path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def evaluate_run(backend, model, task: Task, store: LocalStore, restart: bool = False,
+                 chunk: int = 32, progress: Callable[[int], None] | None = None,
+                 on_start: Callable[[int, int], None] | None = None) -> dict:
+    """Score every item of ``task`` with ``backend`` (a loaded ``model``), resuming its run log.
+
+    Returns the history row. ``on_start(total, already_done)`` lets the caller size a progress bar.
+    """
+    items = scoring_items(task)
+    log = store.run_log(model.name, task, backend.name)
+    if restart:
+        log.reset()
+    done = log.load()
+    valid = {it.index for it in items}
+    done = {i: r for i, r in done.items() if i in valid}
+    if on_start:
+        on_start(len(items), len(done))
+    log.start()
+    todo = [it for it in items if it.index not in done]
+    t0 = time.perf_counter()
+    for start in range(0, len(todo), chunk):
+        part = todo[start:start + chunk]
+        scores = backend.option_logprobs([it.prompt for it in part], [it.options for it in part])
+        recs = [{"i": it.index, "answer": it.answer, "logprobs": [round(float(x), 5) for x in lp],
+                 "mass": round(float(m), 5)} for it, lp, m in zip(part, scores.logprobs, scores.option_mass)]
+        log.append(recs)
+        done.update({r["i"]: r for r in recs})
+        if progress:
+            progress(len(part))
+    seconds = time.perf_counter() - t0
+    recs = [done[it.index] for it in items]
+    correct = [int(np.argmax(r["logprobs"]) == r["answer"]) for r in recs]
+    prev_seconds = float(json.loads(log.meta_path.read_text()).get("seconds", 0.0))
+    meta = {**log.meta, "seconds": prev_seconds + seconds}
+    log.meta_path.write_text(json.dumps(meta, indent=1))
+    row = {"model": model.name, "task": task.name, "score": float(np.mean(correct)), "n_items": len(items),
+           "source": "llm-spider evaluate", "backend": backend.name, "template": log.meta["template"],
+           "template_sha": log.meta["template_sha"], "shots": SHOTS,
+           "versions": package_versions(model.packages[:1]), "date": dt.date.today().isoformat(),
+           "seconds": round(meta["seconds"], 2)}
+    frame = pd.DataFrame({"model": model.name, "task": task.name, "item": [r["i"] for r in recs],
+                          "answer": [r["answer"] for r in recs], "logprobs": [r["logprobs"] for r in recs],
+                          "mass": [r["mass"] for r in recs]})
+    store.record(row, frame)
+    return row
