@@ -50,6 +50,20 @@ class Backend(ABC):
         """Free the model's memory."""
 
 
+def option_token_id(encode: Callable[[str], list[int]], encode_bare: Callable[[str], list[int]],
+                    prompt_ids: list[int], prompt: str, option: str) -> int:
+    """The first token a model would emit for ``option`` right after ``prompt``: the joined text is
+    tokenised, so merges across the boundary are as in real use (both backends use this, so their
+    log-probabilities are of the same tokens)."""
+    full = encode(prompt + option)
+    if full[:len(prompt_ids)] == prompt_ids and len(full) > len(prompt_ids):
+        return full[len(prompt_ids)]
+    ids = encode_bare(option)
+    if not ids:
+        raise ValueError(f"option {option!r} has no tokens")
+    return ids[0]
+
+
 def log_softmax(x: np.ndarray) -> np.ndarray:
     x = np.asarray(x, dtype=np.float64)
     m = x.max()

