@@ -25,7 +25,10 @@ class VLLMBackend(Backend):
     name = "vllm"
 
     def __init__(self, model_dir: str | Path, max_model_len: int = 2048, dtype: str = "float32",
-                 batch_prompts: int = 64, **llm_kwargs):
+                 batch_prompts: int = 64, memory_fraction: float = 0.3, enforce_eager: bool = True, **llm_kwargs):
+        """``memory_fraction``: vLLM's ``gpu_memory_utilization``, which on its CPU build is the share of
+        RAM it reserves (its default, 0.92, fails beside any other process); ``enforce_eager`` skips
+        graph compilation, which costs minutes for a few hundred prompts."""
         super().__init__()
         try:
             from vllm import LLM
@@ -35,7 +38,8 @@ class VLLMBackend(Backend):
         self.model_dir = Path(model_dir)
         self.batch_prompts = batch_prompts
         self.llm = LLM(model=str(self.model_dir), dtype=dtype, max_model_len=max_model_len, seed=0,
-                       enable_prefix_caching=True, **llm_kwargs)
+                       enable_prefix_caching=True, gpu_memory_utilization=memory_fraction,
+                       enforce_eager=enforce_eager, **llm_kwargs)
         self.tokenizer = self.llm.get_tokenizer()
 
     def encode(self, text: str) -> list[int]:
