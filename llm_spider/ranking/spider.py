@@ -50,6 +50,7 @@ from llm_spider.zoo.history import History
 CHECKPOINT_FORMAT = "llm-spider.spider"
 CHECKPOINT_VERSION = 1
 WEIGHTS_FILE, CONFIG_FILE = "spider.safetensors", "spider.json"
+PROBE_LR_FACTOR = 10.0
 
 
 class SpiderNet(nn.Module):
@@ -308,11 +309,16 @@ class SpiderRanker(Ranker):
         net = self.net_
         models = torch.arange(len(self.models_))
         prior = torch.tensor(self.prior_, dtype=torch.float32)
-        opt = torch.optim.AdamW(net.parameters(), lr=self.lr, weight_decay=self.weight_decay)
+        params: list = [{"params": [p for n, p in net.named_parameters() if not n.startswith("probe_head.")]}]
+        if net.probe_head is not None:  # the direct probe read-out is a handful of weights: learn them faster
+            params.append({"params": list(net.probe_head.parameters()), "lr": self.lr * PROBE_LR_FACTOR})
+        opt = torch.optim.AdamW(params, lr=self.lr, weight_decay=self.weight_decay)
         z_t = z.T.astype(np.float32)  # tasks × models
         itself = np.eye(n_tasks, dtype=bool)  # a historical task never looks up its own scores
         best = (-np.inf, 0, copy.deepcopy(net.state_dict()))
-        if n_val:
+        # A re-ranking Spider must train: its probe read-out starts at zero, so the untrained state
+        # is never kept as the best, however the few validation tasks happen to rank it.
+        if n_val and self.train_extra_ is None:
             best = (self._val_tau(tokens[val_idx], raw[:, val_idx], itself[val_idx], val_idx), 0, best[2])
         stale, epoch = 0, 0
         if self._on_epoch is not None:

