@@ -222,12 +222,13 @@ def compare(targets: Sequence[Task], members: Sequence, history: History, items:
     names = [m.name for m in members]
     if len(names) < 2:
         raise SpiderError("comparing needs at least two installed zoo members")
+    truths = {t.name: truth_for(t, names, history) for t in targets}  # before any work: fail fast
     history_tasks = [REGISTRY.get(t) for t in history.tasks if t in REGISTRY]
     encode = encode or (lambda tasks: {t.name: encoder.encode(t) for t in tasks})
     tokens = encode(history_tasks)
     records = []
     for target in targets:
-        truth = truth_for(target, names, history)
+        truth = truths[target.name]
         t0 = time.perf_counter()
         tokens.update(encode([target]))
         encoder_seconds = time.perf_counter() - t0

@@ -67,7 +67,7 @@ def evaluate(
     task: Annotated[Optional[str], typer.Option("--task", help="Comma-separated task names (a composite such as "
                                                                "mmlu_subset runs its subjects).")] = None,
     task_set: Annotated[bool, typer.Option("--task-set", help="The shipped evaluation set (mmlu_subset's 10 "
-                                                              "subjects, 8 BBH tasks, openbookqa).")] = False,
+                                                              "subjects, 3 more MMLU subjects, 4 BBH tasks).")] = False,
     models: ModelsOpt = None,
     large: LargeOpt = False,
     backend: BackendOpt = "transformers",
@@ -186,11 +186,14 @@ def compare(
     if fmt is Format.table:
         cols = ["method", "top1_model", "top1_accuracy", "weighted_tau", "top1_regret", "forward_passes",
                 "passes_vs_brute_force", "seconds", "encoder_seconds"]
+        short = {"top1_model": "selected", "top1_accuracy": "its acc", "weighted_tau": "τw", "top1_regret": "regret",
+                 "forward_passes": "passes", "passes_vs_brute_force": "/brute", "seconds": "s",
+                 "encoder_seconds": "enc s"}
         if len(targets) == 1:
-            emit(df[cols], fmt, title=f"{targets[0].name}: {len(members)} models, best "
+            emit(df[cols].rename(columns=short), fmt, title=f"{targets[0].name}: {len(members)} models, best "
                                       f"{df['best_model'].iloc[0]} ({df['best_accuracy'].iloc[0]:.4f})")
         else:
-            emit(summary, fmt, title=f"mean over {len(targets)} tasks")
+            emit(summary.rename(columns=short), fmt, title=f"mean over {len(targets)} tasks")
     else:
         emit(df, fmt)
 
@@ -203,19 +206,25 @@ def save_live_plot(summary: pd.DataFrame, path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4.2))
+    fig, axes = plt.subplots(1, 2, figsize=(12, 4.4))
+    markers = "o^sDvP*Xh"
     for ax, col, label in ((axes[0], "top1_accuracy", "true accuracy of the selected model"),
                            (axes[1], "weighted_tau", "weighted Kendall's τ")):
-        for i, row in summary.iterrows():
-            x = max(row["forward_passes"], 0.5)
-            ax.scatter(x, row[col], s=60, color=f"C{i}", label=row["method"], zorder=3)
-            ax.annotate(row["method"], (x, row[col]), fontsize=7, xytext=(4, 4), textcoords="offset points")
+        zero = 0
+        for i, row in summary.reset_index(drop=True).iterrows():
+            x = row["forward_passes"]
+            if x <= 0:  # methods that run no model: spread at the left edge so none hides another
+                x, zero = 0.5 * 1.25 ** zero, zero + 1
+            ax.scatter(x, row[col], s=70, color=f"C{i}", marker=markers[i % len(markers)], label=row["method"],
+                       zorder=3, edgecolor="black", linewidth=0.5)
         ax.set_xscale("log")
-        ax.set_xlabel("forward passes through zoo models (0 shown at 0.5)")
+        ax.set_xlabel("forward passes through zoo models (methods with none at the left)")
         ax.set_ylabel(label)
         ax.grid(alpha=0.3)
+    handles, labels = axes[0].get_legend_handles_labels()
+    fig.legend(handles, labels, fontsize=8, loc="center right")
     axes[0].set_title(f"mean over {int(summary['tasks'].max())} task(s)", fontsize=9)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0, 0.8, 1))
     fig.savefig(path, dpi=120)
     plt.close(fig)
