@@ -67,7 +67,7 @@ def evaluate(
     task: Annotated[Optional[str], typer.Option("--task", help="Comma-separated task names (a composite such as "
                                                                "mmlu_subset runs its subjects).")] = None,
     task_set: Annotated[bool, typer.Option("--task-set", help="The shipped evaluation set (mmlu_subset's 10 "
-                                                              "subjects, 3 more MMLU subjects, 4 BBH tasks).")] = False,
+                                                              "subjects, 3 more MMLU subjects, 4 BBH tasks, arc_challenge, openbookqa).")] = False,
     models: ModelsOpt = None,
     large: LargeOpt = False,
     backend: BackendOpt = "transformers",

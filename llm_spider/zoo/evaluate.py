@@ -31,13 +31,15 @@ from llm_spider.tasks.catalog import MMLU_SUBSET
 SHOTS = 0
 # The shipped evaluation: every subject of mmlu_subset (so `compare --task mmlu_subset` has its
 # truth), three more MMLU subjects (so that a history without mmlu_subset's own subjects still has
-# MMLU-like tasks) and four BIG-Bench-Hard tasks with fixed options and short prompts. Sized to what
-# 2 CPU cores run in about an hour for the three default members (compute grows with prompt
-# length: the 0.5B model scores about one MMLU item per second there).
+# MMLU-like tasks), four BIG-Bench-Hard tasks with fixed options and short prompts, and ARC-Challenge
+# and OpenBookQA (grade-school science, where the default members differ most: MMLU is near chance
+# for all three). Sized to what 2 CPU cores run in about an hour (compute grows with prompt length:
+# the 0.5B model scores about two MMLU items per second there).
 LIVE_TASK_SET: tuple[str, ...] = (
     *(f"mmlu_{s}" for s in MMLU_SUBSET),
     "mmlu_high_school_geography", "mmlu_management", "mmlu_us_foreign_policy",
     "bbh_boolean_expressions", "bbh_sports_understanding", "bbh_hyperbaton", "bbh_snarks",
+    "arc_challenge", "openbookqa",
 )
 # BBH inputs carry their options inline as "(A) ..." lines; for letter scoring they are re-rendered.
 SCORING_TEMPLATES = {"bbh": "bbh_choice.jinja"}
