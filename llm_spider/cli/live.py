@@ -218,7 +218,7 @@ def save_live_plot(summary: pd.DataFrame, path: Path) -> None:
             ax.scatter(x, row[col], s=70, color=f"C{i}", marker=markers[i % len(markers)], label=row["method"],
                        zorder=3, edgecolor="black", linewidth=0.5)
         ax.set_xscale("log")
-        ax.set_xlabel("forward passes through zoo models (methods with none at the left)")
+        ax.set_xlabel("forward passes through zoo models, log\n(methods that run none: at the left edge)")
         ax.set_ylabel(label)
         ax.grid(alpha=0.3)
     handles, labels = axes[0].get_legend_handles_labels()
