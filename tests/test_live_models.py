@@ -60,7 +60,9 @@ def test_vllm_backend_agrees_with_transformers(smol):
     items = probe_items(get_task("arc_easy"), 8)
     prompts, options = [i.prompt for i in items], [i.options for i in items]
     a = smol.option_logprobs(prompts, options)
-    b = VLLMBackend(smol.model_dir).option_logprobs(prompts, options)
+    vb = VLLMBackend(smol.model_dir)
+    b = vb.option_logprobs(prompts, options)
+    vb.close()
     for x, y in zip(a.logprobs, b.logprobs):
         np.testing.assert_allclose(x, y, atol=1e-3)
 
