@@ -30,8 +30,19 @@ def default_cache_dir() -> Path:
 SHIPPED_CHECKPOINT = DATA_DIR / "spider"
 
 
-def user_checkpoint_dir() -> Path:
-    """Where `llm-spider train` and `zoo add-model` keep the user's own Spider (XDG data home):
-    user data, not a cache, since a model added from its scores cannot be rebuilt from the package."""
+def user_data_dir() -> Path:
+    """The user's own llm-spider data (XDG data home): not a cache, since it cannot be rebuilt from
+    the package (a model added from its scores, hours of model evaluation)."""
     base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
-    return Path(base) / "llm-spider" / "spider"
+    return Path(base) / "llm-spider"
+
+
+def user_checkpoint_dir() -> Path:
+    """Where `llm-spider train` and `zoo add-model` keep the user's own Spider."""
+    return user_data_dir() / "spider"
+
+
+def user_local_zoo_dir() -> Path:
+    """Where `llm-spider evaluate` keeps the user's own local-zoo results, which `compare` reads on
+    top of the shipped ones."""
+    return user_data_dir() / "zoos" / "local"

@@ -10,7 +10,7 @@ on the probes (a) or on one prompt (b).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -37,8 +37,3 @@ def verbal_rating(backend, examples: Sequence[str], topic: str = "") -> float:
     p = np.exp(scores.logprobs[0])
     return float(p @ np.arange(10) / p.sum())
 
-
-def rank_by(values: Mapping[str, float]):
-    import pandas as pd
-
-    return pd.Series(values, dtype=float).sort_values(ascending=False, kind="stable")

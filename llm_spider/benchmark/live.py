@@ -172,13 +172,12 @@ def select_all(target: Task, members: Sequence[str], history: History, items: pd
     return out
 
 
-def brute_force(target: Task, members: Sequence[str], history: History) -> Selection:
+def brute_force(target: Task, truth: pd.Series, history: History) -> Selection:
     """Every model on every item: the truth itself, at the cost `evaluate` recorded."""
-    rows = history.scores[history.scores["model"].isin(list(members)) & history.scores["task"].isin(list(target.components))]
-    n_items = len(scoring_items(target))
-    seconds = float(pd.to_numeric(rows.get("seconds"), errors="coerce").sum()) if "seconds" in rows else float("nan")
-    truth = history.task_scores(target.components).reindex(list(members))
-    return Selection("brute force", _order(truth), n_items * len(members), seconds)
+    scores = history.scores
+    rows = scores[scores["model"].isin(list(truth.index)) & scores["task"].isin(list(target.components))]
+    seconds = float(pd.to_numeric(rows["seconds"], errors="coerce").sum()) if "seconds" in rows else float("nan")
+    return Selection("brute force", _order(truth), len(scoring_items(target)) * len(truth), seconds)
 
 
 def truth_for(target: Task, members: Sequence[str], history: History) -> pd.Series:
@@ -235,7 +234,7 @@ def compare(targets: Sequence[Task], members: Sequence, history: History, items:
         runs, probes = run_probes(members, target, n_probes, loader, log)
         selections = select_all(target, names, history, items, tokens, runs, probes, top_k=min(top_k, len(names)),
                                 n_probes=n_probes, seed=seed)
-        bf = brute_force(target, names, history)
+        bf = brute_force(target, truth, history)
         records += score_selections(target, truth, [*selections, bf], encoder_seconds, bf.forward_passes)
     return records
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -12,6 +11,7 @@ import typer
 from llm_spider.cli.app import CacheOpt, FormatOpt, app, progress_bar, user_errors, zoo_app
 from llm_spider.cli.output import Format, emit, stderr
 from llm_spider.errors import SpiderError
+from llm_spider.paths import user_local_zoo_dir
 
 ZooOpt = Annotated[str, typer.Option("--zoo", help="A local zoo: `local` (the shipped one) or a zoo JSON file.")]
 ModelsOpt = Annotated[Optional[str], typer.Option(
@@ -24,21 +24,15 @@ ThreadsOpt = Annotated[Optional[int], typer.Option("--threads", min=1, help="CPU
                                                                              "(default: torch's choice).")]
 
 
-def user_store_dir() -> Path:
-    """Where `evaluate` keeps the user's own local-zoo results (XDG data home: not a cache)."""
-    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
-    return Path(base) / "llm-spider" / "zoos" / "local"
-
-
 def split_names(text: str | None) -> list[str] | None:
     return [s.strip() for s in text.split(",") if s.strip()] if text else None
 
 
-def pick_models(zoo, names: str | None, large: bool, require_installed: bool = True):
+def pick_models(zoo, names: str | None, large: bool):
     """The members to run; without --models, uninstalled defaults are skipped with a note."""
     chosen = zoo.select(split_names(names), include_large=large)
     missing = [m for m in chosen if not m.installed]
-    if names and missing and require_installed:
+    if names and missing:
         raise SpiderError(missing[0].missing_message())
     for m in missing:
         stderr.print(f"note: skipping {m.missing_message()}", highlight=False)
@@ -97,7 +91,7 @@ def evaluate(
         scoring_items(t)  # refuse a task that cannot be scored before loading any model
     z = load_zoo(zoo)
     members = pick_models(z, models, large)
-    store = LocalStore(output or user_store_dir())
+    store = LocalStore(output or user_local_zoo_dir())
     done = store.history_frame()
     rows = []
     for m in members:
@@ -168,7 +162,7 @@ def compare(
     targets = [REGISTRY.get(n) for n in split_names(task) or []]
     if not targets:
         raise SpiderError("say which task: --task NAME")
-    history, items = local_results(results or user_store_dir())
+    history, items = local_results(results or user_local_zoo_dir())
     members = pick_models(load_zoo(zoo), models, large)
     encoder = task_encoder(32, 0, cache_dir)
     log = lambda msg: stderr.print(msg, highlight=False)  # noqa: E731
