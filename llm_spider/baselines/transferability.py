@@ -1,0 +1,205 @@
+"""Transferability estimators: score a pre-trained model for a labelled target task from one pass of
+its features (or its source-label predictions) over the target's images, without fine-tuning.
+
+These are the classic baselines Model Spider compares against on image zoos. Each takes the
+target labels ``y`` (n,) as integers and either the model's penultimate features ``features``
+(n, d) or its predicted source-class probabilities ``probs`` (n, K). Higher = predicted to
+transfer better. Implemented from the papers in numpy:
+
+- H-Score (Bao et al., 2019): tr(cov(f)⁻¹ cov(E[f|y])), how much of the feature variance the
+  classes explain.
+- NCE (Tran et al., 2019): negative conditional entropy of target labels given the source model's
+  hard predictions.
+- LEEP (Nguyen et al., 2020): log of the expected empirical prediction, via the empirical
+  conditional p(y|z) of target labels given source classes.
+- N-LEEP (Li et al., 2021): LEEP with the source head replaced by a Gaussian mixture fitted to
+  PCA-reduced features.
+- LogME (You et al., 2021): the maximum log evidence of a Bayesian linear model from features to
+  one-hot labels, per sample.
+- LFC (Deshpande et al., 2021): correlation of the centred feature kernel with the label kernel.
+- GBC (Pándy et al., 2022): minus the summed Bhattacharyya coefficients between per-class Gaussians
+  in PCA space (overlapping classes transfer worse).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["h_score", "nce", "leep", "n_leep", "logme", "lfc", "gbc"]
+
+
+def _labels(y) -> tuple[np.ndarray, int]:
+    y = np.asarray(y)
+    classes, inv = np.unique(y, return_inverse=True)
+    if len(classes) < 2:
+        raise ValueError("a transferability score needs at least two target classes")
+    return inv.astype(int), len(classes)
+
+
+def _features(features, n: int) -> np.ndarray:
+    f = np.asarray(features, dtype=np.float64)
+    if f.ndim != 2 or f.shape[0] != n:
+        raise ValueError(f"features must be (n_samples={n}, dim), got {f.shape}")
+    return f
+
+
+def h_score(features, y) -> float:
+    """H-Score: tr(pinv(cov(f)) @ cov(g)), g(x) = the mean feature of x's class."""
+    y, c = _labels(y)
+    f = _features(features, len(y))
+    f = f - f.mean(axis=0)
+    cov_f = f.T @ f / len(f)
+    means = np.stack([f[y == k].mean(axis=0) for k in range(c)])
+    g = means[y]
+    cov_g = g.T @ g / len(g)
+    return float(np.trace(np.linalg.pinv(cov_f, rcond=1e-10) @ cov_g))
+
+
+def _joint(probs: np.ndarray, y: np.ndarray, c: int) -> np.ndarray:
+    """Empirical joint P(y, z) from soft source predictions: 1/n Σ_i θ(x_i)_z [y_i = y]."""
+    joint = np.zeros((c, probs.shape[1]))
+    np.add.at(joint, y, probs)
+    return joint / len(y)
+
+
+def _probs(probs, n: int) -> np.ndarray:
+    p = np.asarray(probs, dtype=np.float64)
+    if p.ndim != 2 or p.shape[0] != n:
+        raise ValueError(f"probs must be (n_samples={n}, n_source_classes), got {p.shape}")
+    if np.any(p < -1e-9) or not np.allclose(p.sum(axis=1), 1.0, atol=1e-4):
+        raise ValueError("probs rows must be probability distributions")
+    return np.clip(p, 0.0, None)
+
+
+def nce(probs, y) -> float:
+    """NCE = -H(Y | Z), Z the source model's argmax class."""
+    y, c = _labels(y)
+    z = _probs(probs, len(y)).argmax(axis=1)
+    joint = np.zeros((c, int(z.max()) + 1))
+    np.add.at(joint, (y, z), 1.0)
+    joint /= len(y)
+    pz = joint.sum(axis=0, keepdims=True)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        cond = np.where(joint > 0, joint / pz, 1.0)
+    return float((joint * np.log(cond)).sum())
+
+
+def leep(probs, y) -> float:
+    """LEEP = 1/n Σ_i log Σ_z P(y_i | z) θ(x_i)_z."""
+    y, c = _labels(y)
+    p = _probs(probs, len(y))
+    joint = _joint(p, y, c)
+    pz = joint.sum(axis=0, keepdims=True)
+    cond = np.divide(joint, pz, out=np.zeros_like(joint), where=pz > 0)  # P(y | z)
+    eep = (p @ cond.T)[np.arange(len(y)), y]
+    return float(np.mean(np.log(np.clip(eep, 1e-300, None))))
+
+
+def _pca(f: np.ndarray, variance: float = 0.8) -> np.ndarray:
+    f = f - f.mean(axis=0)
+    u, s, _ = np.linalg.svd(f, full_matrices=False)
+    share = np.cumsum(s**2) / max((s**2).sum(), 1e-300)
+    k = int(np.searchsorted(share, variance) + 1)
+    return u[:, :k] * s[:k]
+
+
+def _gmm_posteriors(x: np.ndarray, k: int, seed: int = 0, iters: int = 100) -> np.ndarray:
+    """Posteriors of a diagonal-covariance Gaussian mixture fitted by EM (k-means++ start)."""
+    rng = np.random.default_rng(seed)
+    n, d = x.shape
+    centres = [x[rng.integers(n)]]
+    for _ in range(1, k):
+        dist = np.min(((x[:, None, :] - np.array(centres)[None]) ** 2).sum(-1), axis=1)
+        centres.append(x[rng.choice(n, p=dist / dist.sum()) if dist.sum() > 0 else rng.integers(n)])
+    mu = np.array(centres)
+    var = np.tile(x.var(axis=0) + 1e-6, (k, 1))
+    weights = np.full(k, 1.0 / k)
+    prev = -np.inf
+    for _ in range(iters):
+        log_p = (np.log(weights)[None] - 0.5 * (np.log(2 * np.pi * var).sum(-1))[None]
+                 - 0.5 * (((x[:, None, :] - mu[None]) ** 2) / var[None]).sum(-1))
+        m = log_p.max(axis=1, keepdims=True)
+        ll = m[:, 0] + np.log(np.exp(log_p - m).sum(axis=1))
+        post = np.exp(log_p - ll[:, None])
+        nk = post.sum(axis=0) + 1e-10
+        weights = nk / n
+        mu = post.T @ x / nk[:, None]
+        var = post.T @ (x**2) / nk[:, None] - mu**2 + 1e-6
+        if ll.sum() - prev < 1e-6 * abs(prev if np.isfinite(prev) else 1.0):
+            break
+        prev = ll.sum()
+    return post
+
+
+def n_leep(features, y, components: int | None = None, seed: int = 0) -> float:
+    """N-LEEP: LEEP over the posteriors of a GMM fitted on PCA(80 % variance) of the features;
+    ``components`` defaults to the number of target classes."""
+    y_idx, c = _labels(y)
+    x = _pca(_features(features, len(y_idx)))
+    post = _gmm_posteriors(x, components or c, seed)
+    return leep(post / post.sum(axis=1, keepdims=True), y_idx)
+
+
+def logme(features, y, max_iter: int = 100, tol: float = 1e-5) -> float:
+    """LogME: per-sample maximum log evidence of Bayesian linear regression from features to each
+    one-hot class column (α, β by the fixed-point updates of You et al.), averaged over classes."""
+    y, c = _labels(y)
+    f = _features(features, len(y))
+    n, d = f.shape
+    u, s, _ = np.linalg.svd(f, full_matrices=False)
+    sigma = s**2
+    evidences = []
+    for k in range(c):
+        t = (y == k).astype(np.float64)
+        proj = u.T @ t  # coordinates of t in the features' column space
+        rest = max(float(t @ t - proj @ proj), 0.0)
+        alpha, beta = 1.0, 1.0
+        for _ in range(max_iter):
+            gamma = float((beta * sigma / (alpha + beta * sigma)).sum())
+            m2 = float(((beta * s * proj / (alpha + beta * sigma)) ** 2).sum())  # |m|², m the posterior mean
+            res2 = float(((alpha * proj / (alpha + beta * sigma)) ** 2).sum()) + rest
+            new_alpha = gamma / max(m2, 1e-300)
+            new_beta = (n - gamma) / max(res2, 1e-300)
+            done = abs(new_alpha - alpha) / alpha < tol and abs(new_beta - beta) / beta < tol
+            alpha, beta = new_alpha, new_beta
+            if done:
+                break
+        m2 = float(((beta * s * proj / (alpha + beta * sigma)) ** 2).sum())
+        res2 = float(((alpha * proj / (alpha + beta * sigma)) ** 2).sum()) + rest
+        evidence = (d / 2 * np.log(alpha) + n / 2 * np.log(beta) - n / 2 * np.log(2 * np.pi)
+                    - beta / 2 * res2 - alpha / 2 * m2
+                    - 0.5 * np.log(alpha + beta * sigma).sum() - (d - len(sigma)) / 2 * np.log(alpha))
+        evidences.append(evidence / n)
+    return float(np.mean(evidences))
+
+
+def lfc(features, y) -> float:
+    """LFC: Pearson correlation of the centred linear kernel F Fᵀ with the label kernel (+1 same
+    class, -1 otherwise), over all pairs."""
+    y, c = _labels(y)
+    f = _features(features, len(y))
+    f = f - f.mean(axis=0)
+    k = f @ f.T
+    lab = np.where(y[:, None] == y[None, :], 1.0, -1.0)
+    k, lab = k - k.mean(), lab - lab.mean()
+    denom = np.sqrt((k**2).sum() * (lab**2).sum())
+    return float((k * lab).sum() / denom) if denom > 0 else 0.0
+
+
+def gbc(features, y, variance: float = 0.8) -> float:
+    """GBC: -Σ_{i≠j} BC(class i, class j), Bhattacharyya coefficients of diagonal Gaussians fitted
+    per class in the PCA space of the features (the paper's 'diagonal' variant)."""
+    y, c = _labels(y)
+    x = _pca(_features(features, len(y)), variance)
+    mus = np.stack([x[y == k].mean(axis=0) for k in range(c)])
+    vars_ = np.stack([x[y == k].var(axis=0) + 1e-6 for k in range(c)])
+    total = 0.0
+    for i in range(c):
+        for j in range(c):
+            if i == j:
+                continue
+            v = (vars_[i] + vars_[j]) / 2
+            db = (0.125 * ((mus[i] - mus[j]) ** 2 / v).sum()
+                  + 0.5 * (np.log(v).sum() - 0.5 * (np.log(vars_[i]).sum() + np.log(vars_[j]).sum())))
+            total += np.exp(-db)
+    return float(-total)

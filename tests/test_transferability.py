@@ -1,0 +1,98 @@
+"""The transferability estimators on small cases with known answers."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from llm_spider.baselines.transferability import gbc, h_score, leep, lfc, logme, n_leep, nce
+
+
+def _blobs(separation: float, n: int = 120, d: int = 8, classes: int = 3, seed: int = 0):
+    rng = np.random.default_rng(seed)
+    y = np.repeat(np.arange(classes), n // classes)
+    centres = rng.normal(size=(classes, d)) * separation
+    return centres[y] + rng.normal(size=(len(y), d)), y
+
+
+@pytest.mark.parametrize("score", [h_score, logme, lfc, gbc, n_leep])
+def test_label_aligned_features_score_higher(score):
+    good, y = _blobs(4.0)
+    bad, _ = _blobs(0.0)
+    assert score(good, y) > score(bad, y)
+
+
+def test_logme_evidence_rises_as_features_align_with_labels():
+    values = [logme(*_blobs(sep)) for sep in (0.0, 0.5, 1.0, 2.0, 4.0)]
+    assert values == sorted(values)
+
+
+def test_h_score_by_hand():
+    # 1-d features, two classes with means ±1 and no within-class spread: cov(g) = cov(f) → H = 1
+    f = np.array([[-1.0], [-1.0], [1.0], [1.0]])
+    assert h_score(f, [0, 0, 1, 1]) == pytest.approx(1.0)
+    # within-class spread halves the explained share: values ±1 ± 1 → var(f) = 2, var(g) = 1
+    f = np.array([[-2.0], [0.0], [0.0], [2.0]])
+    assert h_score(f, [0, 0, 1, 1]) == pytest.approx(0.5)
+
+
+def test_leep_equals_its_closed_form_on_a_two_class_toy():
+    probs = np.array([[0.9, 0.1], [0.8, 0.2], [0.3, 0.7], [0.2, 0.8]])
+    y = np.array([0, 0, 1, 1])
+    joint = np.zeros((2, 2))
+    for p, label in zip(probs, y):
+        joint[label] += p / 4
+    cond = joint / joint.sum(axis=0)
+    expected = np.mean([np.log(cond[label] @ p) for p, label in zip(probs, y)])
+    assert leep(probs, y) == pytest.approx(expected)
+    # a source head that already separates the target classes beats one that does not
+    assert leep(probs, y) > leep(np.full((4, 2), 0.5), y)
+
+
+def test_nce_is_zero_when_source_classes_determine_target_labels():
+    probs = np.eye(3)[[0, 0, 1, 1, 2, 2]]
+    assert nce(probs, [1, 1, 0, 0, 1, 1]) == pytest.approx(0.0)
+    assert nce(np.eye(2)[[0, 0, 0, 0]], [0, 1, 0, 1]) == pytest.approx(np.log(0.5))
+
+
+def test_lfc_is_one_for_a_label_kernel():
+    y = np.array([0, 0, 1, 1])
+    f = np.array([[1.0, 0.0], [1.0, 0.0], [0.0, 1.0], [0.0, 1.0]])
+    assert lfc(f, y) == pytest.approx(1.0)
+
+
+def test_gbc_is_minus_pairs_count_for_identical_classes():
+    f, _ = _blobs(0.0, n=400, d=2, classes=2, seed=1)
+    y = np.tile([0, 1], 200)  # same distribution for both classes: BC ≈ 1 for each ordered pair
+    assert gbc(f, y) == pytest.approx(-2.0, abs=0.05)
+
+
+def test_one_class_and_bad_shapes_are_refused():
+    f, y = _blobs(1.0)
+    with pytest.raises(ValueError, match="two target classes"):
+        logme(f, np.zeros(len(y)))
+    with pytest.raises(ValueError, match="features must be"):
+        h_score(f[:10], y)
+    with pytest.raises(ValueError, match="probability distributions"):
+        leep(np.ones((len(y), 3)), y)
+
+
+def test_logme_is_the_maximum_marginal_likelihood():
+    """LogME's fixed point maximises log N(t | 0, I/β + F Fᵀ/α) per class column: a brute-force
+    grid over (α, β) must not beat it, and must come close."""
+    f, y = _blobs(1.0, n=30, d=3, classes=2, seed=3)
+    grid = np.exp(np.linspace(-6, 6, 121))
+    best = []
+    for k in (0, 1):
+        t = (y == k).astype(float)
+        top = -np.inf
+        for a in grid:
+            for b in grid:
+                cov = np.eye(len(t)) / b + f @ f.T / a
+                sign, logdet = np.linalg.slogdet(cov)
+                ll = -0.5 * (len(t) * np.log(2 * np.pi) + logdet + t @ np.linalg.solve(cov, t))
+                top = max(top, ll)
+        best.append(top / len(t))
+    value = logme(f, y)
+    assert value >= np.mean(best) - 1e-6
+    assert value == pytest.approx(np.mean(best), abs=5e-3)
