@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from llm_spider.baselines.transferability import gbc, h_score, leep, lfc, logme, n_leep, nce
+from llm_spider.baselines.transferability import gbc, h_score, leep, lfc, logme, n_leep, nce, pactran
 
 
 def _blobs(separation: float, n: int = 120, d: int = 8, classes: int = 3, seed: int = 0):
@@ -15,7 +15,7 @@ def _blobs(separation: float, n: int = 120, d: int = 8, classes: int = 3, seed: 
     return centres[y] + rng.normal(size=(len(y), d)), y
 
 
-@pytest.mark.parametrize("score", [h_score, logme, lfc, gbc, n_leep])
+@pytest.mark.parametrize("score", [h_score, logme, lfc, gbc, n_leep, pactran])
 def test_label_aligned_features_score_higher(score):
     good, y = _blobs(4.0)
     bad, _ = _blobs(0.0)
@@ -96,3 +96,12 @@ def test_logme_is_the_maximum_marginal_likelihood():
     value = logme(f, y)
     assert value >= np.mean(best) - 1e-6
     assert value == pytest.approx(np.mean(best), abs=5e-3)
+
+
+def test_pactran_bound_is_at_least_the_training_loss_and_tightens_with_signal():
+    """-PACTran is an upper bound on the fitted head's loss, so it is ≥ its cross-entropy; with
+    more separable classes both the loss and the bound fall."""
+    vals = [pactran(*_blobs(sep)) for sep in (0.0, 1.0, 4.0)]
+    assert vals == sorted(vals)
+    f, y = _blobs(0.0)
+    assert -pactran(f, y) > 0.9 * np.log(3)  # unlearnable labels: about chance-level cross-entropy
