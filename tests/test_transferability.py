@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from llm_spider.baselines.transferability import gbc, h_score, leep, lfc, logme, n_leep, nce, pactran
+from llm_spider.baselines.transferability import gbc, h_score, leep, lfc, logme, n_leep, nce, otce, ot_coupling, pactran
 
 
 def _blobs(separation: float, n: int = 120, d: int = 8, classes: int = 3, seed: int = 0):
@@ -105,3 +105,23 @@ def test_pactran_bound_is_at_least_the_training_loss_and_tightens_with_signal():
     assert vals == sorted(vals)
     f, y = _blobs(0.0)
     assert -pactran(f, y) > 0.9 * np.log(3)  # unlearnable labels: about chance-level cross-entropy
+
+
+def test_ot_coupling_is_a_transport_plan_and_exact_on_a_permutation():
+    rng = np.random.default_rng(0)
+    a = rng.normal(size=(12, 3))
+    perm = rng.permutation(12)
+    plan = ot_coupling(a, a[perm])
+    assert np.allclose(plan.sum(axis=0), 1 / 12) and np.allclose(plan.sum(axis=1), 1 / 12)
+    assert np.allclose(plan[perm, np.arange(12)], 1 / 12)  # each point goes to its own copy
+    soft = ot_coupling(a, a[:8], reg=0.05)  # unequal sizes: entropic plan, marginals still hold
+    assert np.allclose(soft.sum(axis=1), 1 / 12, atol=1e-6) and np.allclose(soft.sum(axis=0), 1 / 8, atol=1e-6)
+
+
+def test_otce_is_zero_when_source_labels_determine_target_labels():
+    f, ys = _blobs(5.0, n=60, d=4, classes=3, seed=2)
+    perm = np.random.default_rng(1).permutation(len(ys))
+    yt = (ys[perm] + 1) % 3  # a relabelling of the same samples
+    assert otce(f, ys, f[perm], yt) == pytest.approx(0.0, abs=1e-12)
+    shuffled = np.random.default_rng(2).permutation(yt)
+    assert otce(f, ys, f[perm], shuffled) < -0.5  # labels unrelated to the source: high entropy

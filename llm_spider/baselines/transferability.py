@@ -19,6 +19,10 @@ transfer better. Implemented from the papers in numpy:
 - LFC (Deshpande et al., 2021): correlation of the centred feature kernel with the label kernel.
 - GBC (Pándy et al., 2022): minus the summed Bhattacharyya coefficients between per-class Gaussians
   in PCA space (overlapping classes transfer worse).
+- OTCE (Tan et al., 2021), as the OT-based NCE its authors recommend: the optimal transport
+  coupling between source and target samples in feature space (squared Euclidean cost) gives a
+  joint distribution of source and target labels; the score is -H(Y_target | Y_source). It needs
+  labelled source samples (or pseudo-labelled reference images) beside the target ones.
 - PACTran-Gaussian (Ding et al., 2022): minus the optimal PAC-Bayesian bound of a linear softmax
   head with a Gaussian prior; the Gaussian posterior's variances have a closed form from the
   diagonal of the empirical loss's Hessian, leaving loss(w*) + |w*|²/(2σ²λ) + Σ log(1+λσ²h)/(2λ).
@@ -28,7 +32,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["h_score", "nce", "leep", "n_leep", "logme", "lfc", "gbc", "pactran"]
+__all__ = ["h_score", "nce", "leep", "n_leep", "logme", "lfc", "gbc", "pactran", "otce", "ot_coupling"]
 
 
 def _labels(y) -> tuple[np.ndarray, int]:
@@ -244,3 +248,46 @@ def pactran(features, y, lda_factor: float = 1.0, sigma2: float = 1.0, max_dim: 
     h = (x**2).T @ (p * (1 - p)) / n  # (d, c): diagonal of the mean cross-entropy's Hessian
     bound = ce + (w**2).sum() / (2 * sigma2 * lam) + np.log1p(lam * sigma2 * h).sum() / (2 * lam)
     return float(-bound)
+
+
+def ot_coupling(source, target, reg: float = 0.0, iters: int = 500) -> np.ndarray:
+    """Optimal coupling of two equally weighted samples under squared Euclidean cost: exact (an
+    assignment) when both have n points and ``reg`` is 0, else entropic (log-domain Sinkhorn with
+    ``reg`` relative to the mean cost; default 0.05)."""
+    from scipy.optimize import linear_sum_assignment
+
+    a, b = np.asarray(source, np.float64), np.asarray(target, np.float64)
+    cost = ((a[:, None, :] - b[None, :, :]) ** 2).sum(-1)
+    n, m = cost.shape
+    if n == m and reg == 0.0:
+        rows, cols = linear_sum_assignment(cost)  # uniform marginals, n = m: a permutation is optimal
+        plan = np.zeros_like(cost)
+        plan[rows, cols] = 1.0 / n
+        return plan
+    eps = (reg or 0.05) * max(cost.mean(), 1e-12)
+    log_a, log_b = np.full(n, -np.log(n)), np.full(m, -np.log(m))
+    f, g = np.zeros(n), np.zeros(m)
+    for _ in range(iters):
+        f = eps * (log_a - _lse((g[None, :] - cost) / eps, axis=1))
+        g = eps * (log_b - _lse((f[:, None] - cost) / eps, axis=0))
+    return np.exp((f[:, None] + g[None, :] - cost) / eps)
+
+
+def _lse(x: np.ndarray, axis: int) -> np.ndarray:
+    m = x.max(axis=axis, keepdims=True)
+    return (m + np.log(np.exp(x - m).sum(axis=axis, keepdims=True))).squeeze(axis)
+
+
+def otce(source_features, source_labels, target_features, y, reg: float = 0.0) -> float:
+    """OT-based NCE: -H(Y_t | Y_s) under the joint label distribution the coupling induces."""
+    y, c = _labels(y)
+    ys = np.unique(np.asarray(source_labels), return_inverse=True)[1]
+    plan = ot_coupling(source_features, _features(target_features, len(y)), reg)
+    if plan.shape[0] != len(ys):
+        raise ValueError("source_features and source_labels must have the same length")
+    joint = np.zeros((int(ys.max()) + 1, c))
+    np.add.at(joint, (ys[:, None].repeat(len(y), 1), np.broadcast_to(y, plan.shape)), plan)
+    ps = joint.sum(axis=1, keepdims=True)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        cond = np.where(joint > 0, joint / ps, 1.0)
+    return float((joint * np.log(cond)).sum())
