@@ -125,3 +125,14 @@ def test_otce_is_zero_when_source_labels_determine_target_labels():
     assert otce(f, ys, f[perm], yt) == pytest.approx(0.0, abs=1e-12)
     shuffled = np.random.default_rng(2).permutation(yt)
     assert otce(f, ys, f[perm], shuffled) < -0.5  # labels unrelated to the source: high entropy
+
+
+def test_logme_stays_finite_with_fewer_samples_than_dimensions():
+    """Real backbones give 1,280-d features for a few hundred images: the zero-variance directions
+    must not let the noise precision diverge."""
+    rng = np.random.default_rng(0)
+    f = rng.normal(size=(40, 200)) @ rng.normal(size=(200, 300))  # rank 40 < d
+    y = np.repeat(np.arange(4), 10)
+    assert np.isfinite(logme(f, y))
+    aligned = f + 30 * np.eye(4)[y] @ rng.normal(size=(4, 300))
+    assert logme(aligned, y) > logme(f, y)

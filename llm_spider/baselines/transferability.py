@@ -154,28 +154,37 @@ def logme(features, y, max_iter: int = 100, tol: float = 1e-5) -> float:
     f = _features(features, len(y))
     n, d = f.shape
     u, s, _ = np.linalg.svd(f, full_matrices=False)
+    # Directions of numerically zero variance are not features: kept, they let any labelling be
+    # fitted exactly when n ≤ d, and β (the noise precision) then diverges.
+    keep = s > s.max() * 1e-8
+    u, s = u[:, keep], s[keep]
     sigma = s**2
     evidences = []
     for k in range(c):
         t = (y == k).astype(np.float64)
         proj = u.T @ t  # coordinates of t in the features' column space
         rest = max(float(t @ t - proj @ proj), 0.0)
-        alpha, beta = 1.0, 1.0
+        # Parametrised by α and ρ = α/β: when the features can fit the labels exactly (rank = n),
+        # β → ∞ while ρ → 0, and every term below stays finite in this form.
+        alpha, rho = 1.0, 1.0
+        floor = 1e-12 * float(sigma.mean())
         for _ in range(max_iter):
-            gamma = float((beta * sigma / (alpha + beta * sigma)).sum())
-            m2 = float(((beta * s * proj / (alpha + beta * sigma)) ** 2).sum())  # |m|², m the posterior mean
-            res2 = float(((alpha * proj / (alpha + beta * sigma)) ** 2).sum()) + rest
+            gamma = float((sigma / (rho + sigma)).sum())
+            m2 = float(((s * proj / (rho + sigma)) ** 2).sum())  # |m|², m the posterior mean
+            res2 = float(((rho * proj / (rho + sigma)) ** 2).sum()) + rest
             new_alpha = gamma / max(m2, 1e-300)
-            new_beta = (n - gamma) / max(res2, 1e-300)
-            done = abs(new_alpha - alpha) / alpha < tol and abs(new_beta - beta) / beta < tol
-            alpha, beta = new_alpha, new_beta
+            slack = n - gamma
+            new_rho = max(new_alpha * res2 / slack, floor) if slack > 1e-12 * n else max(rho * 0.1, floor)
+            done = abs(new_alpha - alpha) <= tol * alpha and abs(new_rho - rho) <= tol * rho
+            alpha, rho = new_alpha, new_rho
             if done:
                 break
-        m2 = float(((beta * s * proj / (alpha + beta * sigma)) ** 2).sum())
-        res2 = float(((alpha * proj / (alpha + beta * sigma)) ** 2).sum()) + rest
-        evidence = (d / 2 * np.log(alpha) + n / 2 * np.log(beta) - n / 2 * np.log(2 * np.pi)
-                    - beta / 2 * res2 - alpha / 2 * m2
-                    - 0.5 * np.log(alpha + beta * sigma).sum() - (d - len(sigma)) / 2 * np.log(alpha))
+        m2 = float(((s * proj / (rho + sigma)) ** 2).sum())
+        beta_res2 = alpha * (rho * float(((proj / (rho + sigma)) ** 2).sum()) + rest / rho)  # β·|t - Fm|²
+        r = len(sigma)
+        evidence = (r / 2 * np.log(alpha) + (n - r) / 2 * (np.log(alpha) - np.log(rho))
+                    - 0.5 * np.log(rho + sigma).sum() - n / 2 * np.log(2 * np.pi)
+                    - beta_res2 / 2 - alpha / 2 * m2)
         evidences.append(evidence / n)
     return float(np.mean(evidences))
 
