@@ -88,6 +88,7 @@ class EfficientNetLite(ImageFeatureExtractor):
             files = sorted(Path(list(spec.submodule_search_locations)[0]).glob("models/*.pth"))
             if not files:
                 raise SpiderError(f"{variant}: no weights file in its package; reinstall with {VISION_INSTALL}")
+            # The packages ship .pth files only; weights_only=True unpickles tensors and nothing else.
             state = torch.load(files[0], map_location="cpu", weights_only=True)
             self.model.load_state_dict(state, strict=True)
         self.model.eval()

@@ -22,7 +22,7 @@ import pandas as pd
 
 from llm_spider.errors import SpiderError
 from llm_spider.metrics import top1_regret, weighted_tau
-from llm_spider.ranking.base import TaskView
+from llm_spider.ranking.base import TaskView, sort_scores
 from llm_spider.ranking.probes import N_FEATURES, features_from_items, probe_features
 from llm_spider.tasks import REGISTRY
 from llm_spider.tasks.base import Task
@@ -103,9 +103,7 @@ class Selection:
 
 
 def _order(scores: pd.Series) -> list[str]:
-    s = scores.dropna()
-    idx = np.lexsort((s.index.to_numpy(dtype=str), -s.to_numpy()))
-    return list(s.index[idx])
+    return list(sort_scores(scores).index)
 
 
 def select_all(target: Task, members: Sequence[str], history: History, items: pd.DataFrame,

@@ -60,6 +60,12 @@ class Ranking:
         return df
 
 
+def sort_scores(scores: pd.Series) -> pd.Series:
+    """Scores best first, NaN dropped; ties broken by model name so they always come out the same."""
+    s = scores.dropna()
+    return s.iloc[np.lexsort((s.index.to_numpy(dtype=str), -s.to_numpy()))]
+
+
 class Ranker(ABC):
     """Base class: hyper-parameters in ``__init__``, learned state in attributes ending in ``_``."""
 
@@ -87,10 +93,7 @@ class Ranker(ABC):
         pred = self.predict(task)
         unknown = int(pred.isna().sum())
         notes = [f"{unknown} model(s) left out: no scores on any task this method can compare"] if unknown else []
-        # Stable sort on (-score, name) so ties always come out in the same order.
-        pred = pred.dropna()
-        order = np.lexsort((pred.index.to_numpy(dtype=str), -pred.to_numpy()))
-        return Ranking(task.name, self.name, pred.iloc[order], notes)
+        return Ranking(task.name, self.name, sort_scores(pred), notes)
 
     def score(self, task: TaskView, truth: pd.Series) -> float:
         """Weighted Kendall's τ of the predicted scores against ``truth`` over shared models."""

@@ -17,6 +17,7 @@ import os
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from functools import lru_cache
 from importlib import metadata
 from pathlib import Path
 
@@ -59,8 +60,10 @@ def scoring_template(task: Task) -> str:
     return SCORING_TEMPLATES.get(task.family, task.template)
 
 
-def scoring_items(task: Task) -> list[ScoringItem]:
-    """The task's items as letter-choice prompts; items without options or a known answer are skipped."""
+@lru_cache(maxsize=None)
+def scoring_items(task: Task) -> tuple[ScoringItem, ...]:
+    """The task's items as letter-choice prompts; items without options or a known answer are skipped.
+    Cached per task: `compare` draws probes from every history task for every target."""
     template = scoring_template(task)
     out = []
     for i, item in enumerate(task.items):
@@ -73,7 +76,7 @@ def scoring_items(task: Task) -> list[ScoringItem]:
     if not out:
         raise SpiderError(f"task '{task.name}' has no multiple-choice items with known answers: "
                           "it cannot be scored by option log-probabilities")
-    return out
+    return tuple(out)
 
 
 def probe_items(task: Task, n: int, seed: int = 0) -> list[ScoringItem]:
