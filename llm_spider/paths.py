@@ -46,3 +46,23 @@ def user_local_zoo_dir() -> Path:
     """Where `llm-spider evaluate` keeps the user's own local-zoo results, which `compare` reads on
     top of the shipped ones."""
     return user_data_dir() / "zoos" / "local"
+
+
+# Real image data from Debian packages, for the vision zoo's named tasks (overridable for tests and
+# for data kept elsewhere).
+IMAGE_SOURCES = {
+    "openclipart": ("LLM_SPIDER_OPENCLIPART", "/usr/share/openclipart/png", "openclipart-png"),
+    "tuxpaint": ("LLM_SPIDER_TUXPAINT_STAMPS", "/usr/share/tuxpaint/stamps", "tuxpaint-stamps-default"),
+    "fashion-mnist": ("LLM_SPIDER_FASHION_MNIST", "/usr/share/datasets/fashion-mnist", "dataset-fashion-mnist"),
+}
+
+
+def image_source_root(source: str) -> tuple[Path, str]:
+    """The folder of an image source and the Debian package that provides it."""
+    env, default, package = IMAGE_SOURCES[source]
+    return Path(os.environ.get(env) or default), package
+
+
+def vision_zoo_dir() -> Path:
+    """The shipped vision zoo ground truth (`llm-spider vision evaluate --output` reproduces it)."""
+    return DATA_DIR / "zoos" / "vision"

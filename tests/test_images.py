@@ -54,3 +54,22 @@ def test_mismatched_size_is_named_and_resizing_fixes_it(tmp_path):
 def test_missing_folder(tmp_path):
     with pytest.raises(SpiderError, match="no such folder"):
         load_image_folder(tmp_path / "nope")
+
+
+def test_image_size_pads_to_a_square_keeping_the_shape(tmp_path):
+    _write(tmp_path / "a" / "wide.png", size=(40, 10), color=(0, 0, 0))
+    _write(tmp_path / "b" / "tall.png", size=(10, 40), color=(0, 0, 0))
+    task = load_image_folder(tmp_path, image_size=20)
+    wide = task.images[0]
+    assert wide.shape == (20, 20, 3)
+    assert wide[0, 10].tolist() == [255, 255, 255] and wide[10, 10].tolist() == [0, 0, 0]  # white bands, black middle
+
+
+def test_a_decompression_bomb_is_refused_by_name(tmp_path, monkeypatch):
+    from PIL import Image
+
+    _write(tmp_path / "a" / "0.png", size=(64, 64))
+    _write(tmp_path / "b" / "0.png", size=(64, 64))
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 1000)  # 64x64 > 2x the limit: PIL raises
+    with pytest.raises(SpiderError, match="too many pixels"):
+        load_image_folder(tmp_path)

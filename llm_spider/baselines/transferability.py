@@ -266,7 +266,8 @@ def ot_coupling(source, target, reg: float = 0.0, iters: int = 500) -> np.ndarra
     from scipy.optimize import linear_sum_assignment
 
     a, b = np.asarray(source, np.float64), np.asarray(target, np.float64)
-    cost = ((a[:, None, :] - b[None, :, :]) ** 2).sum(-1)
+    # |a|² + |b|² - 2ab: no (n, m, d) intermediate for wide features
+    cost = np.maximum((a**2).sum(1)[:, None] + (b**2).sum(1)[None, :] - 2 * a @ b.T, 0.0)
     n, m = cost.shape
     if n == m and reg == 0.0:
         rows, cols = linear_sum_assignment(cost)  # uniform marginals, n = m: a permutation is optimal

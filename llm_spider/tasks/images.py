@@ -46,33 +46,59 @@ def _class_files(root: Path) -> dict[str, list[Path]]:
     return classes
 
 
-def load_image_folder(path: str | Path, image_size: int | None = None, max_per_class: int | None = None,
-                      seed: int = 0) -> ImageTask:
-    """Read an image folder into memory as RGB. Without ``image_size`` all images must share one
-    size; with it, each is resized to a square of that side. ``max_per_class`` samples that many
-    images per class (seeded), for quick tasks."""
+def read_image(path: Path, image_size: int | None = None) -> np.ndarray:
+    """One file as uint8 RGB; transparency composited on white (clip-art is seen on white). With
+    ``image_size`` it is padded to a square with white (keeping its shape) and resized."""
     from PIL import Image, UnidentifiedImageError
 
-    root = Path(path)
-    classes = _class_files(root)
+    try:
+        with Image.open(path) as im:
+            im = im.convert("RGBA") if im.mode in ("P", "LA") else im
+            if im.mode == "RGBA":
+                bg = Image.new("RGBA", im.size, (255, 255, 255, 255))
+                im = Image.alpha_composite(bg, im)
+            im = im.convert("RGB")
+            if image_size:
+                side = max(im.size)
+                square = Image.new("RGB", (side, side), (255, 255, 255))
+                square.paste(im, ((side - im.size[0]) // 2, (side - im.size[1]) // 2))
+                im = square.resize((image_size, image_size), Image.BILINEAR)
+            return np.asarray(im, dtype=np.uint8)
+    except Image.DecompressionBombError as exc:
+        raise SpiderError(f"{path}: refused, too many pixels to decode safely ({exc})") from None
+    except (UnidentifiedImageError, OSError, ValueError) as exc:
+        raise SpiderError(f"{path}: cannot read as an image ({exc.__class__.__name__}: {exc})") from None
+
+
+def decodable(path: Path) -> bool:
+    """Whether PIL will decode ``path`` without its decompression-bomb guard tripping (header only)."""
+    import warnings
+
+    from PIL import Image
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(path) as im:
+                return Image.MAX_IMAGE_PIXELS is None or im.size[0] * im.size[1] <= Image.MAX_IMAGE_PIXELS
+    except Exception:  # unreadable files are reported by read_image, with their name
+        return True
+
+
+def sample_files(files: list[Path], max_per_class: int | None, rng: np.random.Generator) -> list[Path]:
+    if max_per_class and len(files) > max_per_class:
+        return [files[i] for i in sorted(rng.choice(len(files), max_per_class, replace=False))]
+    return files
+
+
+def load_image_classes(name: str, classes: dict[str, list[Path]], image_size: int | None = None,
+                       max_per_class: int | None = None, seed: int = 0) -> ImageTask:
+    """An image task from class → files. Without ``image_size`` all images must share one size."""
     rng = np.random.default_rng(seed)
     images, labels, size = [], [], None
-    for k, (cls, files) in enumerate(classes.items()):
-        if max_per_class and len(files) > max_per_class:
-            files = [files[i] for i in sorted(rng.choice(len(files), max_per_class, replace=False))]
-        for f in files:
-            try:
-                with Image.open(f) as im:
-                    im = im.convert("RGBA") if im.mode in ("P", "LA") else im
-                    if im.mode == "RGBA":  # transparent clip-art: composite on white, as it is seen
-                        bg = Image.new("RGBA", im.size, (255, 255, 255, 255))
-                        im = Image.alpha_composite(bg, im)
-                    im = im.convert("RGB")
-                    if image_size:
-                        im = im.resize((image_size, image_size), Image.BILINEAR)
-                    arr = np.asarray(im, dtype=np.uint8)
-            except (UnidentifiedImageError, OSError, ValueError) as exc:
-                raise SpiderError(f"{f}: cannot read as an image ({exc.__class__.__name__}: {exc})") from None
+    for k, files in enumerate(classes.values()):
+        for f in sample_files(files, max_per_class, rng):
+            arr = read_image(f, image_size)
             if size is None:
                 size = arr.shape
             elif arr.shape != size:
@@ -80,4 +106,13 @@ def load_image_folder(path: str | Path, image_size: int | None = None, max_per_c
                                   f"{size[1]}x{size[0]}; pass an image size to resize every image to")
             images.append(arr)
             labels.append(k)
-    return ImageTask(root.name, np.stack(images), np.asarray(labels), list(classes))
+    return ImageTask(name, np.stack(images), np.asarray(labels), list(classes))
+
+
+def load_image_folder(path: str | Path, image_size: int | None = None, max_per_class: int | None = None,
+                      seed: int = 0) -> ImageTask:
+    """Read an image folder into memory as RGB. Without ``image_size`` all images must share one
+    size; with it, each is padded to a square and resized to that side. ``max_per_class`` samples
+    that many images per class (seeded), for quick tasks."""
+    root = Path(path)
+    return load_image_classes(root.name, _class_files(root), image_size, max_per_class, seed)

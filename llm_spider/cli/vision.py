@@ -1,0 +1,283 @@
+"""`llm-spider vision ...`: the image zoo — its tasks, its ground truth, ranking and the benchmark."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import pandas as pd
+import typer
+
+from llm_spider.cli.app import CacheOpt, FormatOpt, app, progress_bar, user_errors
+from llm_spider.cli.output import Format, emit, stderr
+from llm_spider.errors import SpiderError
+
+vision_app = typer.Typer(help="The vision zoo: image backbones ranked for an image-classification task.",
+                         no_args_is_help=True)
+app.add_typer(vision_app, name="vision")
+
+VisionModelsOpt = Annotated[Optional[str], typer.Option(
+    "--models", help="Comma-separated members (default: every installed member; see `llm-spider vision zoo`).")]
+
+
+def split_names(text: str | None) -> list[str] | None:
+    return [s.strip() for s in text.split(",") if s.strip()] if text else None
+
+
+def installed_members(names: str | None) -> list[str]:
+    """The members to use; without --models, uninstalled ones are skipped with a note."""
+    from llm_spider.backends.vision import VISION_ZOO, member_installed
+
+    chosen = split_names(names) or list(VISION_ZOO)
+    unknown = [m for m in chosen if m not in VISION_ZOO]
+    if unknown:
+        raise SpiderError(f"unknown vision model {unknown[0]!r}; the zoo has: {', '.join(VISION_ZOO)}")
+    missing = [m for m in chosen if not member_installed(m)]
+    if names and missing:
+        raise SpiderError(f"{missing[0]} is not installed: {VISION_ZOO[missing[0]].install}")
+    for m in missing:
+        stderr.print(f"note: skipping {m}, not installed: {VISION_ZOO[m].install}", highlight=False)
+    ready = [m for m in chosen if m not in missing]
+    if len(ready) < 2:
+        raise SpiderError("fewer than two vision members are installed: pip install 'llm-spider[vision]'")
+    return ready
+
+
+@vision_app.command("zoo")
+@user_errors
+def zoo(fmt: FormatOpt = Format.table) -> None:
+    """List the vision zoo's members: source data, installed or not, and how to install."""
+    from llm_spider.backends.vision import VISION_ZOO, member_installed
+
+    df = pd.DataFrame([{"model": m.name, "trained_on": m.source, "installed": member_installed(m.name),
+                        "install": "" if member_installed(m.name) else m.install} for m in VISION_ZOO.values()])
+    emit(df, fmt, title="vision zoo")
+
+
+@vision_app.command("tasks")
+@user_errors
+def tasks(history: Annotated[bool, typer.Option("--history", help="Also list the random training tasks.")] = False,
+          fmt: FormatOpt = Format.table) -> None:
+    """List the named image tasks (real Debian clip-art, stamps and Fashion-MNIST) and their classes."""
+    from llm_spider.tasks.vision_tasks import NAMED, all_specs, class_label
+
+    specs = [s for s in all_specs().values() if history or s.name in NAMED]
+    df = pd.DataFrame([{"task": s.name, "classes": len(s.classes), "description": s.description,
+                        "class_names": ", ".join(class_label(c) for c in s.classes)} for s in specs])
+    emit(df, fmt, title="image tasks (sudo apt-get install openclipart-png tuxpaint-stamps-default "
+                        "dataset-fashion-mnist)")
+
+
+@vision_app.command("evaluate")
+@user_errors
+def evaluate(
+    task_list: Annotated[Optional[str], typer.Option(
+        "--tasks", help="Comma-separated task names (default: every named and history task).")] = None,
+    models: VisionModelsOpt = None,
+    output: Annotated[Path, typer.Option("--output", help="Folder for history.csv (the ground-truth table).")]
+    = Path("vision-zoo"),
+    cache_dir: CacheOpt = None,
+    fmt: FormatOpt = Format.table,
+) -> None:
+    """Ground truth: each member's linear-probe accuracy (5-fold) on each image task.
+
+    `llm-spider vision evaluate --output llm_spider/data/zoos/vision` reproduces the shipped table.
+    Features are cached, so a rerun after an interruption redoes only what was not extracted yet.
+    """
+    from llm_spider.tasks.vision_tasks import all_specs, get_spec
+    from llm_spider.zoo.vision import FeatureStore, evaluate_vision, write_history
+
+    members = installed_members(models)
+    specs = [get_spec(t) for t in split_names(task_list)] if task_list else list(all_specs().values())
+    store = FeatureStore(cache_dir)
+    n_images = sum(len(store.images(c)) for s in specs for c in set(s.classes))
+    stderr.print(f"{len(members)} members × {len(specs)} tasks ({n_images} images per member before sharing)")
+    with progress_bar() as bar:
+        job = bar.add_task("extracting", total=n_images * len(members))
+        table = evaluate_vision(members, specs, store, progress=lambda n: bar.advance(job, n),
+                                on_row=lambda r: bar.update(job, description=f"{r['model']} {r['task']}"))
+    path = write_history(table, output)
+    stderr.print(f"wrote {path}")
+    wide = table.pivot(index="task", columns="model", values="score")[members].reset_index()
+    emit(wide, fmt, title="linear-probe accuracy")
+
+
+def _target_from(dataset: str, image_size: int | None, max_per_class: int | None):
+    """A named task or a folder of class folders, as a benchmark Target."""
+    import numpy as np
+
+    from llm_spider.benchmark.vision import Target
+    from llm_spider.tasks.images import load_image_folder
+    from llm_spider.tasks.vision_tasks import all_specs, class_label, get_spec, load_class
+
+    if dataset in all_specs():
+        spec = get_spec(dataset)
+        chunks = [load_class(c) for c in spec.classes]
+        return Target(spec.name, chunks, spec.classes), [class_label(c) for c in spec.classes]
+    path = Path(dataset)
+    if not path.exists():
+        raise SpiderError(f"{dataset!r} is neither a named image task (see `llm-spider vision tasks`) nor a folder")
+    task = load_image_folder(path, image_size=image_size, max_per_class=max_per_class)
+    chunks = [task.images[task.labels == k] for k in range(len(task.classes))]
+    if min(len(c) for c in chunks) < 2:
+        raise SpiderError(f"{path}: every class needs at least two images (the estimators compare images "
+                          "within a class)")
+    return Target(task.name, chunks), task.classes
+
+
+@vision_app.command("rank")
+@user_errors
+def rank(
+    dataset: Annotated[str, typer.Option("--dataset", help="A named image task (`llm-spider vision tasks`) or a "
+                                                          "folder with one sub-folder of images per class.")],
+    models: VisionModelsOpt = None,
+    top_k: Annotated[int, typer.Option("--top-k", min=0, help="Candidates the Spider re-ranks by running them "
+                                                              "on a few images per class (0: no re-ranking).")] = 3,
+    baselines: Annotated[bool, typer.Option("--baselines/--no-baselines", help="Also score every member with the "
+                                            "nine transferability estimators (runs every member on every image).")]
+    = True,
+    image_size: Annotated[Optional[int], typer.Option("--image-size", min=8, help="Pad and resize every image of a "
+                                                      "folder to this square side (needed when sizes differ).")]
+    = None,
+    max_per_class: Annotated[Optional[int], typer.Option("--max-per-class", min=2,
+                                                         help="Sample at most this many images per class.")] = None,
+    ground_truth: Annotated[Optional[Path], typer.Option("--ground-truth", help="The zoo's history table "
+                                                         "(default: the shipped one).")] = None,
+    cache_dir: CacheOpt = None,
+    fmt: FormatOpt = Format.table,
+) -> None:
+    """Rank the vision zoo for an image-classification dataset, with the estimators beside the Spider.
+
+    The Spider is fitted on the zoo's ground truth over the history tasks that share no class with
+    the dataset, reads the dataset through 5 images per class (EfficientNet-Lite0 prototypes),
+    then re-ranks its top-k by running them on 10 images per class. For a named task the true
+    linear-probe accuracy is shown too.
+    """
+    import numpy as np
+
+    from llm_spider.benchmark.vision import ESTIMATORS, VisionBench
+    from llm_spider.ranking.base import sort_scores
+    from llm_spider.zoo.vision import FeatureStore, read_history
+
+    members = installed_members(models)
+    truth_table = read_history(ground_truth)
+    missing = [m for m in members if m not in set(truth_table["model"])]
+    if missing:
+        raise SpiderError(f"no ground truth for {', '.join(missing)}: the Spider cannot rank a member it never saw")
+    target, class_names = _target_from(dataset, image_size, max_per_class)
+    stderr.print(f"{target.name}: {len(class_names)} classes, {sum(len(c) for c in target.chunks)} images")
+    bench = VisionBench(FeatureStore(cache_dir), truth_table, members, top_k=max(top_k, 1))
+    with progress_bar() as bar:
+        job = bar.add_task("extracting features", total=None)
+        bench.store.progress = lambda n: bar.advance(job, n)
+        sels = bench.spider(target)
+        if baselines:
+            sels += bench.estimators(target)
+    chosen = sels[0] if top_k else sels[1]
+    order = list(sort_scores(chosen.scores).index)
+    df = pd.DataFrame({"spider_rank": np.arange(1, len(order) + 1), "model": order})
+    for s in sels:
+        if s.method in ESTIMATORS:
+            df[s.method] = s.scores.reindex(order).to_numpy()
+    if target.name in bench.specs:
+        df["true_accuracy"] = bench.truth_for(target.name).reindex(order).to_numpy()
+    emit(df, fmt, title=f"vision zoo ranked for {target.name} by the Spider "
+                        f"({'re-ranked top ' + str(top_k) if top_k else 'no re-ranking'}); estimator scores beside "
+                        "(higher = better)")
+    costs = "; ".join(f"{s.method}: {s.seconds:.1f}s, {s.images_forwarded} images" for s in sels
+                      if s.method in ("spider" if top_k else "spider (no rerank)", "logme"))
+    stderr.print(f"compute — {costs} (every estimator needs every member on every image)", highlight=False)
+
+
+def save_vision_plot(summary: pd.DataFrame, path: Path) -> Path:
+    """Mean weighted τ against mean seconds per task, one point per method (log seconds)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    for row in summary.itertuples():
+        spider = str(row.method).startswith("spider")
+        ax.scatter(row.seconds, row.weighted_tau, s=60 if spider else 35, marker="*" if spider else "o",
+                   color="tab:red" if spider else "tab:blue", zorder=3)
+        ax.annotate(str(row.method), (row.seconds, row.weighted_tau), textcoords="offset points", xytext=(5, 4),
+                    fontsize=8)
+    ax.set_xscale("log")
+    ax.set_xlabel("seconds per task (feature extraction + method, CPU)")
+    ax.set_ylabel(f"mean weighted Kendall's τ ({int(summary['tasks'].max())} tasks)")
+    ax.axhline(0, color="grey", lw=0.5)
+    ax.grid(alpha=0.3)
+    ax.set_title("vision zoo: ranking quality against compute")
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path
+
+
+@vision_app.command("benchmark")
+@user_errors
+def benchmark(
+    task_list: Annotated[Optional[str], typer.Option(
+        "--tasks", help="Comma-separated target tasks (default: the named tasks with ground truth).")] = None,
+    models: VisionModelsOpt = None,
+    small: Annotated[bool, typer.Option("--small", help="The CI-sized run: EfficientNet-Lite0 and its random-init "
+                                                        "control on clipart-animals and clipart-transport.")] = False,
+    top_k: Annotated[int, typer.Option("--top-k", min=1, help="Candidates the Spider re-ranks.")] = 3,
+    ground_truth: Annotated[Optional[Path], typer.Option("--ground-truth", help="The zoo's history table "
+                                                         "(default: the shipped one).")] = None,
+    output: Annotated[Optional[Path], typer.Option("--output", help="Write the per-task records (JSON list).")]
+    = Path("benchmarks/results/vision.json"),
+    plot: Annotated[Optional[Path], typer.Option("--plot", help="Write τ against compute as a PNG "
+                                                 "(default: next to --output).")] = None,
+    cache_dir: CacheOpt = None,
+    fmt: FormatOpt = Format.table,
+) -> None:
+    """The Spider against H-Score, NCE, LEEP, N-LEEP, LogME, PACTran, OTCE, LFC and GBC.
+
+    Per target task: weighted τ of each method's ranking against the shipped linear-probe ground
+    truth, top-1 regret, seconds (feature extraction charged at what it cost) and images run.
+    Prints the mean per method, writes every record to --output and the τ-vs-compute plot.
+    """
+    import time
+
+    from llm_spider.backends.vision import SMALL_ZOO
+    from llm_spider.benchmark.vision import VisionBench, default_targets, summarize
+    from llm_spider.cli.output import write_json_atomic
+    from llm_spider.tasks.vision_tasks import SMALL_TARGETS
+    from llm_spider.zoo.vision import FeatureStore, read_history
+
+    if small:
+        models = models or ",".join(SMALL_ZOO)
+        task_list = task_list or ",".join(SMALL_TARGETS)
+    members = installed_members(models)
+    truth_table = read_history(ground_truth)
+    bench = VisionBench(FeatureStore(cache_dir), truth_table, members, top_k=top_k,
+                        log=lambda s: stderr.print(s, highlight=False))
+    targets = split_names(task_list) or [t for t in default_targets() if t in bench.specs]
+    unknown = [t for t in targets if t not in bench.specs]
+    if unknown:
+        raise SpiderError(f"no ground truth or no installed images for {', '.join(unknown)} "
+                          f"(`llm-spider vision tasks` lists them; sudo apt-get install openclipart-png "
+                          "tuxpaint-stamps-default dataset-fashion-mnist)")
+    if top_k >= len(members):
+        raise SpiderError(f"--top-k {top_k} re-ranks the whole zoo of {len(members)}; use fewer")
+    start = time.perf_counter()
+    records = []
+    with progress_bar() as bar:
+        job = bar.add_task("extracting features", total=None)
+        bench.store.progress = lambda n: bar.advance(job, n)
+        for t in targets:
+            bar.update(job, description=f"{t}")
+            records += bench.run(t)
+    summary = summarize(records)
+    stderr.print(f"{len(targets)} tasks × {len(members)} members in {time.perf_counter() - start:.0f}s")
+    emit(summary, fmt, title=f"vision benchmark: mean over {len(targets)} tasks, {len(members)} members")
+    if output:
+        write_json_atomic(output, records)
+        stderr.print(f"wrote {output}")
+        plot = plot or output.with_suffix(".png")
+    if plot:
+        save_vision_plot(summary, plot)
+        stderr.print(f"wrote {plot}")
