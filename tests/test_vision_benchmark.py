@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from llm_spider.ranking.base import TaskView
 from llm_spider.benchmark.vision import METHODS, Target, VisionBench, disjoint_history, summarize
 from llm_spider.tasks.vision_tasks import ImageTaskSpec
 from llm_spider.zoo.linear_probe import linear_probe_accuracy
@@ -27,7 +28,8 @@ class FakeStore:
 
     progress = None
 
-    def __init__(self):
+    def __init__(self, cache_dir):
+        self.cache_dir = cache_dir
         rng = np.random.default_rng(0)
         self.directions = rng.normal(size=(N_CLASSES, DIM))
 
@@ -49,8 +51,8 @@ class FakeStore:
 
 
 @pytest.fixture(scope="module")
-def bench():
-    store = FakeStore()
+def bench(tmp_path_factory):
+    store = FakeStore(tmp_path_factory.mktemp("cache"))
     rng = np.random.default_rng(1)
     specs = {}
     for i in range(16):
@@ -100,3 +102,12 @@ def test_same_class_same_images_whatever_the_task():
     a = Target("a", [chunk, chunk + 100]).subset(5)
     b = Target("b", [chunk]).subset(5)
     assert np.array_equal(a[0], b[0]) and len(a[1]) == 5
+
+
+def test_a_fitted_spider_is_reused_for_the_same_history(bench):
+    target = bench.target(bench.specs["target"])
+    first, tasks, seconds = bench.fit_spider(target)
+    again, tasks2, seconds2 = bench.fit_spider(target)
+    assert tasks == tasks2 and seconds2 == pytest.approx(seconds)
+    view = TaskView("target", bench.general_tokens(target)[0])
+    assert np.allclose(first.predict(view), again.predict(view))

@@ -19,9 +19,12 @@ they cost), pro-rated when only a subset of a class's images is used.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -37,6 +40,7 @@ from llm_spider.zoo.history import History
 from llm_spider.zoo.vision import FeatureStore, TaskFeatures
 
 GENERAL_EXTRACTOR = "efficientnet-lite0"
+FIT_CACHE_VERSION = 1  # bump when the tokens or the training change
 DEFAULT_TOP_K = 3
 ESTIMATORS = ("h-score", "nce", "leep", "n-leep", "logme", "pactran", "otce", "lfc", "gbc")
 METHODS = ("spider", "spider (no rerank)", *ESTIMATORS)
@@ -175,14 +179,24 @@ class VisionBench:
         train_tasks = disjoint_history(target, self.specs)
         if len(train_tasks) < 3:
             raise SpiderError(f"only {len(train_tasks)} history task(s) share no class with {target.name}")
-        history = History(self.truth[self.truth["task"].isin(train_tasks)][["model", "task", "score"]]
-                          .assign(source="vision-zoo"))
+        rows = self.truth[self.truth["task"].isin(train_tasks)][["model", "task", "score"]]
+        history = History(rows.assign(source="vision-zoo"))
+        key = hashlib.sha256(json.dumps([rows.sort_values(["task", "model"]).to_csv(index=False), self.members,
+                                         VISION_SPIDER, self.seed, GENERAL_EXTRACTOR, FEW_SHOT, PROBES_PER_CLASS,
+                                         FIT_CACHE_VERSION]).encode()).hexdigest()[:20]
+        path = Path(self.store.cache_dir) / "vision-spider" / key
         t0 = time.perf_counter()
+        if path.is_dir():  # fitted before on this very history: a Spider is fitted once, not per task
+            spider = SpiderRanker.load(path)
+            return spider, train_tasks, float(json.loads((path / "fit.json").read_text())["fit_seconds"])
         histories = {t: self.target(self.specs[t]) for t in train_tasks}
         tokens = {t: self.general_tokens(h)[0] for t, h in histories.items()}
         extra = {t: {m: self.extra_tokens(m, h)[0] for m in self.members} for t, h in histories.items()}
         spider = SpiderRanker(random_state=self.seed, **VISION_SPIDER).fit(history, tokens, extra_tokens=extra)
-        return spider, train_tasks, time.perf_counter() - t0
+        seconds = time.perf_counter() - t0
+        spider.save(path)
+        (path / "fit.json").write_text(json.dumps({"fit_seconds": seconds, "train_tasks": train_tasks}) + "\n")
+        return spider, train_tasks, seconds
 
     def spider(self, target: Target) -> list[Selection]:
         spider, train_tasks, fit_seconds = self.fit_spider(target)

@@ -159,12 +159,12 @@ def rank(
     from llm_spider.ranking.base import sort_scores
     from llm_spider.zoo.vision import FeatureStore, read_history
 
+    target, class_names = _target_from(dataset, image_size, max_per_class)  # a bad folder fails first, fast
     members = installed_members(models)
     truth_table = read_history(ground_truth)
     missing = [m for m in members if m not in set(truth_table["model"])]
     if missing:
         raise SpiderError(f"no ground truth for {', '.join(missing)}: the Spider cannot rank a member it never saw")
-    target, class_names = _target_from(dataset, image_size, max_per_class)
     stderr.print(f"{target.name}: {len(class_names)} classes, {sum(len(c) for c in target.chunks)} images")
     bench = VisionBench(FeatureStore(cache_dir), truth_table, members, top_k=max(top_k, 1))
     with progress_bar() as bar:
@@ -273,6 +273,10 @@ def benchmark(
             records += bench.run(t)
     summary = summarize(records)
     stderr.print(f"{len(targets)} tasks × {len(members)} members in {time.perf_counter() - start:.0f}s")
+    if fmt is Format.table:
+        per_task = (pd.DataFrame(records).pivot(index="method", columns="task", values="weighted_tau")
+                    .reindex(summary["method"])[targets].reset_index())
+        emit(per_task, fmt, title="weighted τ per target task", digits=3)
     emit(summary, fmt, title=f"vision benchmark: mean over {len(targets)} tasks, {len(members)} members")
     if output:
         write_json_atomic(output, records)

