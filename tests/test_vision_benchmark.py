@@ -111,3 +111,16 @@ def test_a_fitted_spider_is_reused_for_the_same_history(bench):
     assert tasks == tasks2 and seconds2 == pytest.approx(seconds)
     view = TaskView("target", bench.general_tokens(target)[0])
     assert np.allclose(first.predict(view), again.predict(view))
+
+
+def test_evaluate_keeps_finished_rows_and_computes_only_the_rest(tmp_path):
+    from llm_spider.zoo.vision import evaluate_vision
+
+    store = FakeStore(tmp_path)
+    specs = [ImageTaskSpec("t1", "", ("c0", "c1")), ImageTaskSpec("t2", "", ("c2", "c3", "c4"))]
+    full = evaluate_vision(["strong", "noise"], specs, store)
+    assert len(full) == 4 and full.set_index(["model", "task"])["score"]["strong"].min() > 0.9
+    new_rows = []
+    resumed = evaluate_vision(["strong", "noise"], specs, store, on_row=new_rows.append, done=full.iloc[:3])
+    assert [(r["model"], r["task"]) for r in new_rows] == [("noise", "t2")]
+    assert resumed.drop(columns=["probe_seconds"]).equals(full.drop(columns=["probe_seconds"]))

@@ -33,8 +33,7 @@ from llm_spider.baselines import transferability as tr
 from llm_spider.errors import SpiderError
 from llm_spider.metrics import top1_regret, weighted_tau
 from llm_spider.ranking.base import TaskView, sort_scores
-from llm_spider.ranking.image_probes import (FEW_SHOT, N_FEATURES, PROBES_PER_CLASS, candidate_tokens,
-                                             few_shot_index, prototypes)
+from llm_spider.ranking.image_probes import FEW_SHOT, N_FEATURES, PROBES_PER_CLASS, candidate_tokens, prototypes
 from llm_spider.tasks.vision_tasks import NAMED, ImageTaskSpec, all_specs, spec_available
 from llm_spider.zoo.history import History
 from llm_spider.zoo.vision import FeatureStore, TaskFeatures

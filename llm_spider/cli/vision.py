@@ -82,21 +82,33 @@ def evaluate(
     """Ground truth: each member's linear-probe accuracy (5-fold) on each image task.
 
     `llm-spider vision evaluate --output llm_spider/data/zoos/vision` reproduces the shipped table.
-    Features are cached, so a rerun after an interruption redoes only what was not extracted yet.
+    Each finished (model, task) row is saved as it comes and features are cached, so a rerun after
+    an interruption redoes only what was not finished.
     """
     from llm_spider.tasks.vision_tasks import all_specs, get_spec
-    from llm_spider.zoo.vision import FeatureStore, evaluate_vision, write_history
+    from llm_spider.zoo.vision import HISTORY_FILE, FeatureStore, evaluate_vision, write_history
 
     members = installed_members(models)
     specs = [get_spec(t) for t in split_names(task_list)] if task_list else list(all_specs().values())
     store = FeatureStore(cache_dir)
+    partial = output / (HISTORY_FILE + ".partial")  # rows of an interrupted run: a rerun skips them
+    done = pd.read_csv(partial) if partial.is_file() else None
+    if done is not None:
+        stderr.print(f"resuming: {len(done)} (model, task) rows already done in {partial}")
     n_images = sum(len(store.images(c)) for s in specs for c in set(s.classes))
     stderr.print(f"{len(members)} members × {len(specs)} tasks ({n_images} images per member before sharing)")
+    output.mkdir(parents=True, exist_ok=True)
+
+    def save_row(row: dict) -> None:
+        pd.DataFrame([row]).to_csv(partial, mode="a", header=not partial.is_file(), index=False)
+        bar.update(job, description=f"{row['model']} {row['task']}")
+
     with progress_bar() as bar:
         job = bar.add_task("extracting", total=n_images * len(members))
-        table = evaluate_vision(members, specs, store, progress=lambda n: bar.advance(job, n),
-                                on_row=lambda r: bar.update(job, description=f"{r['model']} {r['task']}"))
+        table = evaluate_vision(members, specs, store, progress=lambda n: bar.advance(job, n), on_row=save_row,
+                                done=done)
     path = write_history(table, output)
+    partial.unlink(missing_ok=True)
     stderr.print(f"wrote {path}")
     wide = table.pivot(index="task", columns="model", values="score")[members].reset_index()
     emit(wide, fmt, title="linear-probe accuracy")

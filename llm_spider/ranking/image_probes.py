@@ -24,16 +24,6 @@ FEW_SHOT = 5  # images per class behind a general token
 PROBES_PER_CLASS = 10  # images per class a re-ranked candidate is run on
 
 
-def few_shot_index(labels: np.ndarray, per_class: int, seed: int = 0) -> np.ndarray:
-    """The first ``per_class`` images of each class in a seeded order: the same for every member."""
-    rng = np.random.default_rng(seed)
-    out = []
-    for c in np.unique(labels):
-        idx = np.flatnonzero(labels == c)
-        out.extend(sorted(rng.permutation(idx)[:per_class]))
-    return np.asarray(out, dtype=int)
-
-
 def prototypes(features: np.ndarray, labels: np.ndarray) -> np.ndarray:
     """One L2-normalised mean feature per class: the general task tokens (classes × d)."""
     protos = np.stack([features[labels == c].mean(axis=0) for c in np.unique(labels)])

@@ -81,12 +81,17 @@ class FeatureStore:
 
 
 def evaluate_vision(models: Iterable[str], specs: Iterable[ImageTaskSpec], store: FeatureStore,
-                    progress: Progress | None = None, on_row: Callable[[dict], None] | None = None) -> pd.DataFrame:
-    """Linear-probe accuracy of every member on every task (long form)."""
-    rows = []
+                    progress: Progress | None = None, on_row: Callable[[dict], None] | None = None,
+                    done: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Linear-probe accuracy of every member on every task (long form). Rows of ``done`` (an
+    interrupted run's) are kept, not recomputed."""
+    rows = [] if done is None else done.to_dict(orient="records")
+    have = {(r["model"], r["task"]) for r in rows}
     specs = list(specs)
     for model in models:
         for spec in specs:
+            if (model, spec.name) in have:
+                continue
             tf = store.features(model, store.chunks(spec), progress)
             start = time.perf_counter()
             acc = linear_probe_accuracy(tf.features, tf.labels)
