@@ -22,11 +22,17 @@ needs_real = pytest.mark.skipif(
     reason="needs the [vision] extra and Debian openclipart-png (sudo apt-get install openclipart-png)")
 
 
+@pytest.fixture(scope="module")
+def cache(tmp_path_factory):
+    """One feature cache for the module: the second test reuses the history's features."""
+    return tmp_path_factory.mktemp("vision-cache")
+
+
 @needs_real
-def test_small_benchmark_ranks_the_pretrained_net_above_its_random_init(tmp_path):
+def test_small_benchmark_ranks_the_pretrained_net_above_its_random_init(tmp_path, cache):
     out = tmp_path / "vision.json"
     result = runner.invoke(app, ["vision", "benchmark", "--small", "--top-k", "1", "--output", str(out),
-                                 "--cache-dir", str(tmp_path / "cache"), "--format", "json"])
+                                 "--cache-dir", str(cache), "--format", "json"])
     assert result.exit_code == 0, result.output
     records = json.loads(out.read_text())
     assert {r["task"] for r in records} == {"clipart-animals", "clipart-transport"}
@@ -41,14 +47,14 @@ def test_small_benchmark_ranks_the_pretrained_net_above_its_random_init(tmp_path
 
 
 @needs_real
-def test_rank_a_users_folder_of_mixed_sizes(tmp_path):
+def test_rank_a_users_folder_of_mixed_sizes(tmp_path, cache):
     for cls in ("animals/birds", "transportation/vehicles"):
         files = sorted((CLIPART / cls).rglob("*.png"))[:6]
         (tmp_path / "data" / cls.split("/")[1]).mkdir(parents=True)
         for f in files:
             shutil.copy(f, tmp_path / "data" / cls.split("/")[1] / f.name)
     args = ["vision", "rank", "--dataset", str(tmp_path / "data"), "--models",
-            "efficientnet-lite0,efficientnet-lite0-random-init", "--cache-dir", str(tmp_path / "cache")]
+            "efficientnet-lite0,efficientnet-lite0-random-init", "--cache-dir", str(cache)]
     mixed = runner.invoke(app, args)
     assert mixed.exit_code == 2 and "pass an image size" in mixed.output
     result = runner.invoke(app, [*args, "--image-size", "96", "--top-k", "1", "--format", "json"])

@@ -209,12 +209,12 @@ def save_vision_plot(summary: pd.DataFrame, path: Path) -> Path:
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(7, 4.5))
-    for row in summary.itertuples():
+    for i, row in enumerate(summary.itertuples()):
         spider = str(row.method).startswith("spider")
         ax.scatter(row.seconds, row.weighted_tau, s=60 if spider else 35, marker="*" if spider else "o",
                    color="tab:red" if spider else "tab:blue", zorder=3)
-        ax.annotate(str(row.method), (row.seconds, row.weighted_tau), textcoords="offset points", xytext=(5, 4),
-                    fontsize=8)
+        ax.annotate(str(row.method), (row.seconds, row.weighted_tau), textcoords="offset points",
+                    xytext=(5, 4 if i % 2 == 0 else -10), fontsize=8)  # alternate: close points stay legible
     ax.set_xscale("log")
     ax.set_xlabel("seconds per task (feature extraction + method, CPU)")
     ax.set_ylabel(f"mean weighted Kendall's τ ({int(summary['tasks'].max())} tasks)")
