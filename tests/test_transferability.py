@@ -30,10 +30,10 @@ def test_logme_evidence_rises_as_features_align_with_labels():
 def test_h_score_by_hand():
     # 1-d features, two classes with means ±1 and no within-class spread: cov(g) = cov(f) → H = 1
     f = np.array([[-1.0], [-1.0], [1.0], [1.0]])
-    assert h_score(f, [0, 0, 1, 1]) == pytest.approx(1.0)
+    assert h_score(f, [0, 0, 1, 1], shrinkage=0) == pytest.approx(1.0)
     # within-class spread halves the explained share: values ±1 ± 1 → var(f) = 2, var(g) = 1
     f = np.array([[-2.0], [0.0], [0.0], [2.0]])
-    assert h_score(f, [0, 0, 1, 1]) == pytest.approx(0.5)
+    assert h_score(f, [0, 0, 1, 1], shrinkage=0) == pytest.approx(0.5)
 
 
 def test_leep_equals_its_closed_form_on_a_two_class_toy():
@@ -136,3 +136,26 @@ def test_logme_stays_finite_with_fewer_samples_than_dimensions():
     assert np.isfinite(logme(f, y))
     aligned = f + 30 * np.eye(4)[y] @ rng.normal(size=(4, 300))
     assert logme(aligned, y) > logme(f, y)
+
+
+def test_h_score_does_not_saturate_with_more_dimensions_than_images():
+    # 1280-d features of 150 images: the plain score is C-1 = 2 for signal and noise alike
+    rng = np.random.default_rng(0)
+    y = np.repeat(np.arange(3), 50)
+    scores = []
+    for separation in (0.0, 0.3, 1.0):
+        f = rng.normal(size=(3, 1280))[y] * separation + rng.normal(size=(150, 1280))
+        assert h_score(f, y, shrinkage=0) == pytest.approx(2.0)
+        scores.append(h_score(f, y))
+    assert scores == sorted(scores) and scores[0] < 0.5 < 1.5 < scores[2]
+
+
+def test_ledoit_wolf_weight_is_small_for_plenty_of_samples_and_large_for_few():
+    from llm_spider.baselines.transferability import ledoit_wolf_shrinkage
+
+    rng = np.random.default_rng(0)
+    scales = np.linspace(0.5, 3.0, 10)
+    many = rng.normal(size=(5000, 10)) * scales
+    few = rng.normal(size=(20, 400))
+    assert 0.0 <= ledoit_wolf_shrinkage(many - many.mean(0)) < 0.05
+    assert 0.8 < ledoit_wolf_shrinkage(few - few.mean(0)) <= 1.0

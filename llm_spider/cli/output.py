@@ -48,7 +48,8 @@ def emit(df: pd.DataFrame, fmt: Format, title: str | None = None, digits: int = 
             table.add_column(str(col), justify="right" if pd.api.types.is_numeric_dtype(df[col]) else "left")
         for row in df.itertuples(index=False):
             table.add_row(*[_fmt_cell(v, digits) for v in row])
-        Console(width=max(120, Console().width)).print(table)
+        # wide enough that a table of many score columns keeps model names whole
+        Console(width=max(120, Console().width, 15 * len(df.columns))).print(table)
 
 
 def _fmt_cell(value, digits: int) -> str:

@@ -9,6 +9,7 @@ import pandas as pd
 import typer
 
 from llm_spider.cli.app import CacheOpt, FormatOpt, app, progress_bar, user_errors
+from llm_spider.cli.live import split_names
 from llm_spider.cli.output import Format, emit, stderr
 from llm_spider.errors import SpiderError
 
@@ -18,10 +19,6 @@ app.add_typer(vision_app, name="vision")
 
 VisionModelsOpt = Annotated[Optional[str], typer.Option(
     "--models", help="Comma-separated members (default: every installed member; see `llm-spider vision zoo`).")]
-
-
-def split_names(text: str | None) -> list[str] | None:
-    return [s.strip() for s in text.split(",") if s.strip()] if text else None
 
 
 def installed_members(names: str | None) -> list[str]:
