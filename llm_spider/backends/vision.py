@@ -212,8 +212,12 @@ class KerasModel(ImageFeatureExtractor):
     def __init__(self, name: str, package: str, relative: str, resolution: int, feature_layer: str,
                  mean: tuple, std: tuple, softmax_output: bool):
         path = _package_file(package, relative, NO_DEPS_INSTALL)
+        import warnings
+
         keras = _keras()
-        model = keras.models.load_model(str(path), compile=False)
+        with warnings.catch_warnings():  # the file's own layer config, not something a user can act on
+            warnings.filterwarnings("ignore", message="Do not pass an `input_shape`", category=UserWarning)
+            model = keras.models.load_model(str(path), compile=False)
         self.model = keras.Model(model.inputs, [model.get_layer(feature_layer).output, model.outputs[0]])
         self.name, self.resolution, self.mean, self.std = name, resolution, mean, std
         self.softmax_output = softmax_output
