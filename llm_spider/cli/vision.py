@@ -113,8 +113,6 @@ def evaluate(
 
 def _target_from(dataset: str, image_size: int | None, max_per_class: int | None):
     """A named task or a folder of class folders, as a benchmark Target."""
-    import numpy as np
-
     from llm_spider.benchmark.vision import Target
     from llm_spider.tasks.images import load_image_folder
     from llm_spider.tasks.vision_tasks import all_specs, class_label, get_spec, load_class

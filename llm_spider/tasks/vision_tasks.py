@@ -23,7 +23,7 @@ import numpy as np
 
 from llm_spider.errors import SpiderError
 from llm_spider.paths import image_source_root
-from llm_spider.tasks.images import IMAGE_SUFFIXES, ImageTask, decodable, read_image, sample_files
+from llm_spider.tasks.images import IMAGE_SUFFIXES, decodable, read_image, sample_files
 
 PER_CLASS = 30
 IMAGE_SIZE = 160
@@ -164,13 +164,3 @@ def load_class(cls: str, per_class: int = PER_CLASS, image_size: int = IMAGE_SIZ
         raise SpiderError(f"unknown image source {source!r} in class {cls!r}")
     files = sample_files(_folder_files(source, rel), per_class, rng)
     return np.stack([read_image(f, image_size) for f in files])
-
-
-def load_named(name: str, per_class: int = PER_CLASS) -> tuple[ImageTask, list[np.ndarray]]:
-    """A named task, and its images per class (what feature caches are keyed on)."""
-    spec = get_spec(name)
-    chunks = [load_class(c, per_class) for c in spec.classes]
-    if len({c.shape[1:] for c in chunks}) > 1:  # Fashion-MNIST is 28 px: same-task classes must agree
-        raise SpiderError(f"task {name}: its classes have different image sizes")
-    labels = np.concatenate([np.full(len(c), k) for k, c in enumerate(chunks)])
-    return ImageTask(name, np.concatenate(chunks), labels, [class_label(c) for c in spec.classes]), chunks

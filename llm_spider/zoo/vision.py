@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from llm_spider.backends.vision import VISION_ZOO, ImageFeatureExtractor, extract_cached, load_member
+from llm_spider.backends.vision import ImageFeatureExtractor, extract_cached, load_member
 from llm_spider.errors import SpiderError
 from llm_spider.paths import default_cache_dir, vision_zoo_dir
 from llm_spider.tasks.vision_tasks import ImageTaskSpec, load_class
@@ -38,10 +38,6 @@ class TaskFeatures:
     probs: np.ndarray  # (n, K) source-class probabilities; K = 0 without a source head
     labels: np.ndarray  # (n,)
     seconds: float  # extraction time (the first, real one, also when read from the cache)
-
-    def subset(self, index: np.ndarray) -> TaskFeatures:
-        share = len(index) / max(len(self.labels), 1)
-        return TaskFeatures(self.features[index], self.probs[index], self.labels[index], self.seconds * share)
 
 
 class FeatureStore:
@@ -124,7 +120,3 @@ def read_history(path: Path | None = None) -> pd.DataFrame:
         raise SpiderError(f"{path}: no vision zoo ground truth; `llm-spider vision evaluate --output "
                           f"{path.parent}` computes it")
     return pd.read_csv(path)
-
-
-def known_models() -> list[str]:
-    return list(VISION_ZOO)
