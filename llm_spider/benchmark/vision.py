@@ -121,8 +121,8 @@ class VisionBench:
         # tasks with ground truth whose images are installed here (CI may have clip-art only)
         specs = specs if specs is not None else {n: s for n, s in all_specs().items() if spec_available(s)}
         self.specs = {n: s for n, s in specs.items() if n in set(self.truth["task"])}
-        self._tokens: dict[str, tuple[np.ndarray, float, int]] = {}
-        self._extra: dict[tuple[str, str], tuple[np.ndarray, float, int]] = {}
+        self._tokens: dict[tuple, tuple[np.ndarray, float, int]] = {}
+        self._extra: dict[tuple, tuple[np.ndarray, float, int]] = {}
 
     def target(self, spec: ImageTaskSpec) -> Target:
         return Target(spec.name, self.store.chunks(spec), spec.classes)
@@ -133,14 +133,15 @@ class VisionBench:
     def general_tokens(self, target: Target) -> tuple[np.ndarray, float, int]:
         """Class prototypes of ``FEW_SHOT`` images per class under the fixed extractor; the seconds
         and images they cost."""
-        if target.name not in self._tokens:
+        key = (target.name, target.classes)  # a user's folder (no class ids) never aliases a named task
+        if key not in self._tokens:
             few = self.store.features(GENERAL_EXTRACTOR, target.subset(FEW_SHOT, self.seed))
-            self._tokens[target.name] = (prototypes(few.features, few.labels), few.seconds, len(few.labels))
-        return self._tokens[target.name]
+            self._tokens[key] = (prototypes(few.features, few.labels), few.seconds, len(few.labels))
+        return self._tokens[key]
 
     def extra_tokens(self, model: str, target: Target) -> tuple[np.ndarray, float, int]:
         """A member's PTM-specific tokens from its run on ``PROBES_PER_CLASS`` images per class."""
-        key = (model, target.name)
+        key = (model, target.name, target.classes)
         if key not in self._extra:
             probe = self.store.features(model, target.subset(PROBES_PER_CLASS, self.seed))
             self._extra[key] = (candidate_tokens(probe.features, probe.labels, probe.probs), probe.seconds,
