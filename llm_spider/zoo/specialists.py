@@ -1,0 +1,121 @@
+"""Domain specialists: LoRA fine-tuning (peft) of a base LLM on one training source.
+
+Why LoRA on the letter-choice objective: a specialist must change which model is best *per task*,
+cheaply enough for 2 CPU cores. The loss is the cross-entropy over the options' first tokens at
+the answer position — the very quantity the zoo's scorer reads (``TransformersBackend._logits``),
+so what the adapter learns is what `evaluate` measures. Only the low-rank matrices on the
+attention's query/value projections train; the adapter is saved with safetensors beside a JSON
+record of base, source, recipe, losses and the adapter's sha256.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+
+from llm_spider.errors import SpiderError
+
+ADAPTER_FILE, RECORD_FILE = "adapter_model.safetensors", "specialist.json"
+PEFT_INSTALL = "pip install 'llm-spider[local]'"
+
+
+@dataclass(frozen=True)
+class LoraRecipe:
+    """Everything that decides a specialist besides its base and source (recorded with it)."""
+
+    rank: int = 8
+    alpha: int = 16
+    target_modules: tuple[str, ...] = ("q_proj", "v_proj")
+    lr: float = 1e-3
+    steps: int = 60
+    batch_size: int = 8
+    seed: int = 0
+
+
+def _option_tokens(backend, items) -> tuple[list[list[int]], list[list[int]]]:
+    ids = backend._prompt_ids([it.prompt for it in items])
+    return ids, [[backend.option_token(ids[i], it.prompt, o) for o in it.options] for i, it in enumerate(items)]
+
+
+def option_loss(backend, ids: list[list[int]], tokens: list[list[int]], answers: Sequence[int]):
+    """Mean cross-entropy of the gold option among the options, at the answer position."""
+    import torch
+    import torch.nn.functional as F
+
+    hidden = backend._last_hidden(ids).float()
+    losses = [F.cross_entropy(backend._logits(hidden[r:r + 1], tokens[r]), torch.tensor([int(answers[r])]))
+              for r in range(len(ids))]
+    return torch.stack(losses).mean()
+
+
+def train_specialist(backend, items: Sequence, recipe: LoraRecipe, out_dir: Path, base: str, source: str,
+                     progress: Callable[[int, float], None] | None = None) -> dict:
+    """Fit a LoRA adapter on ``items`` (ScoringItems) into ``backend``'s model and save it.
+
+    The backend's model is modified in place (the adapter stays active), so the same backend then
+    scores as the specialist. Returns the record written to ``out_dir/specialist.json``."""
+    import importlib.util
+
+    import torch
+
+    if importlib.util.find_spec("peft") is None:
+        raise SpiderError(f"building specialists needs peft: {PEFT_INSTALL}")
+    from peft import LoraConfig, get_peft_model
+
+    if not items:
+        raise SpiderError("a specialist needs training items")
+    torch.manual_seed(recipe.seed)
+    config = LoraConfig(r=recipe.rank, lora_alpha=recipe.alpha, lora_dropout=0.0,
+                        target_modules=list(recipe.target_modules), task_type="CAUSAL_LM")
+    peft_model = get_peft_model(backend.model, config)
+    trainable = [p for p in peft_model.parameters() if p.requires_grad]
+    optimizer = torch.optim.AdamW(trainable, lr=recipe.lr, weight_decay=0.0)
+    ids, tokens = _option_tokens(backend, items)
+    answers = [it.answer for it in items]
+    rng = np.random.default_rng(recipe.seed)
+    losses, start = [], time.perf_counter()
+    for step in range(recipe.steps):
+        batch = rng.choice(len(items), size=min(recipe.batch_size, len(items)), replace=False)
+        loss = option_loss(backend, [ids[i] for i in batch], [tokens[i] for i in batch], [answers[i] for i in batch])
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        losses.append(float(loss.detach()))
+        if progress:
+            progress(step + 1, losses[-1])
+    peft_model.eval()
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    peft_model.save_pretrained(str(out_dir), safe_serialization=True)
+    adapter = out_dir / ADAPTER_FILE
+    record = {"base": base, "source": source, "recipe": asdict(recipe), "train_items": len(items),
+              "trainable_parameters": int(sum(p.numel() for p in trainable)),
+              "loss_first": losses[0], "loss_last": losses[-1], "loss_last10_mean": float(np.mean(losses[-10:])),
+              "seconds": round(time.perf_counter() - start, 2),
+              "adapter_sha256": hashlib.sha256(adapter.read_bytes()).hexdigest()}
+    (out_dir / RECORD_FILE).write_text(json.dumps(record, indent=1) + "\n")
+    return record
+
+
+def load_specialist(backend, adapter_dir: Path) -> dict:
+    """Apply a saved adapter to a freshly loaded base backend (checked against its recorded hash),
+    merged into the weights so scoring runs at the base model's speed."""
+    from peft import PeftModel
+
+    adapter_dir = Path(adapter_dir)
+    record_path, adapter = adapter_dir / RECORD_FILE, adapter_dir / ADAPTER_FILE
+    if not record_path.is_file() or not adapter.is_file():
+        raise SpiderError(f"{adapter_dir}: not a specialist (expected {RECORD_FILE} and {ADAPTER_FILE})")
+    record = json.loads(record_path.read_text())
+    if hashlib.sha256(adapter.read_bytes()).hexdigest() != record["adapter_sha256"]:
+        raise SpiderError(f"{adapter}: does not match the sha256 in {RECORD_FILE}; rebuild the specialist")
+    merged = PeftModel.from_pretrained(backend.model, str(adapter_dir)).merge_and_unload()
+    backend.model = merged.eval()
+    backend.head = backend.model.get_output_embeddings()
+    return record
