@@ -51,3 +51,23 @@ def test_a_specialist_learns_its_slice_and_reloads_identically(tmp_path):
     (tmp_path / "spec" / ADAPTER_FILE).write_bytes(b"tampered")
     with pytest.raises(SpiderError, match="sha256"):
         load_specialist(load_backend(SMOL, batch_size=6, threads=2), tmp_path / "spec")
+
+
+def test_build_specialists_command_resumes_and_indexes_every_specialist(tmp_path):
+    from typer.testing import CliRunner
+
+    from llm_spider.cli import app
+
+    args = ["zoo", "build-specialists", "--bases", SMOL.name, "--steps", "1", "--batch-size", "2",
+            "--output", str(tmp_path), "--format", "json"]
+    first = CliRunner().invoke(app, [*args, "--sources", "commonsense,science"])
+    assert first.exit_code == 0, first.output
+    again = CliRunner().invoke(app, [*args, "--sources", "commonsense"])
+    assert again.exit_code == 0 and "already built" in again.output
+    index = json.loads((tmp_path / "zoo.json").read_text())
+    names = sorted(m["name"] for m in index["members"])
+    assert names == [f"{SMOL.name}+commonsense", f"{SMOL.name}+science"]
+    split = index["members"][0]["split"]
+    assert split["items"] > 1000 and len(split["questions_sha256"]) == 64
+    bad = CliRunner().invoke(app, [*args, "--sources", "cooking"])
+    assert bad.exit_code == 2 and "unknown source" in bad.output

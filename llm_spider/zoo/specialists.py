@@ -119,3 +119,66 @@ def load_specialist(backend, adapter_dir: Path) -> dict:
     backend.model = merged.eval()
     backend.head = backend.model.get_output_embeddings()
     return record
+
+
+def specialists_dir(root: Path | None = None) -> Path:
+    """Where built specialists live: ``<root>/<base>+<source>/`` (default: the user's data dir)."""
+    from llm_spider.paths import user_data_dir
+
+    return Path(root) if root else user_data_dir() / "zoos" / "specialists"
+
+
+def specialist_name(base: str, source: str) -> str:
+    return f"{base}+{source}"
+
+
+def training_items(source: str, exclude: frozenset[str], n: int, seed: int = 0) -> list:
+    """``n`` ScoringItems of the source, drawn with a seed (all of them when it has fewer)."""
+    from llm_spider.zoo.evaluate import scoring_items
+    from llm_spider.zoo.sources import source_task
+
+    items = scoring_items(source_task(source, exclude))
+    pick = np.random.default_rng([seed, *source.encode()]).permutation(len(items))[:n]
+    return [items[i] for i in sorted(pick)]
+
+
+def build_specialists(bases: Sequence, sources: Sequence[str], recipe: LoraRecipe, root: Path | None = None,
+                      rebuild: bool = False, load=None, log: Callable[[str], None] = lambda s: None,
+                      progress: Callable[[int, float], None] | None = None) -> list[dict]:
+    """Train every (base, source) specialist not built yet under ``root`` and write ``zoo.json``, the
+    index of all of them with their training split. ``load(base)`` gives a fresh base backend.
+    Each specialist sees ``recipe.steps × recipe.batch_size`` items of its source (seeded)."""
+    from llm_spider.tasks import get_task
+    from llm_spider.zoo.evaluate import LIVE_TASK_SET
+    from llm_spider.zoo.sources import evaluated_hashes, split_record
+
+    root = specialists_dir(root)
+    exclude = evaluated_hashes([get_task(t) for t in LIVE_TASK_SET])
+    records = []
+    for base in bases:
+        for source in sources:
+            out = root / specialist_name(base.name, source)
+            if (out / RECORD_FILE).is_file() and not rebuild:
+                log(f"{out.name}: already built (--rebuild to redo)")
+                records.append(json.loads((out / RECORD_FILE).read_text()))
+                continue
+            items = training_items(source, exclude, recipe.steps * recipe.batch_size, recipe.seed)
+            log(f"{out.name}: {len(items)} items, {recipe.steps} steps")
+            backend = load(base)
+            record = train_specialist(backend, items, recipe, out, base.name, source, progress)
+            record["split"] = split_record(source, exclude)
+            (out / RECORD_FILE).write_text(json.dumps(record, indent=1) + "\n")
+            backend.close()
+            records.append(record)
+    write_index(root)
+    return records
+
+
+def write_index(root: Path) -> dict:
+    """``zoo.json``: every specialist built under ``root`` (not only this run's), with its split."""
+    members = [json.loads(p.read_text()) for p in sorted(Path(root).glob(f"*/{RECORD_FILE}"))]
+    index = {"format": "llm-spider.specialists", "version": 1,
+             "members": [{"name": specialist_name(r["base"], r["source"]), **r} for r in members]}
+    Path(root).mkdir(parents=True, exist_ok=True)
+    (Path(root) / "zoo.json").write_text(json.dumps(index, indent=1) + "\n")
+    return index

@@ -1,0 +1,77 @@
+"""`llm-spider zoo build-specialists`: LoRA domain specialists of the local zoo's base models."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import pandas as pd
+import typer
+
+from llm_spider.cli.app import CacheOpt, FormatOpt, user_errors, zoo_app
+from llm_spider.cli.live import ThreadsOpt, split_names
+from llm_spider.cli.output import Format, emit, stderr
+from llm_spider.errors import SpiderError
+
+
+@zoo_app.command("build-specialists")
+@user_errors
+def build_specialists(
+    bases: Annotated[Optional[str], typer.Option("--bases", help="Comma-separated base members of the local zoo "
+                                                               "(default: its installed default members).")] = None,
+    sources: Annotated[Optional[str], typer.Option("--sources", help="Comma-separated training sources "
+                                                                   "(default: all; see --help's list).")] = None,
+    steps: Annotated[int, typer.Option("--steps", min=1, help="Optimiser steps per specialist.")] = 60,
+    batch_size: Annotated[int, typer.Option("--batch-size", min=1, help="Items per step.")] = 8,
+    rank: Annotated[int, typer.Option("--rank", min=1, help="LoRA rank (alpha = 2 × rank).")] = 8,
+    lr: Annotated[float, typer.Option("--lr", help="AdamW learning rate.")] = 1e-3,
+    seed: Annotated[int, typer.Option("--seed", help="Seed for the items drawn and the LoRA init.")] = 0,
+    output: Annotated[Optional[Path], typer.Option("--output", help="Where specialists go (default: "
+                                                   "~/.local/share/llm-spider/zoos/specialists).")] = None,
+    rebuild: Annotated[bool, typer.Option("--rebuild", help="Retrain specialists that exist already.")] = False,
+    threads: ThreadsOpt = None,
+    cache_dir: CacheOpt = None,
+    fmt: FormatOpt = Format.table,
+) -> None:
+    """Fine-tune each base model on each training source with LoRA (peft): the domain specialists.
+
+    Sources (disjoint from every evaluated and probe question, checked by hash): mmlu-stem,
+    mmlu-humanities, mmlu-social, mmlu-other (MMLU validation split), science (ARC), commonsense
+    (CommonsenseQA, PIQA, SocialIQA, OpenBookQA dev), medicine (MedQA). Each specialist trains on
+    steps × batch-size seeded items; existing ones are kept, so an interrupted build resumes.
+    """
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from llm_spider.zoo.local import load_backend, load_zoo
+    from llm_spider.zoo.sources import SOURCES
+    from llm_spider.zoo.specialists import LoraRecipe
+    from llm_spider.zoo.specialists import build_specialists as build
+
+    zoo = load_zoo("local")
+    chosen = zoo.select(split_names(bases))
+    missing = [m for m in chosen if not m.installed]
+    if missing:
+        raise SpiderError(missing[0].missing_message())
+    names = split_names(sources) or list(SOURCES)
+    unknown = [s for s in names if s not in SOURCES]
+    if unknown:
+        raise SpiderError(f"unknown source {unknown[0]!r}; sources: {', '.join(SOURCES)}")
+    recipe = LoraRecipe(rank=rank, alpha=2 * rank, lr=lr, steps=steps, batch_size=batch_size, seed=seed)
+    with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("loss {task.fields[loss]:.3f}"),
+                  TimeElapsedColumn(), console=stderr, transient=True) as bar:
+        job = bar.add_task("training", total=steps, loss=float("nan"))
+
+        def progress(step: int, loss: float) -> None:
+            bar.update(job, completed=step, loss=loss)
+
+        def log(msg: str) -> None:
+            stderr.print(msg, highlight=False)
+            bar.update(job, completed=0, description=msg.split(":")[0])
+
+        records = build(chosen, names, recipe, output, rebuild,
+                        load=lambda m: load_backend(m, cache_dir=cache_dir, batch_size=batch_size, threads=threads),
+                        log=log, progress=progress)
+    df = pd.DataFrame([{"specialist": f"{r['base']}+{r['source']}", "items": r["train_items"],
+                        "loss_first": r["loss_first"], "loss_last10": r["loss_last10_mean"],
+                        "seconds": r["seconds"]} for r in records])
+    emit(df, fmt, title=f"{len(records)} specialists (LoRA rank {rank}, {steps} steps × {batch_size})")
