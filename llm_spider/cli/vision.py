@@ -188,12 +188,13 @@ def rank(
             df[s.method] = s.scores.reindex(order).to_numpy()
     if target.name in bench.specs:
         df["true_accuracy"] = bench.truth_for(target.name).reindex(order).to_numpy()
+    beside = "; estimator scores beside (higher = better)" if baselines else ""
     emit(df, fmt, title=f"vision zoo ranked for {target.name} by the Spider "
-                        f"({'re-ranked top ' + str(top_k) if top_k else 'no re-ranking'}); estimator scores beside "
-                        "(higher = better)")
+                        f"({'re-ranked top ' + str(top_k) if top_k else 'no re-ranking'}){beside}")
     costs = "; ".join(f"{s.method}: {s.seconds:.1f}s, {s.images_forwarded} images" for s in sels
                       if s.method in ("spider" if top_k else "spider (no rerank)", "logme"))
-    stderr.print(f"compute — {costs} (every estimator needs every member on every image)", highlight=False)
+    why = " (every estimator needs every member on every image)" if baselines else ""
+    stderr.print(f"compute — {costs}{why}", highlight=False)
 
 
 def save_vision_plot(summary: pd.DataFrame, path: Path) -> Path:
