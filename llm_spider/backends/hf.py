@@ -168,10 +168,10 @@ class TransformersBackend(Backend):
             parts.append(torch.logsumexp(part, dim=-1))
         return torch.logsumexp(torch.stack(parts, -1), dim=-1)
 
-    def option_logprobs(self, prompts: Sequence[str], options: Sequence[Sequence[str]],
-                        progress: Progress | None = None) -> OptionScores:
-        import torch
-
+    def prompt_option_tokens(self, prompts: Sequence[str], options: Sequence[Sequence[str]]
+                             ) -> tuple[list[list[int]], list[list[int]]]:
+        """Token ids of each prompt and the first token of each of its options (distinct per prompt):
+        what scoring reads, and what a specialist is trained on."""
         if len(prompts) != len(options):
             raise ValueError("one option list per prompt")
         ids = self._prompt_ids(prompts)
@@ -182,6 +182,13 @@ class TransformersBackend(Backend):
                 raise SpiderError(f"options {list(opts)} share a first token for this tokenizer; "
                                   "use distinct option labels")
             tokens.append(toks)
+        return ids, tokens
+
+    def option_logprobs(self, prompts: Sequence[str], options: Sequence[Sequence[str]],
+                        progress: Progress | None = None) -> OptionScores:
+        import torch
+
+        ids, tokens = self.prompt_option_tokens(prompts, options)
         out: list[np.ndarray | None] = [None] * len(prompts)
         mass = np.full(len(prompts), np.nan)
         with torch.inference_mode():

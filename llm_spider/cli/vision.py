@@ -111,16 +111,11 @@ def evaluate(
     emit(wide, fmt, title="linear-probe accuracy")
 
 
-def _target_from(dataset: str, image_size: int | None, max_per_class: int | None):
-    """A named task or a folder of class folders, as a benchmark Target."""
+def _folder_target(dataset: str, image_size: int | None, max_per_class: int | None):
+    """A folder of class folders as a benchmark Target (checked before any model loads)."""
     from llm_spider.benchmark.vision import Target
     from llm_spider.tasks.images import load_image_folder
-    from llm_spider.tasks.vision_tasks import all_specs, class_label, get_spec, load_class
 
-    if dataset in all_specs():
-        spec = get_spec(dataset)
-        chunks = [load_class(c) for c in spec.classes]
-        return Target(spec.name, chunks, spec.classes), [class_label(c) for c in spec.classes]
     path = Path(dataset)
     if not path.exists():
         raise SpiderError(f"{dataset!r} is neither a named image task (see `llm-spider vision tasks`) nor a folder")
@@ -129,7 +124,7 @@ def _target_from(dataset: str, image_size: int | None, max_per_class: int | None
     if min(len(c) for c in chunks) < 2:
         raise SpiderError(f"{path}: every class needs at least two images (the estimators compare images "
                           "within a class)")
-    return Target(task.name, chunks), task.classes
+    return Target(task.name, chunks)
 
 
 @vision_app.command("rank")
@@ -166,14 +161,18 @@ def rank(
     from llm_spider.ranking.base import sort_scores
     from llm_spider.zoo.vision import FeatureStore, read_history
 
-    target, class_names = _target_from(dataset, image_size, max_per_class)  # a bad folder fails first, fast
+    from llm_spider.tasks.vision_tasks import all_specs, get_spec
+
+    named = dataset in all_specs()
+    target = None if named else _folder_target(dataset, image_size, max_per_class)  # a bad folder fails first
     members = installed_members(models)
     truth_table = read_history(ground_truth)
     missing = [m for m in members if m not in set(truth_table["model"])]
     if missing:
         raise SpiderError(f"no ground truth for {', '.join(missing)}: the Spider cannot rank a member it never saw")
-    stderr.print(f"{target.name}: {len(class_names)} classes, {sum(len(c) for c in target.chunks)} images")
     bench = VisionBench(FeatureStore(cache_dir), truth_table, members, top_k=max(top_k, 1))
+    target = bench.target(get_spec(dataset)) if named else target  # named: the store's images, loaded once
+    stderr.print(f"{target.name}: {len(target.chunks)} classes, {sum(len(c) for c in target.chunks)} images")
     with progress_bar() as bar:
         job = bar.add_task("extracting features", total=None)
         bench.store.progress = lambda n: bar.advance(job, n)

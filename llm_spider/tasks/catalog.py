@@ -85,11 +85,13 @@ def _frame(name: str) -> pd.DataFrame:
     return pd.read_parquet(DATA_DIR / f"{name}.parquet")
 
 
-def _mmlu_items(subject: str) -> list[Item]:
+def mmlu_items(subjects: str | list[str], split: str = "test") -> list[Item]:
+    """MMLU questions of one or more subjects from one split (tasks score the test split; other
+    splits serve as training data elsewhere)."""
     df = _frame("mmlu")
-    rows = df[(df["subject"] == subject) & (df["split"] == "test")]
-    topic = subject.replace("_", " ")
-    return [Item(r.question, (r.A, r.B, r.C, r.D), "ABCD".index(r.answer), topic) for r in rows.itertuples()]
+    rows = df[df["subject"].isin([subjects] if isinstance(subjects, str) else subjects) & (df["split"] == split)]
+    return [Item(r.question, (r.A, r.B, r.C, r.D), "ABCD".index(r.answer), r.subject.replace("_", " "))
+            for r in rows.itertuples()]
 
 
 _OPTION_LINE = re.compile(r"^\(([A-Z])\)\s?(.*)$")
@@ -121,9 +123,9 @@ def _bbh_items(task: str) -> list[Item]:
     return [parse_bbh_example(task, r.input, r.target) for r in rows.itertuples()]
 
 
-def _mc_items(dataset: str) -> list[Item]:
+def mc_items(dataset: str, split: str = "test") -> list[Item]:
     df = _frame("mc")
-    rows = df[(df["task"] == dataset) & (df["split"] == "test")]
+    rows = df[(df["task"] == dataset) & (df["split"] == split)]
     return [Item(r.question, tuple(r.options), int(r.answer)) for r in rows.itertuples()]
 
 
@@ -144,7 +146,7 @@ class TaskRegistry:
             topic = subject.replace("_", " ")
             tasks[name] = Task(
                 name, "mmlu", f"MMLU: {topic} ({MMLU_CATEGORY.get(subject, 'other')})", "mmlu.jinja",
-                lambda s=subject: _mmlu_items(s), {name: float(count)},
+                lambda s=subject: mmlu_items(s), {name: float(count)},
                 category=MMLU_CATEGORY.get(subject, "other"), topic=topic)
         subjects = [tasks[f"mmlu_{s}"] for s in test_counts.index]
         subset = [tasks[f"mmlu_{s}"] for s in MMLU_SUBSET]
@@ -163,7 +165,7 @@ class TaskRegistry:
                                topic=task.replace("_", " "))
         for dataset, desc in MC_DESCRIPTIONS.items():
             name = mc_task_name(dataset)
-            tasks[name] = Task(name, "mc", desc, "mc.jinja", lambda d=dataset: _mc_items(d),
+            tasks[name] = Task(name, "mc", desc, "mc.jinja", lambda d=dataset: mc_items(d),
                                {name: 1.0}, category="multiple-choice", topic=dataset)
         return tasks
 

@@ -15,7 +15,7 @@ from collections.abc import Iterable
 
 from llm_spider.errors import SpiderError
 from llm_spider.tasks.base import Item, Task
-from llm_spider.tasks.catalog import MMLU_CATEGORIES, _frame
+from llm_spider.tasks.catalog import MMLU_CATEGORIES, mc_items, mmlu_items
 
 SOURCES: dict[str, tuple[str, tuple[tuple[str, str, str], ...]]] = {
     # name: (description, ((dataset, split, mmlu category or ""), ...))
@@ -33,16 +33,11 @@ SOURCES: dict[str, tuple[str, tuple[tuple[str, str, str], ...]]] = {
 
 
 def _items(dataset: str, split: str, category: str) -> list[Item]:
-    if dataset == "mmlu":
-        if category not in MMLU_CATEGORIES:
-            raise SpiderError(f"unknown MMLU category {category!r}")
-        df = _frame("mmlu")
-        rows = df[(df["split"] == split) & df["subject"].isin(MMLU_CATEGORIES[category])]
-        return [Item(r.question, (r.A, r.B, r.C, r.D), "ABCD".index(r.answer), r.subject.replace("_", " "))
-                for r in rows.itertuples()]
-    df = _frame("mc")
-    rows = df[(df["task"] == dataset) & (df["split"] == split)]
-    return [Item(r.question, tuple(r.options), int(r.answer)) for r in rows.itertuples()]
+    if dataset != "mmlu":
+        return mc_items(dataset, split)
+    if category not in MMLU_CATEGORIES:
+        raise SpiderError(f"unknown MMLU category {category!r}")
+    return mmlu_items(MMLU_CATEGORIES[category], split)
 
 
 def source_task(name: str, exclude: frozenset[str] = frozenset()) -> Task:

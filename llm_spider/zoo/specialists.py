@@ -38,11 +38,6 @@ class LoraRecipe:
     seed: int = 0
 
 
-def _option_tokens(backend, items) -> tuple[list[list[int]], list[list[int]]]:
-    ids = backend._prompt_ids([it.prompt for it in items])
-    return ids, [[backend.option_token(ids[i], it.prompt, o) for o in it.options] for i, it in enumerate(items)]
-
-
 def option_loss(backend, ids: list[list[int]], tokens: list[list[int]], answers: Sequence[int]):
     """Mean cross-entropy of the gold option among the options, at the answer position."""
     import torch
@@ -55,11 +50,12 @@ def option_loss(backend, ids: list[list[int]], tokens: list[list[int]], answers:
 
 
 def train_specialist(backend, items: Sequence, recipe: LoraRecipe, out_dir: Path, base: str, source: str,
-                     progress: Callable[[int, float], None] | None = None) -> dict:
+                     progress: Callable[[int, float], None] | None = None, extra: dict | None = None) -> dict:
     """Fit a LoRA adapter on ``items`` (ScoringItems) into ``backend``'s model and save it.
 
     The backend's model is modified in place (the adapter stays active), so the same backend then
-    scores as the specialist. Returns the record written to ``out_dir/specialist.json``."""
+    scores as the specialist. Returns the record written to ``out_dir/specialist.json`` (with
+    ``extra``'s keys, e.g. the training split, added)."""
     import importlib.util
 
     import torch
@@ -76,7 +72,7 @@ def train_specialist(backend, items: Sequence, recipe: LoraRecipe, out_dir: Path
     peft_model = get_peft_model(backend.model, config)
     trainable = [p for p in peft_model.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(trainable, lr=recipe.lr, weight_decay=0.0)
-    ids, tokens = _option_tokens(backend, items)
+    ids, tokens = backend.prompt_option_tokens([it.prompt for it in items], [it.options for it in items])
     answers = [it.answer for it in items]
     rng = np.random.default_rng(recipe.seed)
     losses, start = [], time.perf_counter()
@@ -98,7 +94,7 @@ def train_specialist(backend, items: Sequence, recipe: LoraRecipe, out_dir: Path
               "trainable_parameters": int(sum(p.numel() for p in trainable)),
               "loss_first": losses[0], "loss_last": losses[-1], "loss_last10_mean": float(np.mean(losses[-10:])),
               "seconds": round(time.perf_counter() - start, 2),
-              "adapter_sha256": hashlib.sha256(adapter.read_bytes()).hexdigest()}
+              "adapter_sha256": hashlib.sha256(adapter.read_bytes()).hexdigest(), **(extra or {})}
     (out_dir / RECORD_FILE).write_text(json.dumps(record, indent=1) + "\n")
     return record
 
@@ -165,9 +161,8 @@ def build_specialists(bases: Sequence, sources: Sequence[str], recipe: LoraRecip
             items = training_items(source, exclude, recipe.steps * recipe.batch_size, recipe.seed)
             log(f"{out.name}: {len(items)} items, {recipe.steps} steps")
             backend = load(base)
-            record = train_specialist(backend, items, recipe, out, base.name, source, progress)
-            record["split"] = split_record(source, exclude)
-            (out / RECORD_FILE).write_text(json.dumps(record, indent=1) + "\n")
+            record = train_specialist(backend, items, recipe, out, base.name, source, progress,
+                                      extra={"split": split_record(source, exclude)})
             backend.close()
             records.append(record)
     write_index(root)
