@@ -2,9 +2,10 @@
 
     python benchmarks/live_zoo.py                 # the three default members, top-k 2, 16 probes
     python benchmarks/live_zoo.py --top-k 3 --probes 8
+    python benchmarks/live_zoo.py --zoo multisource   # 3 bases + 9 LoRA specialists → live_zoo_multisource.json
 
 Each task of the set (and mmlu_subset, the composite of its ten MMLU subjects) is a target in
-turn; the ground truth is the shipped `evaluate` table (llm_spider/data/zoos/local/history.csv),
+turn; the ground truth is the zoo's shipped `evaluate` table (llm_spider/data/zoos/<zoo>/history.csv),
 and the history the rankers learn from is that table without the target's own tasks. Models run
 live on the probes (transformers backend, CPU). Prints the mean per method and writes
 benchmarks/results/live_zoo.json (one record per task and method: task, method, top1_accuracy,
@@ -29,8 +30,12 @@ def main() -> None:
     ap.add_argument("--probes", type=int, default=16)
     ap.add_argument("--threads", type=int, default=None)
     ap.add_argument("--models", default=None, help="comma-separated members (default: the installed defaults)")
-    ap.add_argument("--output", type=Path, default=RESULTS / "live_zoo.json")
+    ap.add_argument("--zoo", default="local", help="local (default) or multisource, or a zoo file/directory")
+    ap.add_argument("--output", type=Path, default=None,
+                    help="default: results/live_zoo.json, or live_zoo_<zoo>.json for another zoo")
     args = ap.parse_args()
+    if args.output is None:
+        args.output = RESULTS / ("live_zoo.json" if args.zoo == "local" else f"live_zoo_{Path(args.zoo).stem}.json")
 
     from rich.console import Console
 
@@ -43,8 +48,9 @@ def main() -> None:
     from llm_spider.zoo.local import load_backend, load_zoo
 
     console = Console(stderr=True)
-    history, items = local_results(None)
-    members = pick_models(load_zoo("local"), args.models, False)
+    zoo = load_zoo(args.zoo)
+    history, items = local_results(None, zoo.results_dir)
+    members = pick_models(zoo, args.models, False)
     targets = [REGISTRY.get("mmlu_subset"), *(REGISTRY.get(t) for t in LIVE_TASK_SET)]
     encoder = task_encoder(32, 0, None)
     cache: dict = {}
@@ -64,9 +70,9 @@ def main() -> None:
                            n_probes=args.probes, log=console.print, encode=lambda ts: encode_tasks(ts, encoder))
     wall = time.perf_counter() - t0
     for r in records:
-        r.update(top_k=args.top_k, probes=args.probes)
+        r.update(top_k=args.top_k, probes=args.probes, zoo=zoo.name)
     summary = summarize_live(records)
-    emit(summary, Format.table, title=f"live zoo: {len(members)} models × {len(targets)} tasks, top-k {args.top_k}, "
+    emit(summary, Format.table, title=f"zoo '{zoo.name}': {len(members)} models × {len(targets)} tasks, top-k {args.top_k}, "
                                       f"{args.probes} probes ({wall:.0f} s)")
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(json.dumps(records, indent=1) + "\n")

@@ -42,10 +42,10 @@ def user_checkpoint_dir() -> Path:
     return user_data_dir() / "spider"
 
 
-def user_local_zoo_dir() -> Path:
-    """Where `llm-spider evaluate` keeps the user's own local-zoo results, which `compare` reads on
-    top of the shipped ones."""
-    return user_data_dir() / "zoos" / "local"
+def user_local_zoo_dir(zoo: str = "local") -> Path:
+    """Where `llm-spider evaluate` keeps the user's own results for a local zoo, which `compare` reads
+    on top of the shipped ones."""
+    return user_data_dir() / "zoos" / zoo
 
 
 # Real image data from Debian packages, for the vision zoo's named tasks (overridable for tests and

@@ -15,7 +15,8 @@ from llm_spider.errors import SpiderError
 from llm_spider.ranking.probes import FEATURES, N_FEATURES, probe_features
 from llm_spider.tasks import get_task
 from llm_spider.zoo.evaluate import LocalStore, RunLog, evaluate_run, probe_items, scoring_items
-from llm_spider.zoo.local import LocalModel, load_zoo
+from llm_spider.zoo.history import History
+from llm_spider.zoo.local import ZOO_DIR, LocalModel, load_zoo
 
 
 class FakeBackend(Backend):
@@ -302,3 +303,89 @@ def test_spider_learns_to_rerank_from_probe_tokens(seed):
         assert spider.predict(TaskView("x", target, feats))[top2].idxmax() == best
     with pytest.raises(SpiderError, match="extra_dim"):
         SpiderRanker().fit(history, tokens, extra_tokens=extra)
+
+
+# --- zoos with specialists, sampled ground truth, diversity ----------------------------------------
+def _zoo_file(tmp_path, adapter_exists=True):
+    import json as _json
+
+    local = _json.loads((ZOO_DIR / "local.json").read_text())["models"]
+    base = next(m for m in local if m["name"] == "smollm2-135m-instruct")
+    if adapter_exists:
+        (tmp_path / "spec-dir").mkdir()
+    (tmp_path / "zoo.json").write_text(_json.dumps({"name": "mine", "models": [
+        base, {"name": "smollm2-135m-instruct+medicine", "base": base["name"], "adapter": "spec-dir",
+               "source": "medicine"}]}))
+    return tmp_path
+
+
+def test_a_specialist_member_shares_its_base_weights_and_names_its_adapter(tmp_path):
+    zoo = load_zoo(str(_zoo_file(tmp_path)))
+    base, spec = zoo.models
+    assert zoo.name == "mine" and spec.base == base.name and spec.sha256 == base.sha256
+    assert spec.adapter == str(tmp_path / "spec-dir") and spec.converted_dir() == base.converted_dir()
+    assert zoo.results_dir is None  # no shipped results beside it
+    (tmp_path / "spec-dir").rmdir()
+    spec = load_zoo(str(tmp_path / "zoo.json")).models[1]
+    if base.installed:
+        assert not spec.installed and "build-specialists --bases smollm2-135m-instruct --sources medicine" in \
+            spec.missing_message()
+
+
+def test_a_specialist_without_its_base_in_the_file_is_refused(tmp_path):
+    (tmp_path / "zoo.json").write_text('{"models": [{"name": "x+y", "base": "x", "adapter": "a"}]}')
+    with pytest.raises(SpiderError, match="not a valid zoo file.*names base 'x'"):
+        load_zoo(str(tmp_path))
+
+
+def test_sampled_ground_truth_contains_the_probes_and_reuses_another_stores_items(tmp_path):
+    from llm_spider.zoo.evaluate import evaluated_items
+
+    task = get_task("mmlu_marketing")
+    answers = {it.prompt: it.answer for it in scoring_items(task)}
+    sample = evaluated_items(task, 40)
+    assert len(sample) == 40 and {p.index for p in probe_items(task, 16)} <= {s.index for s in sample}
+    assert evaluated_items(task, 10_000) == scoring_items(task)
+
+    model = fake_model("m")
+    full = LocalStore(tmp_path / "full")
+    whole = evaluate_run(FakeBackend(0.7, answers=answers), model, task, full)
+    assert whole["max_items"] is None and whole["n_items"] == len(scoring_items(task))
+
+    class Refuses(FakeBackend):
+        def option_logprobs(self, prompts, options):
+            raise AssertionError("every sampled item should have been reused")
+
+    store = LocalStore(tmp_path / "sampled")
+    row = evaluate_run(Refuses(0.7), model, task, store, max_items=40, reuse=[full])
+    assert row["n_items"] == 40 and row["max_items"] == 40 and row["reused_items"] == 40
+    kept = full.items_frame().set_index("item").loc[[s.index for s in sample]]
+    assert row["score"] == pytest.approx(np.mean([np.argmax(lp) == a for lp, a in zip(kept["logprobs"], kept["answer"])]))
+    assert 0 < row["seconds"] < whole["seconds"]  # charged its share of the reused run's time
+    assert len(store.run_log("m", task, "fake").load()) == 40  # the new store holds its items itself
+
+
+def test_brute_force_is_charged_for_the_items_the_truth_was_measured_on():
+    from llm_spider.benchmark.live import brute_force
+
+    task = get_task("mmlu_marketing")
+    hist = History(pd.DataFrame({"model": ["a", "b"], "task": [task.name] * 2, "score": [0.3, 0.4],
+                                 "n_items": [40, 40], "seconds": [1.0, 2.0]}))
+    bf = brute_force(task, pd.Series({"a": 0.3, "b": 0.4}), hist)
+    assert bf.forward_passes == 80 and bf.order == ["b", "a"] and bf.seconds == 3.0
+
+
+def test_diversity_counts_tasks_the_best_mean_member_does_not_win():
+    from llm_spider.zoo.diversity import diversity, truth_table
+
+    long = pd.DataFrame({"task": ["t1", "t1", "t1", "t2", "t2", "t2", "t3", "t3", "t3", "t4", "t4"],
+                         "model": ["a", "b", "c"] * 3 + ["a", "b"],
+                         "score": [0.9, 0.5, 0.4, 0.8, 0.85, 0.3, 0.7, 0.2, 0.75, 0.1, 0.9]})
+    table = truth_table(long)
+    assert list(table.index) == ["t1", "t2", "t3"]  # t4 lacks c: not comparable
+    per_task, s = diversity(table)
+    assert s.overall_best == "a" and s.tasks_not_won_by_overall_best == 2 and s.distinct_winners == 3
+    assert s.mean_gap_where_not_won == pytest.approx(0.05) and s.share_not_won == pytest.approx(2 / 3)
+    assert per_task.set_index("task").loc["t2", "best_model"] == "b"
+    with pytest.raises(SpiderError, match="no ground truth for d"):
+        truth_table(long, ["a", "d"])

@@ -40,7 +40,8 @@ def test_a_specialist_learns_its_slice_and_reloads_identically(tmp_path):
     assert record["loss_last"] < record["loss_first"] and record["trainable_parameters"] > 0
     saved = json.loads((tmp_path / "spec" / RECORD_FILE).read_text())
     assert saved["base"] == SMOL.name and saved["recipe"]["rank"] == 8 and saved["train_items"] == 6
-    assert (tmp_path / "spec" / ADAPTER_FILE).is_file()
+    assert (tmp_path / "spec" / ADAPTER_FILE).is_file() and not (tmp_path / "spec" / "README.md").exists()
+    assert json.loads((tmp_path / "spec" / "adapter_config.json").read_text())["base_model_name_or_path"] == SMOL.name
 
     fresh = load_backend(SMOL, batch_size=6, threads=2)
     load_specialist(fresh, tmp_path / "spec")
@@ -65,9 +66,19 @@ def test_build_specialists_command_resumes_and_indexes_every_specialist(tmp_path
     again = CliRunner().invoke(app, [*args, "--sources", "commonsense"])
     assert again.exit_code == 0 and "already built" in again.output
     index = json.loads((tmp_path / "zoo.json").read_text())
-    names = sorted(m["name"] for m in index["members"])
-    assert names == [f"{SMOL.name}+commonsense", f"{SMOL.name}+science"]
-    split = index["members"][0]["split"]
+    names = [m["name"] for m in index["models"]]
+    assert names == [SMOL.name, f"{SMOL.name}+commonsense", f"{SMOL.name}+science"]  # the base is a member too
+    split = index["models"][1]["split"]
     assert split["items"] > 1000 and len(split["questions_sha256"]) == 64
+    assert index["models"][1]["recipe"]["steps"] == 1 and len(index["models"][1]["adapter_sha256"]) == 64
+
+    # The index is a zoo: its specialists load as members (base weights + merged adapter).
+    zoo = load_zoo(str(tmp_path))
+    spec = zoo.get(f"{SMOL.name}+science")
+    assert spec.base == SMOL.name and spec.installed and spec.converted_dir() == SMOL.converted_dir()
+    items = sorted(scoring_items(source_task("science")), key=lambda i: len(i.prompt))[:3]
+    _, plain = _gold(load_backend(zoo.get(SMOL.name), threads=2), items)
+    _, tuned = _gold(load_backend(spec, threads=2), items)
+    assert max(np.abs(a - b).max() for a, b in zip(plain, tuned)) > 1e-4  # the adapter changed the scores
     bad = CliRunner().invoke(app, [*args, "--sources", "cooking"])
     assert bad.exit_code == 2 and "unknown source" in bad.output

@@ -37,8 +37,9 @@ METHODS = ("spider+rerank", "spider", "similar-tasks", "leaderboard", "self-asse
            "self-assessed (verbal)", "brute force (probes)", "brute force")
 
 
-def local_results(user_dir: Path | None, shipped_dir: Path = SHIPPED_LOCAL_DIR) -> tuple[History, pd.DataFrame]:
-    """The shipped local-zoo results with the user's own (`evaluate`) on top: a user's row for the same
+def local_results(user_dir: Path | None, shipped_dir: Path | None = SHIPPED_LOCAL_DIR
+                  ) -> tuple[History, pd.DataFrame]:
+    """A zoo's shipped results with the user's own (`evaluate`) on top: a user's row for the same
     model and task replaces the shipped one."""
     frames, items = [], []
     for root in (shipped_dir, user_dir):
@@ -171,11 +172,14 @@ def select_all(target: Task, members: Sequence[str], history: History, items: pd
 
 
 def brute_force(target: Task, truth: pd.Series, history: History) -> Selection:
-    """Every model on every item: the truth itself, at the cost `evaluate` recorded."""
+    """Every model on every evaluated item: the truth itself, at the cost `evaluate` recorded (a
+    truth measured on a sample of items, `evaluate --max-items`, is charged for that sample)."""
     scores = history.scores
     rows = scores[scores["model"].isin(list(truth.index)) & scores["task"].isin(list(target.components))]
     seconds = float(pd.to_numeric(rows["seconds"], errors="coerce").sum()) if "seconds" in rows else float("nan")
-    return Selection("brute force", _order(truth), len(scoring_items(target)) * len(truth), seconds)
+    n_items = pd.to_numeric(rows["n_items"], errors="coerce") if "n_items" in rows else pd.Series(dtype=float)
+    passes = int(n_items.sum()) if len(n_items) and n_items.notna().all() else len(scoring_items(target)) * len(truth)
+    return Selection("brute force", _order(truth), passes, seconds)
 
 
 def truth_for(target: Task, members: Sequence[str], history: History) -> pd.Series:

@@ -67,8 +67,11 @@ def evaluate(
     backend: BackendOpt = "transformers",
     batch_size: BatchOpt = 8,
     threads: ThreadsOpt = None,
+    max_items: Annotated[Optional[int], typer.Option("--max-items", min=1, help="Score a seeded sample of at most "
+                                                     "this many items per task (it contains the task's probes) "
+                                                     "instead of all: for big zoos on small machines.")] = None,
     output: Annotated[Optional[Path], typer.Option("--output", help="Results directory (default: "
-                                                   "~/.local/share/llm-spider/zoos/local).")] = None,
+                                                   "~/.local/share/llm-spider/zoos/<zoo>).")] = None,
     restart: Annotated[bool, typer.Option("--restart", help="Discard partial runs and start them over.")] = False,
     cache_dir: CacheOpt = None,
     fmt: FormatOpt = Format.table,
@@ -78,9 +81,12 @@ def evaluate(
     Items are scored zero-shot by the log-probabilities of the option letters. Progress is saved
     after every batch: stop it any time (Ctrl-C) and rerun the same command to resume. Completed
     runs become rows of the local history (with backend, template, shots, package versions, date).
+    Base members of another zoo (e.g. `--zoo multisource`) reuse the items the shipped local zoo's
+    runs already scored with the same weights and settings instead of running them again.
     """
     from llm_spider.tasks import REGISTRY
-    from llm_spider.zoo.evaluate import LIVE_TASK_SET, LocalStore, evaluate_run, expand_tasks, scoring_items
+    from llm_spider.zoo.evaluate import (LIVE_TASK_SET, SHIPPED_LOCAL_DIR, LocalStore, evaluate_run, expand_tasks,
+                                         scoring_items)
     from llm_spider.zoo.local import load_backend, load_zoo
 
     if not task and not task_set:
@@ -91,11 +97,18 @@ def evaluate(
         scoring_items(t)  # refuse a task that cannot be scored before loading any model
     z = load_zoo(zoo)
     members = pick_models(z, models, large)
-    store = LocalStore(output or user_local_zoo_dir())
+    store = LocalStore(output or user_local_zoo_dir(z.name))
+    shipped = {m.name: m.sha256 for m in load_zoo("local").models}
+    # a finished row counts only if it scored the same items (the whole task, or the same sample)
+    caps = {t.name: max_items if max_items and max_items < len(scoring_items(t)) else 0 for t in tasks}
     done = store.history_frame()
+    if "max_items" not in done:
+        done["max_items"] = None
     rows = []
     for m in members:
-        pending = [t for t in tasks if restart or done[(done["model"] == m.name) & (done["task"] == t.name)].empty]
+        reuse = [LocalStore(SHIPPED_LOCAL_DIR)] if not m.adapter and shipped.get(m.name) == m.sha256 else []
+        pending = [t for t in tasks if restart or done[(done["model"] == m.name) & (done["task"] == t.name)
+                                                       & (done["max_items"].fillna(0) == caps[t.name])].empty]
         if not pending:
             stderr.print(f"{m.name}: all {len(tasks)} task(s) already evaluated in {store.root}")
             continue
@@ -104,7 +117,7 @@ def evaluate(
             for t in pending:
                 bar_id = bar.add_task(f"{m.name} · {t.name}", total=None)
                 try:
-                    row = evaluate_run(b, m, t, store, restart=restart,
+                    row = evaluate_run(b, m, t, store, restart=restart, max_items=max_items, reuse=reuse,
                                        progress=lambda n: bar.advance(bar_id, n),
                                        on_start=lambda total, have: bar.update(bar_id, total=total, completed=have))
                 except KeyboardInterrupt:
@@ -114,8 +127,9 @@ def evaluate(
                     raise typer.Exit(130) from None
                 rows.append(row)
                 bar.remove_task(bar_id)
+                reused = f", {row['reused_items']} reused" if row["reused_items"] else ""
                 stderr.print(f"{m.name} · {t.name}: accuracy {row['score']:.4f} on {row['n_items']} items "
-                             f"({row['seconds']:.0f} s)")
+                             f"({row['seconds']:.0f} s{reused})")
         b.close()
     if rows:
         emit(pd.DataFrame(rows)[["model", "task", "score", "n_items", "backend", "seconds"]], fmt,
@@ -138,7 +152,8 @@ def compare(
     batch_size: BatchOpt = 8,
     threads: ThreadsOpt = None,
     results: Annotated[Optional[Path], typer.Option("--results", help="Your `evaluate` results directory, used "
-                                                    "on top of the shipped ones (default: ~/.local/share/llm-spider/zoos/local).")] = None,
+                                                    "on top of the zoo's shipped ones (default: "
+                                                    "~/.local/share/llm-spider/zoos/<zoo>).")] = None,
     output: Annotated[Optional[Path], typer.Option("--output", help="Also write the records as a JSON list here.")] = None,
     plot: Annotated[Optional[Path], typer.Option("--plot", help="Write a PNG of accuracy against compute.")] = None,
     seed: Annotated[int, typer.Option("--seed", help="The Spider's random state.")] = 0,
@@ -162,8 +177,9 @@ def compare(
     targets = [REGISTRY.get(n) for n in split_names(task) or []]
     if not targets:
         raise SpiderError("say which task: --task NAME")
-    history, items = local_results(results or user_local_zoo_dir())
-    members = pick_models(load_zoo(zoo), models, large)
+    z = load_zoo(zoo)
+    history, items = local_results(results or user_local_zoo_dir(z.name), z.results_dir)
+    members = pick_models(z, models, large)
     encoder = task_encoder(32, 0, cache_dir)
     log = lambda msg: stderr.print(msg, highlight=False)  # noqa: E731
     records = run_compare(targets, members, history, items, encoder,
@@ -222,3 +238,39 @@ def save_live_plot(summary: pd.DataFrame, path: Path) -> None:
     fig.tight_layout(rect=(0, 0, 0.8, 1))
     fig.savefig(path, dpi=120)
     plt.close(fig)
+
+
+# --- zoo truth -----------------------------------------------------------------------------------
+@zoo_app.command("truth")
+@user_errors
+def zoo_truth(
+    zoo: ZooOpt = "local",
+    results: Annotated[Optional[Path], typer.Option("--results", help="Your `evaluate` results directory, used "
+                                                    "on top of the zoo's shipped ones.")] = None,
+    diversity_view: Annotated[bool, typer.Option("--diversity", help="Per task: the best member against the "
+                                                 "member with the best mean accuracy, and the gap.")] = False,
+    fmt: FormatOpt = Format.table,
+):
+    """A live zoo's ground truth (accuracy of every member on every evaluated task) and how diverse it
+    is: on how many tasks the member with the best mean accuracy is not the task's best, and by how much.
+    """
+    from llm_spider.benchmark.live import local_results
+    from llm_spider.zoo.diversity import diversity, truth_table
+    from llm_spider.zoo.local import load_zoo
+
+    z = load_zoo(zoo)
+    history, _ = local_results(results or user_local_zoo_dir(z.name), z.results_dir)
+    table = truth_table(history.scores, [m.name for m in z.models if m.name in set(history.scores["model"])])
+    per_task, summary = diversity(table)
+    title = (f"zoo '{z.name}': {summary.members} members × {summary.tasks} tasks; the best-mean member "
+             f"({summary.overall_best}, {summary.overall_best_mean:.4f}) is not the best on "
+             f"{summary.tasks_not_won_by_overall_best}/{summary.tasks} tasks (mean gap there "
+             f"{summary.mean_gap_where_not_won:.4f}, max {summary.max_gap:.4f}); {summary.distinct_winners} "
+             "different winners")
+    if diversity_view:
+        emit(per_task, fmt, title=title)
+    else:
+        out = table.reset_index()
+        if fmt is Format.table:
+            out = table.T.reset_index().rename(columns={"model": "model"}).round(3)
+        emit(out, fmt, title=title)

@@ -15,7 +15,7 @@ import hashlib
 import json
 import os
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import metadata
@@ -86,6 +86,15 @@ def probe_items(task: Task, n: int, seed: int = 0) -> list[ScoringItem]:
     digest = int(hashlib.sha256(f"{task.name}|{seed}".encode()).hexdigest()[:8], 16)
     pick = np.random.default_rng(digest).permutation(len(items))[:n]
     return [items[i] for i in sorted(pick)]
+
+
+def evaluated_items(task: Task, max_items: int | None = None) -> tuple[ScoringItem, ...]:
+    """The items a ground-truth run scores: all of them, or a seeded sample of ``max_items`` (the
+    same draw as the probes, extended, so a task's probes are always among its evaluated items)."""
+    items = scoring_items(task)
+    if max_items is None or max_items >= len(items):
+        return items
+    return tuple(probe_items(task, max_items))
 
 
 def expand_tasks(tasks: Iterable[Task]) -> list[Task]:
@@ -210,20 +219,60 @@ def _atomic(path: Path, write: Callable[[Path], None]) -> None:
         tmp.unlink(missing_ok=True)
 
 
+def _where(root: Path) -> str:
+    """A store's place as recorded in shipped files: relative to the package's data, not this machine."""
+    try:
+        return f"llm_spider/data/{Path(root).resolve().relative_to(DATA_DIR.resolve())}"
+    except ValueError:
+        return str(root)
+
+
+def reuse_items(log: RunLog, others: Sequence[LocalStore], model: str, task: Task, backend: str,
+                valid: set[int], done: dict[int, dict]) -> int:
+    """Copy items another store already scored for the same model and settings into ``log`` (with
+    their share of that run's seconds), so a second zoo sharing base members does not rerun them."""
+    copied = 0
+    for other in others:
+        src = other.run_log(model, task, backend)
+        if src.path.resolve() == log.path.resolve() or not src.path.is_file():
+            continue
+        try:
+            have = src.load()
+        except SpiderError:  # other settings: not the same measurement
+            continue
+        new = [r for i, r in sorted(have.items()) if i in valid and i not in done]
+        if not new:
+            continue
+        log.start()
+        log.append(new)
+        done.update({int(r["i"]): r for r in new})
+        seconds = float(json.loads(src.meta_path.read_text()).get("seconds", 0.0)) * len(new) / max(len(have), 1)
+        meta = json.loads(log.meta_path.read_text())
+        meta["seconds"] = float(meta.get("seconds", 0.0)) + seconds
+        meta["reused_from"] = sorted({*meta.get("reused_from", []), _where(other.root)})
+        log.meta_path.write_text(json.dumps(meta, indent=1))
+        copied += len(new)
+    return copied
+
+
 def evaluate_run(backend, model, task: Task, store: LocalStore, restart: bool = False,
                  chunk: int = 32, progress: Callable[[int], None] | None = None,
-                 on_start: Callable[[int, int], None] | None = None) -> dict:
-    """Score every item of ``task`` with ``backend`` (a loaded ``model``), resuming its run log.
+                 on_start: Callable[[int, int], None] | None = None, max_items: int | None = None,
+                 reuse: Sequence[LocalStore] = ()) -> dict:
+    """Score every item of ``task`` (or its seeded sample of ``max_items``) with ``backend`` (a loaded
+    ``model``), resuming its run log; items that a store in ``reuse`` already holds for the same
+    model and settings are copied rather than rerun.
 
     Returns the history row. ``on_start(total, already_done)`` lets the caller size a progress bar.
     """
-    items = scoring_items(task)
+    items = evaluated_items(task, max_items)
     log = store.run_log(model.name, task, backend.name)
     if restart:
         log.reset()
     done = log.load()
     valid = {it.index for it in items}
     done = {i: r for i, r in done.items() if i in valid}
+    reused = reuse_items(log, reuse, model.name, task, backend.name, valid, done) if reuse else 0
     if on_start:
         on_start(len(items), len(done))
     log.start()
@@ -246,9 +295,10 @@ def evaluate_run(backend, model, task: Task, store: LocalStore, restart: bool = 
     recs = [done[it.index] for it in items]
     correct = [int(np.argmax(r["logprobs"]) == r["answer"]) for r in recs]
     row = {"model": model.name, "task": task.name, "score": float(np.mean(correct)), "n_items": len(items),
-           "source": "llm-spider evaluate", "backend": backend.name, "template": log.meta["template"],
+           "max_items": max_items if max_items is not None and max_items < len(scoring_items(task)) else None,
+           "reused_items": reused, "source": "llm-spider evaluate", "backend": backend.name, "template": log.meta["template"],
            "template_sha": log.meta["template_sha"], "shots": SHOTS,
-           "versions": package_versions(model.packages[:1]), "date": dt.date.today().isoformat(),
+           "versions": package_versions([*model.packages[:1], *(["peft"] if getattr(model, "adapter", "") else [])]), "date": dt.date.today().isoformat(),
            "seconds": round(meta["seconds"], 2)}
     frame = pd.DataFrame({"model": model.name, "task": task.name, "item": [r["i"] for r in recs],
                           "answer": [r["answer"] for r in recs], "logprobs": [r["logprobs"] for r in recs],

@@ -12,7 +12,8 @@ import hashlib
 import importlib.util
 import json
 import os
-from dataclasses import dataclass, field
+import time
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from llm_spider.errors import SpiderError, UnknownNameError
@@ -36,6 +37,14 @@ class LocalModel:
     sha256: str
     license: str = ""
     install_note: str = ""
+    base: str = ""  # a specialist: the base member whose weights it starts from ...
+    adapter: str = ""  # ... and the directory of its LoRA adapter (see zoo/specialists.py)
+    source: str = ""  # the training source it was fine-tuned on
+
+    @property
+    def weights_name(self) -> str:
+        """Whose converted weights this member loads: a specialist shares its base's."""
+        return self.base or self.name
 
     def part_paths(self) -> list[Path] | None:
         """The GGUF chunks inside the installed packages, or None if any package is missing
@@ -53,11 +62,15 @@ class LocalModel:
 
     @property
     def installed(self) -> bool:
-        return self.part_paths() is not None
+        return self.part_paths() is not None and (not self.adapter or Path(self.adapter).is_dir())
 
     def missing_message(self) -> str:
+        if self.adapter and not Path(self.adapter).is_dir() and self.part_paths() is not None:
+            return (f"specialist '{self.name}': its adapter {self.adapter} is missing; rebuild it with "
+                    f"`llm-spider zoo build-specialists --bases {self.base} --sources {self.source}`")
         note = f" ({self.install_note})" if self.install_note else ""
-        return f"model '{self.name}' is not installed: {self.install}{note}"
+        what = f"specialist '{self.name}' needs its base '{self.base}', which" if self.base else f"model '{self.name}'"
+        return f"{what} is not installed: {self.install}{note}"
 
     def memory_needed(self, dtype: str = "float32") -> int:
         """Bytes to hold the dequantised weights, plus a margin for activations and the runtime."""
@@ -73,7 +86,7 @@ class LocalModel:
         if len(paths) == 1:
             target = paths[0]
         else:
-            target = (cache_dir or default_cache_dir()) / "gguf" / f"{self.name}.gguf"
+            target = (cache_dir or default_cache_dir()) / "gguf" / f"{self.weights_name}.gguf"
             if target.is_file() and _sha256(target) == self.sha256:
                 return target
             target.parent.mkdir(parents=True, exist_ok=True)
@@ -89,12 +102,12 @@ class LocalModel:
                 tmp.unlink(missing_ok=True)
         digest = _sha256(target)
         if digest != self.sha256:
-            raise SpiderError(f"{self.name}: the GGUF file's sha256 is {digest[:16]}..., expected "
+            raise SpiderError(f"{self.weights_name}: the GGUF file's sha256 is {digest[:16]}..., expected "
                               f"{self.sha256[:16]}...: reinstall with `{self.install}`")
         return target
 
     def converted_dir(self, cache_dir: Path | None = None, dtype: str = "float32") -> Path:
-        return (cache_dir or default_cache_dir()) / "models" / f"{self.name}-{self.sha256[:12]}-{dtype}"
+        return (cache_dir or default_cache_dir()) / "models" / f"{self.weights_name}-{self.sha256[:12]}-{dtype}"
 
 
 @dataclass
@@ -102,6 +115,7 @@ class LocalZoo:
     name: str
     description: str
     models: list[LocalModel] = field(default_factory=list)
+    results_dir: Path | None = None  # the zoo's shipped `evaluate` results, if it has them
 
     def names(self) -> list[str]:
         return [m.name for m in self.models]
@@ -128,25 +142,50 @@ def _sha256(path: Path) -> str:
 
 
 def zoo_names() -> list[str]:
-    return sorted(p.stem for p in ZOO_DIR.glob("*.json"))
+    """Shipped zoos: ``zoos/<name>.json``, or ``zoos/<name>/zoo.json`` for a zoo with adapters."""
+    return sorted({p.stem for p in ZOO_DIR.glob("*.json")} | {p.parent.name for p in ZOO_DIR.glob("*/zoo.json")})
+
+
+def _zoo_path(name: str) -> Path:
+    path = Path(name)
+    if path.is_dir() and (path / "zoo.json").is_file():
+        return path / "zoo.json"
+    if path.suffix == ".json" and path.is_file():
+        return path
+    if name not in zoo_names():
+        raise UnknownNameError("zoo", name, zoo_names())
+    flat = ZOO_DIR / f"{name}.json"
+    return flat if flat.is_file() else ZOO_DIR / name / "zoo.json"
+
+
+def _member(m: dict, by_name: dict[str, LocalModel], root: Path) -> LocalModel:
+    if m.get("base"):  # a specialist: the base's weights and install, plus its adapter
+        if m["base"] not in by_name:
+            raise KeyError(f"specialist {m['name']!r} names base {m['base']!r}, which the file does not list first")
+        b = by_name[m["base"]]
+        return replace(b, name=m["name"], title=m.get("title", m["name"]), default=bool(m.get("default", True)),
+                       base=b.name, adapter=str(root / m["adapter"]), source=m.get("source", ""))
+    return LocalModel(m["name"], m["title"], float(m["params_b"]), bool(m.get("default", True)),
+                      tuple(m["packages"]), m["install"], tuple(tuple(p) for p in m["parts"]),
+                      m["sha256"], m.get("license", ""), m.get("install_note", ""))
 
 
 def load_zoo(name: str) -> LocalZoo:
-    """A zoo by name (``local``) or from a path to a zoo JSON file of the same shape."""
-    path = Path(name)
-    if not (path.suffix == ".json" and path.is_file()):
-        if name not in zoo_names():
-            raise UnknownNameError("zoo", name, zoo_names())
-        path = ZOO_DIR / f"{name}.json"
+    """A zoo by name (``local``, ``multisource``), or from a zoo JSON file (or a directory holding a
+    ``zoo.json``) of the same shape. A member with ``base`` is a specialist: it loads the base's
+    weights and merges the LoRA adapter at ``adapter`` (relative to the zoo file)."""
+    path = _zoo_path(name)
     try:
         raw = json.loads(path.read_text())
-        models = [LocalModel(m["name"], m["title"], float(m["params_b"]), bool(m.get("default", True)),
-                             tuple(m["packages"]), m["install"], tuple(tuple(p) for p in m["parts"]),
-                             m["sha256"], m.get("license", ""), m.get("install_note", ""))
-                  for m in raw["models"]]
+        by_name: dict[str, LocalModel] = {}
+        for m in raw["models"]:
+            by_name[m["name"]] = _member(m, by_name, path.parent)
     except (KeyError, TypeError, ValueError) as exc:
         raise SpiderError(f"{path}: not a valid zoo file ({exc})") from None
-    return LocalZoo(raw.get("name", path.stem), raw.get("description", ""), models)
+    stem = path.parent.name if path.name == "zoo.json" else path.stem
+    results = path.parent if path.name == "zoo.json" else ZOO_DIR / stem
+    return LocalZoo(raw.get("name", stem), raw.get("description", ""), list(by_name.values()),
+                    results if (results / "history.csv").is_file() else None)
 
 
 def load_backend(model: LocalModel, backend: str = "transformers", cache_dir: Path | None = None,
@@ -167,8 +206,18 @@ def load_backend(model: LocalModel, backend: str = "transformers", cache_dir: Pa
     if backend == "transformers":
         from llm_spider.backends.hf import TransformersBackend
 
-        return TransformersBackend(out, batch_size=batch_size, threads=threads)
+        b = TransformersBackend(out, batch_size=batch_size, threads=threads)
+        if model.adapter:
+            from llm_spider.zoo.specialists import load_specialist
+
+            t0 = time.perf_counter()
+            load_specialist(b, Path(model.adapter))
+            b.load_seconds = getattr(b, "load_seconds", 0.0) + time.perf_counter() - t0
+        return b
     if backend == "vllm":
+        if model.adapter:
+            raise SpiderError(f"{model.name} is a LoRA specialist: it runs on the transformers backend "
+                              "(--backend transformers); vLLM would need the adapter served beside the base")
         from llm_spider.backends.vllm import VLLMBackend
 
         return VLLMBackend(out)

@@ -89,6 +89,7 @@ def train_specialist(backend, items: Sequence, recipe: LoraRecipe, out_dir: Path
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     peft_model.save_pretrained(str(out_dir), safe_serialization=True)
+    tidy_adapter_dir(out_dir, base)
     adapter = out_dir / ADAPTER_FILE
     record = {"base": base, "source": source, "recipe": asdict(recipe), "train_items": len(items),
               "trainable_parameters": int(sum(p.numel() for p in trainable)),
@@ -97,6 +98,17 @@ def train_specialist(backend, items: Sequence, recipe: LoraRecipe, out_dir: Path
               "adapter_sha256": hashlib.sha256(adapter.read_bytes()).hexdigest(), **(extra or {})}
     (out_dir / RECORD_FILE).write_text(json.dumps(record, indent=1) + "\n")
     return record
+
+
+def tidy_adapter_dir(out_dir: Path, base: str) -> None:
+    """Drop peft's empty model card and record the base by its zoo name, not by this machine's cache
+    path (the adapter is loaded onto a base we pass explicitly, so the field is documentation)."""
+    (Path(out_dir) / "README.md").unlink(missing_ok=True)
+    config = Path(out_dir) / "adapter_config.json"
+    if config.is_file():
+        raw = json.loads(config.read_text())
+        raw["base_model_name_or_path"] = base
+        config.write_text(json.dumps(raw, indent=2, sort_keys=True) + "\n")
 
 
 def load_specialist(backend, adapter_dir: Path) -> dict:
@@ -169,11 +181,28 @@ def build_specialists(bases: Sequence, sources: Sequence[str], recipe: LoraRecip
     return records
 
 
-def write_index(root: Path) -> dict:
-    """``zoo.json``: every specialist built under ``root`` (not only this run's), with its split."""
-    members = [json.loads(p.read_text()) for p in sorted(Path(root).glob(f"*/{RECORD_FILE}"))]
-    index = {"format": "llm-spider.specialists", "version": 1,
-             "members": [{"name": specialist_name(r["base"], r["source"]), **r} for r in members]}
+def write_index(root: Path, description: str | None = None) -> dict:
+    """``zoo.json``: a zoo file (`--zoo DIR` loads it) listing every specialist built under ``root``
+    (not only this run's) with base, source, recipe, adapter hash and training split, preceded by
+    the local zoo's entries for their bases, so the bases are members too."""
+    from llm_spider.zoo.local import ZOO_DIR
+
+    records = [(p.parent.name, json.loads(p.read_text())) for p in sorted(Path(root).glob(f"*/{RECORD_FILE}"))]
+    local = {m["name"]: m for m in json.loads((ZOO_DIR / "local.json").read_text())["models"]}
+    bases = list(dict.fromkeys(r["base"] for _, r in records))
+    unknown = [b for b in bases if b not in local]
+    if unknown:
+        raise SpiderError(f"{root}: specialists of {unknown[0]!r}, which is not a member of the local zoo")
+    members = [{**local[b], "default": True} for b in bases]
+    members += [{"name": specialist_name(r["base"], r["source"]),
+                 "title": f"{local[r['base']]['title'].split(' (')[0]} + LoRA on {r['source']}",
+                 "base": r["base"], "adapter": folder, "default": True, **r} for folder, r in records]
+    index = {"name": Path(root).name, "format": "llm-spider.specialists", "version": 2,
+             "description": description or (f"{len(bases)} base LLMs of the local zoo and {len(records)} LoRA "
+                                            "domain specialists fine-tuned from them (`zoo build-specialists`)"),
+             "models": members}
     Path(root).mkdir(parents=True, exist_ok=True)
-    (Path(root) / "zoo.json").write_text(json.dumps(index, indent=1) + "\n")
+    tmp = Path(root) / "zoo.json.tmp"
+    tmp.write_text(json.dumps(index, indent=1) + "\n")
+    tmp.replace(Path(root) / "zoo.json")
     return index
