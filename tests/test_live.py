@@ -361,8 +361,18 @@ def test_sampled_ground_truth_contains_the_probes_and_reuses_another_stores_item
     assert row["n_items"] == 40 and row["max_items"] == 40 and row["reused_items"] == 40
     kept = full.items_frame().set_index("item").loc[[s.index for s in sample]]
     assert row["score"] == pytest.approx(np.mean([np.argmax(lp) == a for lp, a in zip(kept["logprobs"], kept["answer"])]))
-    assert 0 < row["seconds"] < whole["seconds"]  # charged its share of the reused run's time
+    spent = lambda st: json.loads(st.run_log("m", task, "fake").meta_path.read_text())["seconds"]  # noqa: E731
+    share = spent(full) * 40 / len(scoring_items(task))
+    assert share <= spent(store) < share + 0.05  # its share of the reused run's time (+ its own, ~0)
     assert len(store.run_log("m", task, "fake").load()) == 40  # the new store holds its items itself
+
+    # Shipped stores keep no run logs: their history row and items table are reused the same way.
+    import shutil
+
+    shutil.rmtree(tmp_path / "full" / "runs")
+    again = evaluate_run(Refuses(0.7), model, task, LocalStore(tmp_path / "again"), max_items=40, reuse=[full])
+    assert again["reused_items"] == 40 and again["score"] == row["score"]
+    assert again["seconds"] == row["seconds"]
 
 
 def test_brute_force_is_charged_for_the_items_the_truth_was_measured_on():

@@ -167,8 +167,9 @@ def tasks_show(
 @zoo_app.command("list")
 @user_errors
 def zoo_list(history: HistoryOpt = None,
-             zoo: Annotated[Optional[str], typer.Option("--zoo", help="A local zoo of runnable models (`local`): "
-                                                        "which members are installed, and how to install the rest.")] = None,
+             zoo: Annotated[Optional[str], typer.Option("--zoo", help="A local zoo of runnable models (`local`, "
+                                                        "`multisource`, or a zoo file/directory): which members are "
+                                                        "installed, and how to install the rest.")] = None,
              fmt: FormatOpt = Format.table):
     """List the models of the zoo with how many tasks each was scored on (or, with --zoo, a local zoo)."""
     if zoo:

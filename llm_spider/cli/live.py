@@ -13,7 +13,9 @@ from llm_spider.cli.output import Format, emit, stderr
 from llm_spider.errors import SpiderError
 from llm_spider.paths import user_local_zoo_dir
 
-ZooOpt = Annotated[str, typer.Option("--zoo", help="A local zoo: `local` (the shipped one) or a zoo JSON file.")]
+ZooOpt = Annotated[str, typer.Option("--zoo", help="A local zoo: `local` (3 base LLMs), `multisource` (the bases "
+                                                   "+ 9 LoRA domain specialists), or a zoo JSON file / a directory "
+                                                   "with a zoo.json (e.g. from `zoo build-specialists`).")]
 ModelsOpt = Annotated[Optional[str], typer.Option(
     "--models", help="Comma-separated zoo members (default: the zoo's default members that are installed).")]
 LargeOpt = Annotated[bool, typer.Option("--large", help="Also use the opt-in large members (if installed).")]
@@ -48,8 +50,10 @@ def local_zoo_table(zoo_name: str, fmt: Format) -> None:
 
     zoo = load_zoo(zoo_name)
     df = pd.DataFrame([{"model": m.name, "params_b": m.params_b, "member": "default" if m.default else "opt-in (--large)",
-                        "installed": m.installed, "install": "" if m.installed else m.install,
-                        "title": m.title} for m in zoo.models])
+                        "installed": m.installed, "install": "" if m.installed else m.missing_message(),
+                        "title": m.title, "base": m.base, "source": m.source} for m in zoo.models])
+    if not df["base"].astype(bool).any():  # a zoo without specialists: no empty columns
+        df = df.drop(columns=["base", "source"])
     emit(df, fmt, title=f"zoo '{zoo.name}': {zoo.description}")
 
 
@@ -270,7 +274,7 @@ def zoo_truth(
     if diversity_view:
         emit(per_task, fmt, title=title)
     else:
-        out = table.reset_index()
-        if fmt is Format.table:
-            out = table.T.reset_index().rename(columns={"model": "model"}).round(3)
-        emit(out, fmt, title=title)
+        out = table.round(4) if fmt is Format.table else table
+        mean = pd.DataFrame([table.mean(axis=0)], index=["(mean)"])
+        emit(pd.concat([out, mean.round(4) if fmt is Format.table else mean]).rename_axis("task").reset_index(),
+             fmt, title=title)

@@ -21,13 +21,14 @@ def build_specialists(
                                                                "(default: its installed default members).")] = None,
     sources: Annotated[Optional[str], typer.Option("--sources", help="Comma-separated training sources "
                                                                    "(default: all; see --help's list).")] = None,
-    steps: Annotated[int, typer.Option("--steps", min=1, help="Optimiser steps per specialist.")] = 60,
-    batch_size: Annotated[int, typer.Option("--batch-size", min=1, help="Items per step.")] = 8,
+    steps: Annotated[int, typer.Option("--steps", min=1, help="Optimiser steps per specialist.")] = 48,
+    batch_size: Annotated[int, typer.Option("--batch-size", min=1, help="Items per step.")] = 4,
     rank: Annotated[int, typer.Option("--rank", min=1, help="LoRA rank (alpha = 2 × rank).")] = 8,
     lr: Annotated[float, typer.Option("--lr", help="AdamW learning rate.")] = 1e-3,
     seed: Annotated[int, typer.Option("--seed", help="Seed for the items drawn and the LoRA init.")] = 0,
-    output: Annotated[Optional[Path], typer.Option("--output", help="Where specialists go (default: "
-                                                   "~/.local/share/llm-spider/zoos/specialists).")] = None,
+    output: Annotated[Optional[Path], typer.Option("--output", help="The zoo directory specialists go to; its "
+                                                   "zoo.json makes it a zoo (`--zoo DIR`) of the bases and every "
+                                                   "specialist in it (default: ~/.local/share/llm-spider/zoos/specialists).")] = None,
     rebuild: Annotated[bool, typer.Option("--rebuild", help="Retrain specialists that exist already.")] = False,
     threads: ThreadsOpt = None,
     cache_dir: CacheOpt = None,
@@ -39,6 +40,9 @@ def build_specialists(
     mmlu-humanities, mmlu-social, mmlu-other (MMLU validation split), science (ARC), commonsense
     (CommonsenseQA, PIQA, SocialIQA, OpenBookQA dev), medicine (MedQA). Each specialist trains on
     steps × batch-size seeded items; existing ones are kept, so an interrupted build resumes.
+    The shipped `multisource` zoo was built with
+    `--bases gemma3-270m` (all sources) and `--bases qwen2.5-coder-0.5b-instruct --sources mmlu-stem,medicine`,
+    `--output llm_spider/data/zoos/multisource`, default recipe.
     """
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 

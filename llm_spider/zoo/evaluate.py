@@ -227,28 +227,46 @@ def _where(root: Path) -> str:
         return str(root)
 
 
+def _finished_items(store: LocalStore, model: str, task: Task, backend: str, meta: dict
+                    ) -> tuple[dict[int, dict], float]:
+    """What ``store`` holds for this run under the same settings: its run log, or (where logs are not
+    kept, as in the shipped stores) its history row and items table. Returns items and seconds spent."""
+    log = store.run_log(model, task, backend)
+    if log.path.is_file():
+        try:
+            have = log.load()
+        except SpiderError:  # other settings: not the same measurement
+            return {}, 0.0
+        return have, float(json.loads(log.meta_path.read_text()).get("seconds", 0.0))
+    hist = store.history_frame()
+    row = hist[(hist["model"] == model) & (hist["task"] == task.name)]
+    if row.empty or any(str(row.iloc[0].get(k)) != str(meta[k]) for k in ("backend", "template_sha")) \
+            or int(row.iloc[0].get("shots", -1)) != meta["shots"]:
+        return {}, 0.0
+    items = store.items_frame()
+    items = items[(items["model"] == model) & (items["task"] == task.name)]
+    have = {int(r.item): {"i": int(r.item), "answer": int(r.answer), "logprobs": [float(x) for x in r.logprobs],
+                          "mass": float(r.mass)} for r in items.itertuples()}
+    return have, float(row.iloc[0].get("seconds", 0.0) or 0.0)
+
+
 def reuse_items(log: RunLog, others: Sequence[LocalStore], model: str, task: Task, backend: str,
                 valid: set[int], done: dict[int, dict]) -> int:
     """Copy items another store already scored for the same model and settings into ``log`` (with
     their share of that run's seconds), so a second zoo sharing base members does not rerun them."""
     copied = 0
     for other in others:
-        src = other.run_log(model, task, backend)
-        if src.path.resolve() == log.path.resolve() or not src.path.is_file():
+        if Path(other.root).resolve() == Path(log.path).parents[2].resolve():
             continue
-        try:
-            have = src.load()
-        except SpiderError:  # other settings: not the same measurement
-            continue
+        have, seconds = _finished_items(other, model, task, backend, log.meta)
         new = [r for i, r in sorted(have.items()) if i in valid and i not in done]
         if not new:
             continue
         log.start()
         log.append(new)
         done.update({int(r["i"]): r for r in new})
-        seconds = float(json.loads(src.meta_path.read_text()).get("seconds", 0.0)) * len(new) / max(len(have), 1)
         meta = json.loads(log.meta_path.read_text())
-        meta["seconds"] = float(meta.get("seconds", 0.0)) + seconds
+        meta["seconds"] = float(meta.get("seconds", 0.0)) + seconds * len(new) / max(len(have), 1)
         meta["reused_from"] = sorted({*meta.get("reused_from", []), _where(other.root)})
         log.meta_path.write_text(json.dumps(meta, indent=1))
         copied += len(new)
