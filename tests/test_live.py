@@ -399,3 +399,23 @@ def test_diversity_counts_tasks_the_best_mean_member_does_not_win():
     assert per_task.set_index("task").loc["t2", "best_model"] == "b"
     with pytest.raises(SpiderError, match="no ground truth for d"):
         truth_table(long, ["a", "d"])
+
+
+def test_zoo_truth_command_prints_the_table_and_the_diversity_check(tmp_path):
+    from typer.testing import CliRunner
+
+    from llm_spider.cli import app
+
+    _zoo_file(tmp_path)
+    pd.DataFrame({"model": ["smollm2-135m-instruct", "smollm2-135m-instruct+medicine"] * 2,
+                  "task": ["mmlu_anatomy", "mmlu_anatomy", "arc_challenge", "arc_challenge"],
+                  "score": [0.30, 0.40, 0.50, 0.45]}).to_csv(tmp_path / "history.csv", index=False)
+    out = CliRunner().invoke(app, ["zoo", "truth", "--zoo", str(tmp_path), "--format", "json"])
+    assert out.exit_code == 0, out.output
+    rows = {r["task"]: r for r in json.loads(out.stdout)}
+    assert rows["mmlu_anatomy"]["smollm2-135m-instruct+medicine"] == 0.40 and "(mean)" in rows
+    div = CliRunner().invoke(app, ["zoo", "truth", "--zoo", str(tmp_path), "--diversity", "--format", "csv"])
+    assert div.exit_code == 0, div.output
+    frame = pd.read_csv(__import__("io").StringIO(div.stdout))
+    assert list(frame["best_model"]) == ["smollm2-135m-instruct", "smollm2-135m-instruct+medicine"]
+    assert "is not the best on 1/2 tasks" in div.stderr.replace("\n", " ")

@@ -271,6 +271,8 @@ def zoo_truth(
              f"{summary.tasks_not_won_by_overall_best}/{summary.tasks} tasks (mean gap there "
              f"{summary.mean_gap_where_not_won:.4f}, max {summary.max_gap:.4f}); {summary.distinct_winners} "
              "different winners")
+    if fmt is not Format.table:  # the summary goes beside machine-readable output, not into it
+        stderr.print(title, highlight=False, soft_wrap=True)
     if diversity_view:
         emit(per_task, fmt, title=title)
     else:
