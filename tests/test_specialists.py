@@ -66,11 +66,13 @@ def test_build_specialists_command_resumes_and_indexes_every_specialist(tmp_path
     again = CliRunner().invoke(app, [*args, "--sources", "commonsense"])
     assert again.exit_code == 0 and "already built" in again.output
     index = json.loads((tmp_path / "zoo.json").read_text())
-    names = [m["name"] for m in index["models"]]
-    assert names == [SMOL.name, f"{SMOL.name}+commonsense", f"{SMOL.name}+science"]  # the base is a member too
-    split = index["models"][1]["split"]
+    members = {m["name"]: m for m in index["models"]}
+    defaults = [m.name for m in load_zoo("local").models if m.default]
+    assert list(members) == [*defaults, f"{SMOL.name}+commonsense", f"{SMOL.name}+science"]  # bases are members
+    split = members[f"{SMOL.name}+science"]["split"]
     assert split["items"] > 1000 and len(split["questions_sha256"]) == 64
-    assert index["models"][1]["recipe"]["steps"] == 1 and len(index["models"][1]["adapter_sha256"]) == 64
+    assert members[f"{SMOL.name}+science"]["recipe"]["steps"] == 1
+    assert len(members[f"{SMOL.name}+science"]["adapter_sha256"]) == 64
 
     # The index is a zoo: its specialists load as members (base weights + merged adapter).
     zoo = load_zoo(str(tmp_path))

@@ -26,6 +26,11 @@ ThreadsOpt = Annotated[Optional[int], typer.Option("--threads", min=1, help="CPU
                                                                              "(default: torch's choice).")]
 
 
+ResultsOpt = Annotated[Optional[Path], typer.Option(
+    "--results", help="Your `evaluate` results directory, used on top of the zoo's shipped ones (default: "
+                      "~/.local/share/llm-spider/zoos/<zoo>).")]
+
+
 def split_names(text: str | None) -> list[str] | None:
     return [s.strip() for s in text.split(",") if s.strip()] if text else None
 
@@ -155,9 +160,7 @@ def compare(
     backend: BackendOpt = "transformers",
     batch_size: BatchOpt = 8,
     threads: ThreadsOpt = None,
-    results: Annotated[Optional[Path], typer.Option("--results", help="Your `evaluate` results directory, used "
-                                                    "on top of the zoo's shipped ones (default: "
-                                                    "~/.local/share/llm-spider/zoos/<zoo>).")] = None,
+    results: ResultsOpt = None,
     output: Annotated[Optional[Path], typer.Option("--output", help="Also write the records as a JSON list here.")] = None,
     plot: Annotated[Optional[Path], typer.Option("--plot", help="Write a PNG of accuracy against compute.")] = None,
     seed: Annotated[int, typer.Option("--seed", help="The Spider's random state.")] = 0,
@@ -249,8 +252,7 @@ def save_live_plot(summary: pd.DataFrame, path: Path) -> None:
 @user_errors
 def zoo_truth(
     zoo: ZooOpt = "local",
-    results: Annotated[Optional[Path], typer.Option("--results", help="Your `evaluate` results directory, used "
-                                                    "on top of the zoo's shipped ones.")] = None,
+    results: ResultsOpt = None,
     diversity_view: Annotated[bool, typer.Option("--diversity", help="Per task: the best member against the "
                                                  "member with the best mean accuracy, and the gap.")] = False,
     fmt: FormatOpt = Format.table,

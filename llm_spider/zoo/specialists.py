@@ -184,12 +184,14 @@ def build_specialists(bases: Sequence, sources: Sequence[str], recipe: LoraRecip
 def write_index(root: Path, description: str | None = None) -> dict:
     """``zoo.json``: a zoo file (`--zoo DIR` loads it) listing every specialist built under ``root``
     (not only this run's) with base, source, recipe, adapter hash and training split, preceded by
-    the local zoo's entries for their bases, so the bases are members too."""
+    the local zoo's entries for its default members and for the specialists' bases: the zoo a user
+    chooses from is the plain models plus their fine-tuned variants."""
     from llm_spider.zoo.local import ZOO_DIR
 
     records = [(p.parent.name, json.loads(p.read_text())) for p in sorted(Path(root).glob(f"*/{RECORD_FILE}"))]
     local = {m["name"]: m for m in json.loads((ZOO_DIR / "local.json").read_text())["models"]}
-    bases = list(dict.fromkeys(r["base"] for _, r in records))
+    bases = list(dict.fromkeys([*(n for n, m in local.items() if m.get("default", True)),
+                                *(r["base"] for _, r in records)]))
     unknown = [b for b in bases if b not in local]
     if unknown:
         raise SpiderError(f"{root}: specialists of {unknown[0]!r}, which is not a member of the local zoo")
