@@ -50,7 +50,7 @@ def diversity(table: pd.DataFrame) -> tuple[pd.DataFrame, Diversity]:
     overall = str(means.idxmax())
     rows = []
     for task, acc in table.iterrows():
-        best = str(acc.idxmax())
+        best = overall if acc[overall] >= acc.max() else str(acc.idxmax())  # ties: the best-mean, else first
         rows.append({"task": task, "best_model": best, "best_accuracy": float(acc[best]),
                      "overall_best_accuracy": float(acc[overall]), "gap": float(acc[best] - acc[overall]),
                      "overall_best_wins": bool(acc[overall] >= acc[best])})
