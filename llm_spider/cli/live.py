@@ -99,7 +99,7 @@ def evaluate(
     """
     from llm_spider.tasks import REGISTRY
     from llm_spider.zoo.evaluate import (LIVE_TASK_SET, SHIPPED_LOCAL_DIR, LocalStore, evaluate_run, expand_tasks,
-                                         scoring_items)
+                                         sample_cap, scoring_items)
     from llm_spider.zoo.local import load_backend, load_zoo
 
     if not task and not task_set:
@@ -113,7 +113,7 @@ def evaluate(
     store = LocalStore(output or user_local_zoo_dir(z.name))
     shipped = {m.name: m.sha256 for m in load_zoo("local").models}
     # a finished row counts only if it scored the same items (the whole task, or the same sample)
-    caps = {t.name: max_items if max_items and max_items < len(scoring_items(t)) else 0 for t in tasks}
+    caps = {t.name: sample_cap(t, max_items) or 0 for t in tasks}
     done = store.history_frame()
     if "max_items" not in done:
         done["max_items"] = None

@@ -91,10 +91,13 @@ def probe_items(task: Task, n: int, seed: int = 0) -> list[ScoringItem]:
 def evaluated_items(task: Task, max_items: int | None = None) -> tuple[ScoringItem, ...]:
     """The items a ground-truth run scores: all of them, or a seeded sample of ``max_items`` (the
     same draw as the probes, extended, so a task's probes are always among its evaluated items)."""
-    items = scoring_items(task)
-    if max_items is None or max_items >= len(items):
-        return items
-    return tuple(probe_items(task, max_items))
+    cap = sample_cap(task, max_items)
+    return scoring_items(task) if cap is None else tuple(probe_items(task, cap))
+
+
+def sample_cap(task: Task, max_items: int | None) -> int | None:
+    """The sample size a ``max_items`` run of ``task`` really has: None when it covers the whole task."""
+    return max_items if max_items is not None and max_items < len(scoring_items(task)) else None
 
 
 def expand_tasks(tasks: Iterable[Task]) -> list[Task]:
@@ -313,7 +316,7 @@ def evaluate_run(backend, model, task: Task, store: LocalStore, restart: bool = 
     recs = [done[it.index] for it in items]
     correct = [int(np.argmax(r["logprobs"]) == r["answer"]) for r in recs]
     row = {"model": model.name, "task": task.name, "score": float(np.mean(correct)), "n_items": len(items),
-           "max_items": max_items if max_items is not None and max_items < len(scoring_items(task)) else None,
+           "max_items": sample_cap(task, max_items),
            "reused_items": reused, "source": "llm-spider evaluate", "backend": backend.name, "template": log.meta["template"],
            "template_sha": log.meta["template_sha"], "shots": SHOTS,
            "versions": package_versions([*model.packages[:1], *(["peft"] if getattr(model, "adapter", "") else [])]), "date": dt.date.today().isoformat(),
