@@ -319,7 +319,8 @@ def evaluate_run(backend, model, task: Task, store: LocalStore, restart: bool = 
            "max_items": sample_cap(task, max_items),
            "reused_items": reused, "source": "llm-spider evaluate", "backend": backend.name, "template": log.meta["template"],
            "template_sha": log.meta["template_sha"], "shots": SHOTS,
-           "versions": package_versions([*model.packages[:1], *(["peft"] if getattr(model, "adapter", "") else [])]), "date": dt.date.today().isoformat(),
+           "versions": package_versions([*model.packages[:1], *(["peft"] if model.adapter else [])]),
+           "date": dt.date.today().isoformat(),
            "seconds": round(meta["seconds"], 2)}
     frame = pd.DataFrame({"model": model.name, "task": task.name, "item": [r["i"] for r in recs],
                           "answer": [r["answer"] for r in recs], "logprobs": [r["logprobs"] for r in recs],

@@ -181,11 +181,12 @@ def build_specialists(bases: Sequence, sources: Sequence[str], recipe: LoraRecip
     return records
 
 
-def write_index(root: Path, description: str | None = None) -> dict:
+def write_index(root: Path) -> dict:
     """``zoo.json``: a zoo file (`--zoo DIR` loads it) listing every specialist built under ``root``
     (not only this run's) with base, source, recipe, adapter hash and training split, preceded by
     the local zoo's entries for its default members and for the specialists' bases: the zoo a user
     chooses from is the plain models plus their fine-tuned variants."""
+    from llm_spider.zoo.evaluate import _atomic
     from llm_spider.zoo.local import ZOO_DIR
 
     records = [(p.parent.name, json.loads(p.read_text())) for p in sorted(Path(root).glob(f"*/{RECORD_FILE}"))]
@@ -200,11 +201,9 @@ def write_index(root: Path, description: str | None = None) -> dict:
                  "title": f"{local[r['base']]['title'].split(' (')[0]} + LoRA on {r['source']}",
                  "base": r["base"], "adapter": folder, "default": True, **r} for folder, r in records]
     index = {"name": Path(root).name, "format": "llm-spider.specialists", "version": 2,
-             "description": description or (f"{len(bases)} base LLMs of the local zoo and {len(records)} LoRA "
-                                            "domain specialists fine-tuned from them (`zoo build-specialists`)"),
+             "description": f"{len(bases)} base LLMs of the local zoo and {len(records)} LoRA domain specialists "
+                            "fine-tuned from them (`zoo build-specialists`)",
              "models": members}
     Path(root).mkdir(parents=True, exist_ok=True)
-    tmp = Path(root) / "zoo.json.tmp"
-    tmp.write_text(json.dumps(index, indent=1) + "\n")
-    tmp.replace(Path(root) / "zoo.json")
+    _atomic(Path(root) / "zoo.json", lambda p: p.write_text(json.dumps(index, indent=1) + "\n"))
     return index
