@@ -253,6 +253,9 @@ def test_compare_counts_compute_and_scores_every_method(fake_zoo):
         assert {"task", "method", "top1_accuracy", "weighted_tau", "top1_regret", "forward_passes", "seconds"} <= set(r)
     assert by["brute force"]["forward_passes"] == 3 * 250 and by["brute force"]["weighted_tau"] == pytest.approx(1.0)
     assert by["spider+rerank"]["forward_passes"] == 2 * 8
+    assert by["spider+rerank (tokens)"]["forward_passes"] == 2 * 8  # the same probe runs, charged to both
+    assert by["spider+rerank"]["candidates"] == by["spider+rerank (tokens)"]["candidates"]
+    assert 0.0 <= by["spider+rerank"]["probe_weight"] <= 1.0
     assert by["self-assessed (probe confidence)"]["forward_passes"] == 3 * 8
     assert by["self-assessed (verbal)"]["forward_passes"] == 3
     assert by["spider"]["forward_passes"] == 0 and by["leaderboard"]["forward_passes"] == 0
@@ -263,6 +266,23 @@ def test_compare_counts_compute_and_scores_every_method(fake_zoo):
     summary = summarize_live(records)
     assert list(summary["method"]) == [m for m in METHODS]
     assert summary.set_index("method").loc["brute force", "passes_vs_brute_force"] == 1.0
+
+
+def test_stored_probe_runs_replay_the_live_probe_runs(fake_zoo):
+    from llm_spider.benchmark.live import run_probes, stored_probe_runs
+
+    history, items, skills = fake_zoo
+    target = get_task("bbh_navigate")
+    answers = {it.prompt: it.answer for it in scoring_items(target)}
+    live, probes = run_probes([fake_model(m) for m in skills], target, 8, lambda m: FakeBackend(skills[m.name], answers=answers))
+    stored, same = stored_probe_runs(items, list(skills), target, 8)
+    assert [p.index for p in same] == [p.index for p in probes]
+    for m in skills:
+        np.testing.assert_allclose(np.stack(stored[m].logprobs), np.stack(live[m].logprobs))
+        assert stored[m].probe_passes == 8 and stored[m].probe_seconds == 0.0 and np.isnan(stored[m].verbal)
+    gone = items[~((items["model"] == "mid") & (items["task"] == "bbh_navigate") & (items["item"] == probes[0].index))]
+    with pytest.raises(SpiderError, match="no stored result of mid on every probe of 'bbh_navigate'"):
+        stored_probe_runs(gone, list(skills), target, 8)
 
 
 def test_compare_without_truth_names_the_evaluate_command(fake_zoo):

@@ -24,6 +24,7 @@ from llm_spider.errors import SpiderError
 from llm_spider.metrics import top1_regret, weighted_tau
 from llm_spider.ranking.base import TaskView, sort_scores
 from llm_spider.ranking.probes import N_FEATURES, features_from_items, probe_features
+from llm_spider.ranking.rerank import ProbeEvidenceReranker, probe_accuracy
 from llm_spider.tasks import REGISTRY
 from llm_spider.tasks.base import Task
 from llm_spider.zoo.evaluate import SHIPPED_LOCAL_DIR, LocalStore, probe_items, scoring_items
@@ -33,7 +34,7 @@ DEFAULT_TOP_K = 2
 DEFAULT_PROBES = 16
 # Spider settings for a zoo of a few models: PTM-specific tokens on, otherwise the defaults.
 LIVE_SPIDER = {"extra_dim": N_FEATURES}
-METHODS = ("spider+rerank", "spider", "similar-tasks", "leaderboard", "self-assessed (probe confidence)",
+METHODS = ("spider+rerank", "spider+rerank (tokens)", "spider", "similar-tasks", "leaderboard", "self-assessed (probe confidence)",
            "self-assessed (verbal)", "brute force (probes)", "brute force")
 
 
@@ -94,6 +95,25 @@ def run_probes(members, target: Task, n_probes: int, loader: Callable, log: Call
     return runs, probes
 
 
+def stored_probe_runs(items: pd.DataFrame, members: Sequence[str], target: Task, n_probes: int
+                      ) -> tuple[dict[str, ProbeRun], list]:
+    """What `run_probes` would produce, read from stored per-item results instead of running models
+    (a replay: same probes, same log-probs; no seconds, no verbal rating). Needs every member's
+    stored result on every probe of the target."""
+    probes = probe_items(target, n_probes)
+    idx = [p.index for p in probes]
+    rows = items[(items["task"] == target.name) & items["item"].isin(idx)]
+    runs = {}
+    for m in members:
+        g = rows[rows["model"] == m].drop_duplicates("item").set_index("item").reindex(idx)
+        if g["logprobs"].isna().any():
+            raise SpiderError(f"no stored result of {m} on every probe of '{target.name}': replay needs "
+                              f"`llm-spider evaluate --task {target.name} --models {m}`")
+        runs[m] = ProbeRun([np.asarray(x, dtype=np.float64) for x in g["logprobs"]], g["mass"].astype(float).tolist(),
+                           float("nan"), 0.0, 0.0, 0.0, len(probes))
+    return runs, probes
+
+
 @dataclass
 class Selection:
     method: str
@@ -146,14 +166,29 @@ def select_all(target: Task, members: Sequence[str], history: History, items: pd
     rank_seconds = time.perf_counter() - t0
     out.append(Selection("spider", first_order, 0, fit_seconds + rank_seconds, {"fit_seconds": fit_seconds}))
 
+    # Re-ranking: the top-k candidates run on the target's probes (their cost is charged to both
+    # re-rank rows, which share the runs). The product's re-rank weighs each candidate's probe
+    # accuracy against the history's estimate, with weights fitted on the history's stored probe
+    # runs (ranking/rerank.py); the paper's re-rank feeds the probe tokens to the Spider net.
     candidates = first_order[:top_k]
+    live = sum(runs[m].load_seconds + runs[m].probe_seconds for m in candidates)
+    passes = sum(runs[m].probe_passes for m in candidates)
+    t0 = time.perf_counter()
+    evidence = ProbeEvidenceReranker().fit(
+        train, task_tokens, items, lambda t: [p.index for p in probe_items(REGISTRY.get(t), n_probes)])
+    prior = evidence.prior(train, task_tokens, view)
+    acc = pd.Series({m: probe_accuracy(runs[m].logprobs, answers) for m in candidates})
+    reranked = _order(evidence.predict(prior, acc)) + first_order[top_k:]
+    out.append(Selection("spider+rerank", reranked, passes, fit_seconds + rank_seconds + time.perf_counter() - t0 + live,
+                         {"candidates": candidates, "fit_seconds": fit_seconds,
+                          "probe_weight": round(evidence.probe_weight_, 4)}))
+
     t0 = time.perf_counter()
     feats = probe_features({m: runs[m].logprobs for m in candidates}, answers,
                            {m: runs[m].mass for m in candidates})
     second = spider.predict(TaskView(target.name, tokens[target.name], feats, exclude))
     reranked = _order(second[candidates]) + first_order[top_k:]
-    live = sum(runs[m].load_seconds + runs[m].probe_seconds for m in candidates)
-    out.append(Selection("spider+rerank", reranked, sum(runs[m].probe_passes for m in candidates),
+    out.append(Selection("spider+rerank (tokens)", reranked, passes,
                          fit_seconds + rank_seconds + time.perf_counter() - t0 + live,
                          {"candidates": candidates, "fit_seconds": fit_seconds}))
 
@@ -164,7 +199,7 @@ def select_all(target: Task, members: Sequence[str], history: History, items: pd
     out.append(Selection("self-assessed (verbal)", _order(verbal), len(members),
                          sum(runs[m].load_seconds + runs[m].verbal_seconds for m in members)))
     # Probe accuracy, ties broken by the gold option's mean probability.
-    acc = pd.Series({m: np.mean([np.argmax(lp) == a for lp, a in zip(runs[m].logprobs, answers)])
+    acc = pd.Series({m: probe_accuracy(runs[m].logprobs, answers)
                      + 1e-3 * np.mean([np.exp(lp[a]) for lp, a in zip(runs[m].logprobs, answers)]) for m in members})
     out.append(Selection("brute force (probes)", _order(acc), sum(runs[m].probe_passes for m in members),
                          sum(runs[m].load_seconds + runs[m].probe_seconds for m in members)))
