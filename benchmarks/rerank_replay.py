@@ -29,20 +29,26 @@ def main() -> None:
     ap.add_argument("--zoo", default="local,multisource", help="comma-separated zoos")
     ap.add_argument("--top-k", default="1,2,3,4,5,6", help="comma-separated k values (capped at zoo size - 1)")
     ap.add_argument("--probes", type=int, default=16)
+    ap.add_argument("--features", default=None,
+                    help="what the evidence re-rank weighs, e.g. prior,probe_accuracy,gold_prob (default: the product's)")
     ap.add_argument("--output", type=Path, default=RESULTS / "rerank_replay.json")
     args = ap.parse_args()
 
     import pandas as pd
     from rich.console import Console
 
+    from llm_spider.benchmark import live
     from llm_spider.benchmark.live import (brute_force, local_results, score_selections, select_all,
                                            stored_probe_runs, truth_for)
     from llm_spider.cli.app import encode_tasks, task_encoder
     from llm_spider.cli.output import Format, emit
+    from llm_spider.ranking.rerank import DEFAULT_FEATURES
     from llm_spider.tasks import REGISTRY
     from llm_spider.zoo.evaluate import LIVE_TASK_SET
     from llm_spider.zoo.local import load_zoo
 
+    if args.features:
+        live.RERANK["features"] = tuple(args.features.split(","))
     console = Console(stderr=True)
     encoder = task_encoder(32, 0, None)
     records = []
@@ -63,7 +69,8 @@ def main() -> None:
                                               n_probes=args.probes) if s.order]  # verbal: not replayed
                 for r in score_selections(target, truth, [*sels, bf], 0.0, bf.forward_passes):
                     r.pop("seconds"), r.pop("encoder_seconds")
-                    records.append({**r, "zoo": zoo.name, "top_k": k, "probes": args.probes})
+                    records.append({**r, "zoo": zoo.name, "top_k": k, "probes": args.probes,
+                                    "rerank_features": ",".join(live.RERANK.get("features", DEFAULT_FEATURES))})
             console.print(f"{zoo.name} · {target.name}: k = {ks} in {time.perf_counter() - t0:.0f} s")
     df = pd.DataFrame(records)
     table = (df.groupby(["zoo", "top_k", "method"], sort=False)

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from llm_spider.errors import SpiderError
-from llm_spider.ranking.rerank import ProbeEvidenceReranker, probe_accuracy, stored_probe_accuracy
+from llm_spider.ranking.rerank import ProbeEvidenceReranker, probe_accuracy, stored_probe_stats
 from llm_spider.zoo.history import History
 
 N_PROBES = 16
@@ -45,12 +45,12 @@ def test_probe_accuracy_counts_argmax_hits():
     assert probe_accuracy([_logprobs(True, 2), _logprobs(False, 1), _logprobs(True, 0)], [2, 1, 0]) == pytest.approx(2 / 3)
 
 
-def test_stored_probe_accuracy_reads_items_and_leaves_out_incomplete_models():
+def test_stored_probe_stats_reads_items_and_leaves_out_incomplete_models():
     history, items, _ = synthetic(lambda rng, y: [0, 4, 8, 12, 16], lambda rng, t: np.linspace(0.2, 0.8, 5), n_tasks=1)
-    acc = stored_probe_accuracy(items, history.models, "t0", PROBES)
+    acc = stored_probe_stats(items, history.models, "t0", PROBES)["probe_accuracy"]
     assert acc.to_dict() == pytest.approx({"m0": 0.0, "m1": 0.25, "m2": 0.5, "m3": 0.75, "m4": 1.0})
     partial = items[~((items["model"] == "m2") & (items["item"] == PROBES[3]))]
-    assert "m2" not in stored_probe_accuracy(partial, history.models, "t0", PROBES).index
+    assert "m2" not in stored_probe_stats(partial, history.models, "t0", PROBES).index
 
 
 def test_probes_that_are_the_truth_get_all_the_weight():
@@ -60,7 +60,7 @@ def test_probes_that_are_the_truth_get_all_the_weight():
     ev = ProbeEvidenceReranker().fit(history, tokens, items, lambda t: PROBES)
     assert ev.n_tasks_ == 8 and ev.n_rows_ == 40
     assert ev.probe_weight_ > 0.95 and ev.r2_ > 0.95
-    pred = ev.predict(pd.Series({"m0": 0.9, "m1": 0.1}), pd.Series({"m0": 0.25, "m1": 0.75}))
+    pred = ev.predict(pd.Series({"m0": 0.9, "m1": 0.1}), pd.DataFrame({"probe_accuracy": [0.25, 0.75]}, ["m0", "m1"]))
     assert pred.idxmax() == "m1"
 
 
@@ -71,7 +71,7 @@ def test_noise_probes_defer_to_a_history_that_knows():
                                        lambda rng, t: skill + rng.normal(0, 0.01, size=5))
     ev = ProbeEvidenceReranker().fit(history, tokens, items, lambda t: PROBES)
     assert ev.probe_weight_ < 0.1
-    pred = ev.predict(pd.Series({"m0": 0.2, "m4": 0.8}), pd.Series({"m0": 0.9, "m4": 0.3}))
+    pred = ev.predict(pd.Series({"m0": 0.2, "m4": 0.8}), pd.DataFrame({"probe_accuracy": [0.9, 0.3]}, ["m0", "m4"]))
     assert pred.idxmax() == "m4"
 
 
@@ -80,4 +80,4 @@ def test_too_little_stored_evidence_is_a_clear_error():
     with pytest.raises(SpiderError, match="at least two models on 3 history tasks; found 0"):
         ProbeEvidenceReranker().fit(history, tokens, items.iloc[:0], lambda t: PROBES)
     with pytest.raises(SpiderError, match="not fitted"):
-        ProbeEvidenceReranker().predict(pd.Series({"a": 1.0}), pd.Series({"a": 1.0}))
+        ProbeEvidenceReranker().predict(pd.Series({"a": 1.0}), pd.DataFrame({"probe_accuracy": [1.0]}, ["a"]))

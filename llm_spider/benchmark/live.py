@@ -24,7 +24,7 @@ from llm_spider.errors import SpiderError
 from llm_spider.metrics import top1_regret, weighted_tau
 from llm_spider.ranking.base import TaskView, sort_scores
 from llm_spider.ranking.probes import N_FEATURES, features_from_items, probe_features
-from llm_spider.ranking.rerank import ProbeEvidenceReranker, probe_accuracy
+from llm_spider.ranking.rerank import ProbeEvidenceReranker, probe_accuracy, probe_stats
 from llm_spider.tasks import REGISTRY
 from llm_spider.tasks.base import Task
 from llm_spider.zoo.evaluate import SHIPPED_LOCAL_DIR, LocalStore, probe_items, scoring_items
@@ -34,6 +34,7 @@ DEFAULT_TOP_K = 2
 DEFAULT_PROBES = 16
 # Spider settings for a zoo of a few models: PTM-specific tokens on, otherwise the defaults.
 LIVE_SPIDER = {"extra_dim": N_FEATURES}
+RERANK: dict = {}
 METHODS = ("spider+rerank", "spider+rerank (tokens)", "spider", "similar-tasks", "leaderboard", "self-assessed (probe confidence)",
            "self-assessed (verbal)", "brute force (probes)", "brute force")
 
@@ -174,11 +175,11 @@ def select_all(target: Task, members: Sequence[str], history: History, items: pd
     live = sum(runs[m].load_seconds + runs[m].probe_seconds for m in candidates)
     passes = sum(runs[m].probe_passes for m in candidates)
     t0 = time.perf_counter()
-    evidence = ProbeEvidenceReranker().fit(
+    evidence = ProbeEvidenceReranker(**RERANK).fit(
         train, task_tokens, items, lambda t: [p.index for p in probe_items(REGISTRY.get(t), n_probes)])
     prior = evidence.prior(train, task_tokens, view)
-    acc = pd.Series({m: probe_accuracy(runs[m].logprobs, answers) for m in candidates})
-    reranked = _order(evidence.predict(prior, acc)) + first_order[top_k:]
+    stats = pd.DataFrame.from_dict({m: probe_stats(runs[m].logprobs, answers) for m in candidates}, orient="index")
+    reranked = _order(evidence.predict(prior, stats)) + first_order[top_k:]
     out.append(Selection("spider+rerank", reranked, passes, fit_seconds + rank_seconds + time.perf_counter() - t0 + live,
                          {"candidates": candidates, "fit_seconds": fit_seconds,
                           "probe_weight": round(evidence.probe_weight_, 4)}))

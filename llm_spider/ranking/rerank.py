@@ -26,7 +26,8 @@ from llm_spider.errors import SpiderError
 from llm_spider.ranking.base import TaskView
 from llm_spider.zoo.history import History
 
-FEATURES = ("prior", "probe_accuracy")
+PROBE_STATS = ("probe_accuracy", "gold_prob")
+DEFAULT_FEATURES = ("prior", "probe_accuracy")
 
 
 def probe_accuracy(logprobs: Sequence[np.ndarray], answers: Sequence[int]) -> float:
@@ -34,29 +35,41 @@ def probe_accuracy(logprobs: Sequence[np.ndarray], answers: Sequence[int]) -> fl
     return float(np.mean([int(np.argmax(lp)) == int(a) for lp, a in zip(logprobs, answers)]))
 
 
-def stored_probe_accuracy(items: pd.DataFrame, models: Sequence[str], task: str, probe_index: Sequence[int]
-                          ) -> pd.Series:
-    """Each model's accuracy on ``task``'s probes from stored per-item results (`evaluate`'s
+def probe_stats(logprobs: Sequence[np.ndarray], answers: Sequence[int]) -> dict[str, float]:
+    """What a candidate's probe run says about its accuracy: the share it gets right, and the mean
+    probability it gives the gold option (less noisy than 0/1 hits, but calibrated per model)."""
+    gold = [float(np.exp(lp[int(a)] - np.logaddexp.reduce(lp))) for lp, a in zip(logprobs, answers)]
+    return {"probe_accuracy": probe_accuracy(logprobs, answers), "gold_prob": float(np.mean(gold))}
+
+
+def stored_probe_stats(items: pd.DataFrame, models: Sequence[str], task: str, probe_index: Sequence[int]
+                       ) -> pd.DataFrame:
+    """``probe_stats`` of each model on ``task``'s probes from stored per-item results (`evaluate`'s
     items table); models without a stored result for every probe are left out."""
     rows = items[(items["task"] == task) & items["model"].isin(list(models)) & items["item"].isin(list(probe_index))]
     out = {}
     for m, g in rows.groupby("model"):
         g = g.drop_duplicates("item").set_index("item").reindex(list(probe_index))
         if g["logprobs"].notna().all():
-            out[m] = probe_accuracy([np.asarray(x) for x in g["logprobs"]], g["answer"].astype(int))
-    return pd.Series(out, dtype=float)
+            out[m] = probe_stats([np.asarray(x, dtype=np.float64) for x in g["logprobs"]], g["answer"].astype(int))
+    return pd.DataFrame.from_dict(out, orient="index", columns=list(PROBE_STATS))
 
 
 class ProbeEvidenceReranker:
-    """Scores candidates by ``coef_[0] * prior + coef_[1] * probe accuracy``, fitted on history.
+    """Scores candidates by ``coef_ @ [features]`` (the prior and probe statistics), fitted on history.
 
     ``fit(history, tasks, items, probe_index)``: ``tasks`` are the history tasks' general token
     sets (for the similar-tasks prior), ``items`` the stored per-item results, ``probe_index(task)``
-    the item indices of a task's probes. ``predict(prior, accuracy)`` scores candidates of a target.
+    the item indices of a task's probes. ``predict(prior, stats)`` scores a target's candidates
+    from the prior and their ``probe_stats``.
     """
 
-    def __init__(self, k: int = 10, temperature: float = 0.2, min_tasks: int = 3):
-        self.k, self.temperature, self.min_tasks = k, temperature, min_tasks
+    def __init__(self, features: Sequence[str] = DEFAULT_FEATURES, k: int = 10, temperature: float = 0.2,
+                 min_tasks: int = 3):
+        unknown = set(features) - {"prior", *PROBE_STATS}
+        if unknown or "prior" not in features or len(features) < 2:
+            raise SpiderError(f"features must be 'prior' and one or more of {', '.join(PROBE_STATS)}; got {features}")
+        self.features, self.k, self.temperature, self.min_tasks = tuple(features), k, temperature, min_tasks
 
     def _prior_ranker(self, history: History, tasks: Mapping[str, np.ndarray]) -> SimilarTasksRanker:
         return SimilarTasksRanker(self.k, self.temperature).fit(history, tasks)
@@ -70,21 +83,20 @@ class ProbeEvidenceReranker:
         rows = []
         usable = [t for t in history.tasks if t in tasks]
         for t in usable:
-            acc = stored_probe_accuracy(items, history.models, t, probe_index(t))
+            stats = stored_probe_stats(items, history.models, t, probe_index(t))
             rest = history.drop_tasks((t,))
-            if len(acc) < 2 or not any(u in tasks for u in rest.tasks):
+            if len(stats) < 2 or not any(u in tasks for u in rest.tasks):
                 continue
             prior = self.prior(rest, tasks, TaskView(t, tasks[t]))
-            truth = history.wide()[t]
-            frame = pd.DataFrame({"prior": prior.reindex(acc.index), "probe_accuracy": acc,
-                                  "truth": truth.reindex(acc.index)}).dropna()
+            frame = stats.assign(prior=prior.reindex(stats.index), truth=history.wide()[t].reindex(stats.index))
+            frame = frame[[*self.features, "truth"]].dropna()
             if len(frame) >= 2:
                 rows.append(frame - frame.mean())  # within-task: only the order inside a task matters
         if len(rows) < self.min_tasks:
             raise SpiderError(f"re-ranking by probe evidence needs stored per-item results of at least two models on "
                               f"{self.min_tasks} history tasks; found {len(rows)} (run `llm-spider evaluate`)")
         data = pd.concat(rows)
-        x, y = data[list(FEATURES)].to_numpy(), data["truth"].to_numpy()
+        x, y = data[list(self.features)].to_numpy(), data["truth"].to_numpy()
         self.coef_, *_ = np.linalg.lstsq(x, y, rcond=None)
         resid = y - x @ self.coef_
         self.n_tasks_, self.n_rows_ = len(rows), len(data)
@@ -93,12 +105,12 @@ class ProbeEvidenceReranker:
 
     @property
     def probe_weight_(self) -> float:
-        """The share of the (absolute) weight that goes to probe accuracy: 0 = prior only, 1 = probes only."""
-        a, b = np.abs(self.coef_)
-        return float(b / (a + b)) if a + b > 0 else float("nan")
+        """The share of the (absolute) weight that goes to probe statistics: 0 = prior only, 1 = probes only."""
+        w = np.abs(self.coef_)
+        return float(w[1:].sum() / w.sum()) if w.sum() > 0 else float("nan")
 
-    def predict(self, prior: pd.Series, accuracy: pd.Series) -> pd.Series:
+    def predict(self, prior: pd.Series, stats: pd.DataFrame) -> pd.Series:
         if not hasattr(self, "coef_"):
             raise SpiderError("ProbeEvidenceReranker is not fitted: call fit(...) first")
-        idx = accuracy.index
-        return self.coef_[0] * prior.reindex(idx) + self.coef_[1] * accuracy
+        x = stats.assign(prior=prior.reindex(stats.index))[list(self.features)].to_numpy(dtype=float)
+        return pd.Series(x @ self.coef_, index=stats.index)
