@@ -39,7 +39,7 @@ def main() -> None:
 
     from rich.console import Console
 
-    from llm_spider.benchmark.live import compare, local_results, summarize_live
+    from llm_spider.benchmark.live import compare, local_results, paired_differences, summarize_live
     from llm_spider.cli.app import encode_tasks, task_encoder
     from llm_spider.cli.live import pick_models, save_live_plot
     from llm_spider.cli.output import emit, Format
@@ -74,6 +74,8 @@ def main() -> None:
     summary = summarize_live(records)
     emit(summary, Format.table, title=f"zoo '{zoo.name}': {len(members)} models × {len(targets)} tasks, top-k {args.top_k}, "
                                       f"{args.probes} probes ({wall:.0f} s)")
+    emit(paired_differences(records), Format.table,
+         title="spider+rerank minus each baseline, per task: mean, 95 % paired bootstrap interval, wins/ties/losses")
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(json.dumps(records, indent=1) + "\n")
     save_live_plot(summary, args.output.with_suffix(".png"))

@@ -439,3 +439,19 @@ def test_zoo_truth_command_prints_the_table_and_the_diversity_check(tmp_path):
     frame = pd.read_csv(__import__("io").StringIO(div.stdout))
     assert list(frame["best_model"]) == ["smollm2-135m-instruct", "smollm2-135m-instruct+medicine"]
     assert "is not the best on 1/2 tasks" in div.stderr.replace("\n", " ")
+
+
+def test_paired_differences_count_wins_and_bound_the_mean():
+    from llm_spider.benchmark.live import paired_differences
+
+    records = []
+    for i, (a, b) in enumerate([(0.5, 0.4), (0.3, 0.3), (0.2, 0.4), (0.6, 0.5)]):
+        records += [{"task": f"t{i}", "method": "spider+rerank", "top1_accuracy": a, "weighted_tau": 1.0},
+                    {"task": f"t{i}", "method": "leaderboard", "top1_accuracy": b, "weighted_tau": 0.5}]
+    out = paired_differences(records, against=("leaderboard", "absent"))
+    acc = out[out["metric"] == "top1_accuracy"].iloc[0]
+    assert (acc["wins"], acc["ties"], acc["losses"], acc["tasks"]) == (2, 1, 1, 4)
+    assert acc["mean_difference"] == pytest.approx(0.0) and acc["ci95_low"] < 0 < acc["ci95_high"]
+    tau = out[out["metric"] == "weighted_tau"].iloc[0]
+    assert tau["wins"] == 4 and tau["ci95_low"] == pytest.approx(0.5)
+    assert set(out["against"]) == {"leaderboard"}  # a method that did not run is left out

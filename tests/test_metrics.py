@@ -81,3 +81,15 @@ def test_model_spider_published_baselines(estimator, published):
     per_dataset = [weighted_tau(g["Finetuned"], g[estimator]) for _, g in merged.groupby("Dataset")]
     assert len(per_dataset) == 8
     assert np.mean(per_dataset) == pytest.approx(published, abs=0.02)
+
+
+def test_paired_bootstrap_interval_covers_the_mean_and_separates_a_clear_lead():
+    from llm_spider.metrics import paired_bootstrap
+
+    mean, low, high = paired_bootstrap([0.1, -0.1, 0.05, -0.05, 0.0, 0.02])
+    assert low < mean < high and low < 0 < high  # a lead inside the noise
+    mean, low, high = paired_bootstrap([0.10, 0.12, 0.08, 0.11, 0.09, 0.10])
+    assert mean == pytest.approx(0.1) and 0.08 <= low < high <= 0.12
+    assert paired_bootstrap([1.0, 2.0, 3.0], seed=1) == paired_bootstrap([1.0, 2.0, 3.0], seed=1)
+    with pytest.raises(ValueError, match="at least two"):
+        paired_bootstrap([0.1])

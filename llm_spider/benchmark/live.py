@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from llm_spider.errors import SpiderError
-from llm_spider.metrics import top1_regret, weighted_tau
+from llm_spider.metrics import paired_bootstrap, top1_regret, weighted_tau
 from llm_spider.ranking.base import TaskView, sort_scores
 from llm_spider.ranking.probes import N_FEATURES, features_from_items, probe_features
 from llm_spider.ranking.rerank import ProbeEvidenceReranker, probe_accuracy, probe_stats
@@ -275,6 +275,31 @@ def compare(targets: Sequence[Task], members: Sequence, history: History, items:
         bf = brute_force(target, truth, history)
         records += score_selections(target, truth, [*selections, bf], encoder_seconds, bf.forward_passes)
     return records
+
+
+def paired_differences(records: Sequence[dict], method: str = "spider+rerank",
+                       against: Sequence[str] = ("leaderboard", "similar-tasks", "self-assessed (probe confidence)",
+                                                 "self-assessed (verbal)")) -> pd.DataFrame:
+    """``method`` minus each of ``against``, per metric, over the targets both ran on: the mean
+    difference, its 95 % paired bootstrap interval, and the targets it wins, ties and loses: whether
+    a lead in the means table is more than the luck of which tasks are in the benchmark."""
+    df = pd.DataFrame(records)
+    wide = {metric: df.pivot_table(index="task", columns="method", values=metric) for metric in
+            ("top1_accuracy", "weighted_tau")}
+    rows = []
+    for other in against:
+        for metric, table in wide.items():
+            if method not in table or other not in table:
+                continue
+            d = (table[method] - table[other]).dropna()
+            if len(d) < 2:
+                continue
+            mean, low, high = paired_bootstrap(d.to_numpy())
+            rows.append({"method": method, "against": other, "metric": metric, "tasks": len(d),
+                         "mean_difference": mean, "ci95_low": low, "ci95_high": high,
+                         "wins": int((d > 1e-12).sum()), "ties": int((d.abs() <= 1e-12).sum()),
+                         "losses": int((d < -1e-12).sum())})
+    return pd.DataFrame(rows)
 
 
 def summarize_live(records: Sequence[dict]) -> pd.DataFrame:
