@@ -74,8 +74,11 @@ def main() -> None:
     summary = summarize_live(records)
     emit(summary, Format.table, title=f"zoo '{zoo.name}': {len(members)} models × {len(targets)} tasks, top-k {args.top_k}, "
                                       f"{args.probes} probes ({wall:.0f} s)")
-    emit(paired_differences(records), Format.table,
-         title="spider+rerank minus each baseline, per task: mean, 95 % paired bootstrap interval, wins/ties/losses")
+    import pandas as pd
+
+    paired = pd.concat([paired_differences(records, m) for m in ("spider+rerank", "spider+evidence")])
+    emit(paired, Format.table, title="re-ranked Spider minus each baseline, per task: mean, 95 % paired bootstrap "
+                                     "interval, wins/ties/losses")
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(json.dumps(records, indent=1) + "\n")
     save_live_plot(summary, args.output.with_suffix(".png"))

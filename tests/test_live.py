@@ -253,9 +253,9 @@ def test_compare_counts_compute_and_scores_every_method(fake_zoo):
         assert {"task", "method", "top1_accuracy", "weighted_tau", "top1_regret", "forward_passes", "seconds"} <= set(r)
     assert by["brute force"]["forward_passes"] == 3 * 250 and by["brute force"]["weighted_tau"] == pytest.approx(1.0)
     assert by["spider+rerank"]["forward_passes"] == 2 * 8
-    assert by["spider+rerank (tokens)"]["forward_passes"] == 2 * 8  # the same probe runs, charged to both
-    assert by["spider+rerank"]["candidates"] == by["spider+rerank (tokens)"]["candidates"]
-    assert 0.0 <= by["spider+rerank"]["probe_weight"] <= 1.0
+    assert by["spider+evidence"]["forward_passes"] == 2 * 8  # the same probe runs, charged to both
+    assert by["spider+rerank"]["candidates"] == by["spider+evidence"]["candidates"]
+    assert 0.0 <= by["spider+evidence"]["probe_weight"] <= 1.0
     assert by["self-assessed (probe confidence)"]["forward_passes"] == 3 * 8
     assert by["self-assessed (verbal)"]["forward_passes"] == 3
     assert by["spider"]["forward_passes"] == 0 and by["leaderboard"]["forward_passes"] == 0

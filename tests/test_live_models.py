@@ -98,13 +98,15 @@ def test_evaluate_writes_history_with_provenance(tmp_path):
 @needs_both
 def test_compare_runs_the_live_path_on_two_small_models(tmp_path):
     out = tmp_path / "live.json"
-    result = runner.invoke(app, ["compare", "--task", "bbh_sports_understanding", "--models",
+    result = runner.invoke(app, ["compare", "--task", "bbh_sports_understanding,bbh_snarks", "--models",
                                  "smollm2-135m-instruct,gemma3-270m", "--probes", "4", "--threads", "2",
                                  "--output", str(out), "--plot", str(tmp_path / "live.png")])
     assert result.exit_code == 0, result.output
     records = json.loads(out.read_text())
-    by = {r["method"]: r for r in records}
-    assert by["spider+rerank"]["forward_passes"] == 2 * 4
+    by = {r["method"]: r for r in records if r["task"] == "bbh_sports_understanding"}
+    assert {r["task"] for r in records} == {"bbh_sports_understanding", "bbh_snarks"}
+    assert by["spider+rerank"]["forward_passes"] == by["spider+evidence"]["forward_passes"] == 2 * 4
     assert by["self-assessed (verbal)"]["forward_passes"] == 2
     assert by["brute force"]["forward_passes"] == 2 * 250
+    assert "paired bootstrap" in result.output and "spider+evidence" in result.output
     assert (tmp_path / "live.png").stat().st_size > 10_000

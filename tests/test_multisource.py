@@ -77,3 +77,23 @@ def test_a_shipped_specialist_reproduces_its_shipped_scores():
         np.testing.assert_allclose(lp, np.asarray(stored.loc[it.index, "logprobs"]), atol=2e-3)
     plain = load_backend(GEMMA, threads=2).option_logprobs([i.prompt for i in items], [i.options for i in items])
     assert max(np.abs(a - b).max() for a, b in zip(plain.logprobs, got.logprobs)) > 1e-2  # the adapter matters
+
+
+@pytest.mark.skipif(not GEMMA.installed or importlib.util.find_spec("peft") is None
+                    or importlib.util.find_spec("gguf") is None,
+                    reason="needs the Gemma-3-270m package and peft (pip install -e '.[local]')")
+def test_a_bigger_evaluate_run_reuses_the_shipped_zoo_sample(tmp_path):
+    from typer.testing import CliRunner
+
+    from llm_spider.cli import app
+
+    spec = next(m for m in SPECIALISTS if m.base == GEMMA.name)
+    args = ["evaluate", "--zoo", "multisource", "--models", spec.name, "--task", "bbh_snarks", "--threads", "2",
+            "--format", "json"]
+    shipped = LocalStore(ZOO.results_dir).history_frame().set_index(["model", "task"]).loc[(spec.name, "bbh_snarks")]
+    same = CliRunner().invoke(app, [*args, "--max-items", "100", "--output", str(tmp_path / "a")])
+    assert same.exit_code == 0, same.output
+    row = json.loads(same.stdout)[0]
+    assert "100 reused" in " ".join(same.output.split()) and row["score"] == pytest.approx(shipped["score"])
+    again = CliRunner().invoke(app, [*args, "--max-items", "8", "--output", str(tmp_path / "b"), "--no-reuse"])
+    assert again.exit_code == 0 and "reused" not in again.output

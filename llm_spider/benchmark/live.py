@@ -35,7 +35,7 @@ DEFAULT_PROBES = 16
 # Spider settings for a zoo of a few models: PTM-specific tokens on, otherwise the defaults.
 LIVE_SPIDER = {"extra_dim": N_FEATURES}
 RERANK: dict = {}
-METHODS = ("spider+rerank", "spider+rerank (tokens)", "spider", "similar-tasks", "leaderboard", "self-assessed (probe confidence)",
+METHODS = ("spider+rerank", "spider+evidence", "spider", "similar-tasks", "leaderboard", "self-assessed (probe confidence)",
            "self-assessed (verbal)", "brute force (probes)", "brute force")
 
 
@@ -167,31 +167,31 @@ def select_all(target: Task, members: Sequence[str], history: History, items: pd
     rank_seconds = time.perf_counter() - t0
     out.append(Selection("spider", first_order, 0, fit_seconds + rank_seconds, {"fit_seconds": fit_seconds}))
 
-    # Re-ranking: the top-k candidates run on the target's probes (their cost is charged to both
-    # re-rank rows, which share the runs). The product's re-rank weighs each candidate's probe
+    # Re-ranking: the top-k candidates run on the target's probes; their cost is charged to both
+    # re-rank rows, which share the runs. "spider+rerank" is the paper's: the probe runs become
+    # PTM-specific tokens the Spider net scores. "spider+evidence" weighs each candidate's probe
     # accuracy against the history's estimate, with weights fitted on the history's stored probe
-    # runs (ranking/rerank.py); the paper's re-rank feeds the probe tokens to the Spider net.
+    # runs (ranking/rerank.py).
     candidates = first_order[:top_k]
     live = sum(runs[m].load_seconds + runs[m].probe_seconds for m in candidates)
     passes = sum(runs[m].probe_passes for m in candidates)
+    t0 = time.perf_counter()
+    feats = probe_features({m: runs[m].logprobs for m in candidates}, answers,
+                           {m: runs[m].mass for m in candidates})
+    second = spider.predict(TaskView(target.name, tokens[target.name], feats, exclude))
+    reranked = _order(second[candidates]) + first_order[top_k:]
+    out.append(Selection("spider+rerank", reranked, passes, fit_seconds + rank_seconds + time.perf_counter() - t0 + live,
+                         {"candidates": candidates, "fit_seconds": fit_seconds}))
+
     t0 = time.perf_counter()
     evidence = ProbeEvidenceReranker(**RERANK).fit(
         train, task_tokens, items, lambda t: [p.index for p in probe_items(REGISTRY.get(t), n_probes)])
     prior = evidence.prior(train, task_tokens, view)
     stats = pd.DataFrame.from_dict({m: probe_stats(runs[m].logprobs, answers) for m in candidates}, orient="index")
     reranked = _order(evidence.predict(prior, stats)) + first_order[top_k:]
-    out.append(Selection("spider+rerank", reranked, passes, fit_seconds + rank_seconds + time.perf_counter() - t0 + live,
+    out.append(Selection("spider+evidence", reranked, passes, fit_seconds + rank_seconds + time.perf_counter() - t0 + live,
                          {"candidates": candidates, "fit_seconds": fit_seconds,
                           "probe_weight": round(evidence.probe_weight_, 4)}))
-
-    t0 = time.perf_counter()
-    feats = probe_features({m: runs[m].logprobs for m in candidates}, answers,
-                           {m: runs[m].mass for m in candidates})
-    second = spider.predict(TaskView(target.name, tokens[target.name], feats, exclude))
-    reranked = _order(second[candidates]) + first_order[top_k:]
-    out.append(Selection("spider+rerank (tokens)", reranked, passes,
-                         fit_seconds + rank_seconds + time.perf_counter() - t0 + live,
-                         {"candidates": candidates, "fit_seconds": fit_seconds}))
 
     conf = pd.Series({m: probe_confidence(runs[m].logprobs) for m in members})
     out.append(Selection("self-assessed (probe confidence)", _order(conf), sum(runs[m].probe_passes for m in members),

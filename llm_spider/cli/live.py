@@ -83,8 +83,8 @@ def evaluate(
                                                    "~/.local/share/llm-spider/zoos/<zoo>).")] = None,
     restart: Annotated[bool, typer.Option("--restart", help="Discard partial runs and start them over.")] = False,
     reuse_shipped: Annotated[bool, typer.Option("--reuse/--no-reuse", help="Copy items the shipped local zoo "
-                                                "already scored with the same weights and settings instead of "
-                                                "running them (base members only).")] = True,
+                                                "(base members) or the shipped zoo itself already scored with the "
+                                                "same weights and settings instead of running them.")] = True,
     cache_dir: CacheOpt = None,
     fmt: FormatOpt = Format.table,
 ):
@@ -94,13 +94,14 @@ def evaluate(
     after every batch: stop it any time (Ctrl-C) and rerun the same command to resume. Completed
     runs become rows of the local history (with backend, template, shots, package versions, date).
     Base members (also in another zoo, e.g. `--zoo multisource`) reuse the items the shipped local
-    zoo's runs already scored with the same weights and settings instead of running them again
-    (`--no-reuse` runs them).
+    zoo's runs already scored with the same weights and settings instead of running them again, and
+    a shipped zoo's members reuse that zoo's shipped items (a whole-task run after a --max-items
+    one runs only the rest); `--no-reuse` runs them all.
     """
     from llm_spider.tasks import REGISTRY
     from llm_spider.zoo.evaluate import (LIVE_TASK_SET, SHIPPED_LOCAL_DIR, LocalStore, evaluate_run, expand_tasks,
                                          sample_cap, scoring_items)
-    from llm_spider.zoo.local import load_backend, load_zoo
+    from llm_spider.zoo.local import ZOO_DIR, load_backend, load_zoo
 
     if not task and not task_set:
         raise SpiderError("say which tasks: --task NAME[,NAME...] or --task-set")
@@ -118,9 +119,14 @@ def evaluate(
     if "max_items" not in done:
         done["max_items"] = None
     rows = []
+    # A shipped zoo's own results (e.g. a 100-item sample) are reused by a bigger run of the same
+    # members; a user's zoo directory is not, since its adapters may have been rebuilt since.
+    own = z.results_dir if z.results_dir and ZOO_DIR.resolve() in Path(z.results_dir).resolve().parents else None
     for m in members:
         same_weights = not m.adapter and shipped.get(m.name) == m.sha256
         reuse = [LocalStore(SHIPPED_LOCAL_DIR)] if reuse_shipped and same_weights else []
+        if reuse_shipped and own is not None and Path(own).resolve() != SHIPPED_LOCAL_DIR.resolve():
+            reuse.append(LocalStore(own))
         pending = [t for t in tasks if restart or done[(done["model"] == m.name) & (done["task"] == t.name)
                                                        & (done["max_items"].fillna(0) == caps[t.name])].empty]
         if not pending:
@@ -176,11 +182,15 @@ def compare(
     weighted τ, top-1 regret, forward passes through zoo models and wall seconds.
 
     The Spider ranks from the local history (the target's own tasks held out) and re-ranks its
-    top-k by running them on a few probe items; self-assessed confidence runs every model (on the
-    probes, or asked to rate itself); brute force runs every model on the whole task.
+    top-k by running them on a few probe items, two ways: spider+rerank feeds the probe runs to the
+    Spider as PTM-specific tokens (the paper's), spider+evidence weighs each candidate's probe
+    accuracy against the history's estimate with weights fitted on the history's stored probe runs.
+    Self-assessed confidence runs every model (on the probes, or asked to rate itself); brute force
+    runs every model on the whole task. With several tasks, a second table gives each re-ranked
+    Spider minus each baseline per task, with a 95 % paired bootstrap interval.
     """
     from llm_spider.benchmark.live import compare as run_compare
-    from llm_spider.benchmark.live import local_results, summarize_live
+    from llm_spider.benchmark.live import local_results, paired_differences, summarize_live
     from llm_spider.cli.app import encode_tasks, task_encoder
     from llm_spider.cli.output import write_json_atomic
     from llm_spider.tasks import REGISTRY
@@ -216,6 +226,9 @@ def compare(
                                       f"{df['best_model'].iloc[0]} ({df['best_accuracy'].iloc[0]:.4f})")
         else:
             emit(summary.rename(columns=short), fmt, title=f"mean over {len(targets)} tasks")
+            paired = pd.concat([paired_differences(records, m) for m in ("spider+rerank", "spider+evidence")])
+            emit(paired, fmt, title="re-ranked Spider minus each baseline, per task: mean, 95 % paired bootstrap "
+                                    "interval, wins/ties/losses")
     else:
         emit(df, fmt)
 
