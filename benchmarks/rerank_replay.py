@@ -37,7 +37,6 @@ def main() -> None:
     import pandas as pd
     from rich.console import Console
 
-    from llm_spider.benchmark import live
     from llm_spider.benchmark.live import (brute_force, local_results, score_selections, select_all,
                                            stored_probe_runs, truth_for)
     from llm_spider.cli.app import encode_tasks, task_encoder
@@ -47,8 +46,7 @@ def main() -> None:
     from llm_spider.zoo.evaluate import LIVE_TASK_SET
     from llm_spider.zoo.local import load_zoo
 
-    if args.features:
-        live.RERANK["features"] = tuple(args.features.split(","))
+    features = tuple(args.features.split(",")) if args.features else DEFAULT_FEATURES
     console = Console(stderr=True)
     encoder = task_encoder(32, 0, None)
     records = []
@@ -66,11 +64,12 @@ def main() -> None:
             bf = brute_force(target, truth, history)
             for k in ks:
                 sels = [s for s in select_all(target, names, history, items, tokens, runs, probes, top_k=k,
-                                              n_probes=args.probes) if s.order]  # verbal: not replayed
+                                              n_probes=args.probes, evidence_features=features)
+                        if s.order]  # verbal: not replayed
                 for r in score_selections(target, truth, [*sels, bf], 0.0, bf.forward_passes):
                     r.pop("seconds"), r.pop("encoder_seconds")
                     records.append({**r, "zoo": zoo.name, "top_k": k, "probes": args.probes,
-                                    "rerank_features": ",".join(live.RERANK.get("features", DEFAULT_FEATURES))})
+                                    "rerank_features": ",".join(features)})
             console.print(f"{zoo.name} · {target.name}: k = {ks} in {time.perf_counter() - t0:.0f} s")
     df = pd.DataFrame(records)
     table = (df.groupby(["zoo", "top_k", "method"], sort=False)

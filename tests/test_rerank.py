@@ -81,3 +81,13 @@ def test_too_little_stored_evidence_is_a_clear_error():
         ProbeEvidenceReranker().fit(history, tokens, items.iloc[:0], lambda t: PROBES)
     with pytest.raises(SpiderError, match="not fitted"):
         ProbeEvidenceReranker().predict(pd.Series({"a": 1.0}), pd.DataFrame({"probe_accuracy": [1.0]}, ["a"]))
+
+
+def test_probe_weight_reads_the_prior_by_name_whatever_the_feature_order():
+    history, items, tokens = synthetic(lambda rng, y: np.round(y * N_PROBES).astype(int),
+                                       lambda rng, t: rng.integers(0, N_PROBES + 1, size=5) / N_PROBES)
+    a = ProbeEvidenceReranker(("prior", "probe_accuracy")).fit(history, tokens, items, lambda t: PROBES)
+    b = ProbeEvidenceReranker(("probe_accuracy", "prior")).fit(history, tokens, items, lambda t: PROBES)
+    assert a.probe_weight_ == pytest.approx(b.probe_weight_)
+    with pytest.raises(SpiderError, match="features must be 'prior'"):
+        ProbeEvidenceReranker(("probe_accuracy",))

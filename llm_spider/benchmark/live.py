@@ -23,8 +23,8 @@ import pandas as pd
 from llm_spider.errors import SpiderError
 from llm_spider.metrics import paired_bootstrap, top1_regret, weighted_tau
 from llm_spider.ranking.base import TaskView, sort_scores
-from llm_spider.ranking.probes import N_FEATURES, features_from_items, probe_features
-from llm_spider.ranking.rerank import ProbeEvidenceReranker, probe_accuracy, probe_stats
+from llm_spider.ranking.probes import N_FEATURES, features_from_items, probe_features, stored_probe_rows
+from llm_spider.ranking.rerank import DEFAULT_FEATURES, ProbeEvidenceReranker, probe_accuracy, probe_stats
 from llm_spider.tasks import REGISTRY
 from llm_spider.tasks.base import Task
 from llm_spider.zoo.evaluate import SHIPPED_LOCAL_DIR, LocalStore, probe_items, scoring_items
@@ -34,7 +34,6 @@ DEFAULT_TOP_K = 2
 DEFAULT_PROBES = 16
 # Spider settings for a zoo of a few models: PTM-specific tokens on, otherwise the defaults.
 LIVE_SPIDER = {"extra_dim": N_FEATURES}
-RERANK: dict = {}
 METHODS = ("spider+rerank", "spider+evidence", "spider", "similar-tasks", "leaderboard", "self-assessed (probe confidence)",
            "self-assessed (verbal)", "brute force (probes)", "brute force")
 
@@ -102,16 +101,13 @@ def stored_probe_runs(items: pd.DataFrame, members: Sequence[str], target: Task,
     (a replay: same probes, same log-probs; no seconds, no verbal rating). Needs every member's
     stored result on every probe of the target."""
     probes = probe_items(target, n_probes)
-    idx = [p.index for p in probes]
-    rows = items[(items["task"] == target.name) & items["item"].isin(idx)]
-    runs = {}
-    for m in members:
-        g = rows[rows["model"] == m].drop_duplicates("item").set_index("item").reindex(idx)
-        if g["logprobs"].isna().any():
-            raise SpiderError(f"no stored result of {m} on every probe of '{target.name}': replay needs "
-                              f"`llm-spider evaluate --task {target.name} --models {m}`")
-        runs[m] = ProbeRun([np.asarray(x, dtype=np.float64) for x in g["logprobs"]], g["mass"].astype(float).tolist(),
-                           float("nan"), 0.0, 0.0, 0.0, len(probes))
+    stored = stored_probe_rows(items, members, target.name, [p.index for p in probes])
+    missing = [m for m in members if m not in stored]
+    if missing:
+        raise SpiderError(f"no stored result of {missing[0]} on every probe of '{target.name}': replay needs "
+                          f"`llm-spider evaluate --task {target.name} --models {','.join(missing)}`")
+    runs = {m: ProbeRun([np.asarray(x, dtype=np.float64) for x in g["logprobs"]], g["mass"].astype(float).tolist(),
+                        float("nan"), 0.0, 0.0, 0.0, len(probes)) for m, g in stored.items()}
     return runs, probes
 
 
@@ -130,8 +126,9 @@ def _order(scores: pd.Series) -> list[str]:
 
 def select_all(target: Task, members: Sequence[str], history: History, items: pd.DataFrame,
                tokens: dict[str, np.ndarray], runs: dict[str, ProbeRun], probes: list, *, top_k: int,
-               n_probes: int, seed: int = 0) -> list[Selection]:
-    """Every method's ranking of ``members`` for ``target`` from the (target-free) ``history``."""
+               n_probes: int, seed: int = 0, evidence_features: Sequence[str] = DEFAULT_FEATURES) -> list[Selection]:
+    """Every method's ranking of ``members`` for ``target`` from the (target-free) ``history``;
+    ``evidence_features``: what spider+evidence weighs (see ranking/rerank.py)."""
     from llm_spider.baselines import LeaderboardRanker, SimilarTasksRanker
     from llm_spider.baselines.self_assessed import probe_confidence
     from llm_spider.ranking.spider import SpiderRanker
@@ -184,7 +181,7 @@ def select_all(target: Task, members: Sequence[str], history: History, items: pd
                          {"candidates": candidates, "fit_seconds": fit_seconds}))
 
     t0 = time.perf_counter()
-    evidence = ProbeEvidenceReranker(**RERANK).fit(
+    evidence = ProbeEvidenceReranker(evidence_features).fit(
         train, task_tokens, items, lambda t: [p.index for p in probe_items(REGISTRY.get(t), n_probes)])
     prior = evidence.prior(train, task_tokens, view)
     stats = pd.DataFrame.from_dict({m: probe_stats(runs[m].logprobs, answers) for m in candidates}, orient="index")

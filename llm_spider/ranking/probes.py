@@ -60,16 +60,26 @@ def probe_features(logprobs: Mapping[str, Sequence[np.ndarray]], answers: Sequen
     return out
 
 
+def stored_probe_rows(items, models: Sequence[str], task: str, probe_index: Sequence[int]) -> dict:
+    """Per model, its stored per-item results on ``task``'s probes in probe order (a frame indexed by
+    item with answer, logprobs, mass; `evaluate`'s items table), for the models that have every probe."""
+    rows = items[(items["task"] == task) & items["model"].isin(list(models)) & items["item"].isin(list(probe_index))]
+    out = {}
+    for m, g in rows.groupby("model"):
+        g = g.drop_duplicates("item").set_index("item").reindex(list(probe_index))
+        if g["logprobs"].notna().all():
+            out[m] = g
+    return {m: out[m] for m in models if m in out}
+
+
 def features_from_items(items, models: Sequence[str], task: str, probe_index: Sequence[int]) -> dict[str, np.ndarray]:
     """Probe features of ``models`` on ``task`` from stored per-item results (a frame with columns
     model, task, item, answer, logprobs, mass, as `evaluate` writes): the training view of re-ranking,
     where the history's own runs stand in for live probe runs."""
-    rows = items[(items["task"] == task) & items["model"].isin(list(models)) & items["item"].isin(list(probe_index))]
-    by_model = {m: g.set_index("item").reindex(list(probe_index)) for m, g in rows.groupby("model")}
-    have = [m for m in models if m in by_model and by_model[m]["logprobs"].notna().all()]
-    if not have:
+    by_model = stored_probe_rows(items, models, task, probe_index)
+    if not by_model:
         return {}
-    answers = [int(a) for a in by_model[have[0]]["answer"]]
-    lps = {m: [np.asarray(x, dtype=np.float64) for x in by_model[m]["logprobs"]] for m in have}
-    mass = {m: by_model[m]["mass"].astype(float).tolist() for m in have}
+    answers = [int(a) for a in next(iter(by_model.values()))["answer"]]
+    lps = {m: [np.asarray(x, dtype=np.float64) for x in g["logprobs"]] for m, g in by_model.items()}
+    mass = {m: g["mass"].astype(float).tolist() for m, g in by_model.items()}
     return probe_features(lps, answers, mass)

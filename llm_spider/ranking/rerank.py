@@ -4,9 +4,9 @@ the history predicts for it, with the weights fitted on the history's own stored
 Why beside the Spider net reading PTM-specific tokens (the paper's re-rank, ``spider+rerank`` in
 `compare`; this one is ``spider+evidence``): with a couple of dozen history tasks the net does not
 learn to trust 16 probe tokens over the task tokens — measured on both live zoos, it changed no
-order, and the tokens moved scores by model family more than by probe correctness. The evidence itself is plain:
-a candidate's accuracy on n probe items is an unbiased but noisy estimate of its accuracy on the
-task (standard error ~0.12 at n = 16), and the history gives a second estimate (the model's
+order, and the tokens moved scores by model family more than by probe correctness. The evidence
+itself is plain: a candidate's accuracy on n probe items is an unbiased but noisy estimate of its
+accuracy on the task (standard error ~0.12 at n = 16), and the history gives a second estimate (the model's
 scores on the most similar history tasks) whose error the history can measure. How much to trust
 each is learned where the answer is known: for every history task, the stored per-item results
 give each model's accuracy on that task's probes (the same seeded draw a live run uses), the
@@ -24,6 +24,7 @@ import pandas as pd
 from llm_spider.baselines.similar_tasks import SimilarTasksRanker
 from llm_spider.errors import SpiderError
 from llm_spider.ranking.base import TaskView
+from llm_spider.ranking.probes import stored_probe_rows
 from llm_spider.zoo.history import History
 
 PROBE_STATS = ("probe_accuracy", "gold_prob")
@@ -46,12 +47,8 @@ def stored_probe_stats(items: pd.DataFrame, models: Sequence[str], task: str, pr
                        ) -> pd.DataFrame:
     """``probe_stats`` of each model on ``task``'s probes from stored per-item results (`evaluate`'s
     items table); models without a stored result for every probe are left out."""
-    rows = items[(items["task"] == task) & items["model"].isin(list(models)) & items["item"].isin(list(probe_index))]
-    out = {}
-    for m, g in rows.groupby("model"):
-        g = g.drop_duplicates("item").set_index("item").reindex(list(probe_index))
-        if g["logprobs"].notna().all():
-            out[m] = probe_stats([np.asarray(x, dtype=np.float64) for x in g["logprobs"]], g["answer"].astype(int))
+    out = {m: probe_stats([np.asarray(x, dtype=np.float64) for x in g["logprobs"]], g["answer"].astype(int))
+           for m, g in stored_probe_rows(items, models, task, probe_index).items()}
     return pd.DataFrame.from_dict(out, orient="index", columns=list(PROBE_STATS))
 
 
@@ -107,7 +104,8 @@ class ProbeEvidenceReranker:
     def probe_weight_(self) -> float:
         """The share of the (absolute) weight that goes to probe statistics: 0 = prior only, 1 = probes only."""
         w = np.abs(self.coef_)
-        return float(w[1:].sum() / w.sum()) if w.sum() > 0 else float("nan")
+        probes = w.sum() - w[self.features.index("prior")]
+        return float(probes / w.sum()) if w.sum() > 0 else float("nan")
 
     def predict(self, prior: pd.Series, stats: pd.DataFrame) -> pd.Series:
         if not hasattr(self, "coef_"):
