@@ -158,3 +158,62 @@ def test_the_shipped_checkpoint_matches_the_embedded_data(leaderboard):
     assert spider.encoder_ == {"name": SentenceEncoder().name, "n_prompts": 32, "seed": 0}
     assert spider.get_params() == SpiderRanker().get_params()  # trained with today's defaults
     assert not spider.added_models_
+
+
+def one_order(seed: int = 0, n_models: int = 8, n_tasks: int = 12, dim: int = 16, noise: float = 0.05):
+    """Tasks that all share one model order (plus noise) and whose prompts are unrelated to it."""
+    rng = np.random.default_rng(seed)
+    models = [f"m{i}" for i in range(n_models)]
+    ability = np.linspace(0.2, 0.9, n_models)
+    table = {f"t{j}": dict(zip(models, ability + rng.normal(0, noise, n_models))) for j in range(n_tasks)}
+    tokens = {t: rng.normal(0, 1, (8, dim)).astype(np.float32) for t in table}
+    return make_history(table), tokens
+
+
+STACKED = dict(SMALL, prior="stacked", memory=False)
+
+
+def test_stacked_prior_chooses_the_neighbours_where_they_know_better():
+    """Two kinds of task with opposite orders: the overall mean is no guide, the nearest tasks are."""
+    h, tokens = two_kinds()
+    train = h.drop_tasks(["a0", "b0"])
+    spider = SpiderRanker(**{**STACKED, "epochs": 0}).fit(train, tokens)
+    assert spider.stack_lambda_ >= 0.8
+    assert len(spider.stack_taus_) == 11 and max(spider.stack_taus_) == spider.stack_taus_[int(spider.stack_lambda_ * 10)]
+    for target in ("a0", "b0"):  # untrained: the stacked prior alone already ranks held-out tasks
+        assert spider.score(TaskView(target, tokens[target], exclude=(target,)), h.wide()[target]) > 0.8
+    trained = SpiderRanker(**STACKED).fit(train, tokens)
+    assert trained.rank(TaskView("a0", tokens["a0"])).models[0] == "m7"
+    assert trained.rank(TaskView("b0", tokens["b0"])).models[0] == "m0"
+
+
+def test_stacked_prior_keeps_the_mean_where_neighbours_are_noise():
+    """One order for every task: any single neighbour is a noisy copy of it, the mean over all is not."""
+    h, tokens = one_order(noise=0.15)
+    spider = SpiderRanker(**{**STACKED, "epochs": 0}).fit(h.drop_tasks(["t0"]), tokens)
+    assert spider.stack_lambda_ <= 0.3
+    board = LeaderboardRanker().fit(h.drop_tasks(["t0"]))
+    view = TaskView("t0", tokens["t0"])
+    lam0 = spider._task_prior(tokens["t0"][None], np.zeros((1, len(spider.tasks_)), bool), lam=0.0)[0]
+    # λ = 0 is exactly the leaderboard order.
+    assert list(np.argsort(-lam0)) == list(np.argsort(-board.predict(view).reindex(spider.models_).to_numpy()))
+
+
+def test_stacked_prior_hides_excluded_tasks_and_round_trips(tmp_path):
+    h, tokens = two_kinds()
+    spider = SpiderRanker(**STACKED).fit(h, tokens)
+    seen = spider.predict(TaskView("a0", tokens["a0"]))
+    hidden = spider.predict(TaskView("a0", tokens["a0"], exclude=tuple(h.tasks)))  # nothing left to read
+    assert not np.allclose(seen.to_numpy(), hidden.to_numpy())
+    spider.encoder_ = {"name": "test-encoder", "n_prompts": 8, "seed": 0}
+    spider.save(tmp_path / "s")
+    loaded = SpiderRanker.load(tmp_path / "s")
+    assert loaded.stack_lambda_ == spider.stack_lambda_ and loaded.get_params()["prior"] == "stacked"
+    np.testing.assert_allclose(loaded.predict(TaskView("b1", tokens["b1"], exclude=("b1",))).to_numpy(),
+                               spider.predict(TaskView("b1", tokens["b1"], exclude=("b1",))).to_numpy(), rtol=1e-6)
+    with pytest.raises(SpiderError, match="prior='mean'"):
+        spider.add_model("new", {"a1": 0.5, "a2": 0.5, "b1": 0.5}, tokens)
+    with pytest.raises(SpiderError, match="memory=False"):
+        SpiderRanker(prior="stacked")
+    with pytest.raises(SpiderError, match="prior must be one of"):
+        SpiderRanker(prior="median")

@@ -21,6 +21,22 @@ def task_centroid(tokens: np.ndarray) -> np.ndarray:
     return c / (np.linalg.norm(c) or 1.0)
 
 
+def similar_estimate(scores: np.ndarray, sims: np.ndarray, k: int = 10, temperature: float = 0.2) -> np.ndarray:
+    """Each model's ``exp(similarity / temperature)``-weighted mean score over its ``k`` most similar
+    scored tasks. ``scores``: models × tasks (NaN = unscored, or hidden from this estimate);
+    ``sims``: the target's similarity to each task. NaN for a model scored nowhere."""
+    if not np.isfinite(sims).any():  # every task hidden: nothing to read
+        return np.full(len(scores), np.nan)
+    order = np.argsort(-sims, kind="stable")
+    scores, sims = scores[:, order], sims[order]
+    have = ~np.isnan(scores)
+    take = have & (np.cumsum(have, axis=1) <= k)
+    w = np.exp((sims - sims.max()) / temperature) * take
+    total = w.sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(total > 0, np.nansum(np.where(take, scores, 0.0) * w, axis=1) / total, np.nan)
+
+
 class SimilarTasksRanker(Ranker):
     """Weighted mean of each model's scores on its ``k`` most similar scored history tasks.
 
@@ -46,13 +62,5 @@ class SimilarTasksRanker(Ranker):
     def predict(self, task: TaskView) -> pd.Series:
         if task.tokens is None:
             raise SpiderError(f"similar-tasks needs the token set of task '{task.name}'")
-        sims = self.centroids_ @ task_centroid(task.tokens)
-        order = np.argsort(-sims, kind="stable")
-        scores, sims = self.scores_[:, order], sims[order]
-        have = ~np.isnan(scores)
-        take = have & (np.cumsum(have, axis=1) <= self.k)
-        w = np.exp((sims - sims.max()) / self.temperature) * take
-        total = w.sum(axis=1)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            pred = np.where(total > 0, np.nansum(np.where(take, scores, 0.0) * w, axis=1) / total, np.nan)
+        pred = similar_estimate(self.scores_, self.centroids_ @ task_centroid(task.tokens), self.k, self.temperature)
         return pd.Series(pred, index=self.models_, name=task.name)
