@@ -217,3 +217,35 @@ def test_stacked_prior_hides_excluded_tasks_and_round_trips(tmp_path):
         SpiderRanker(prior="stacked")
     with pytest.raises(SpiderError, match="prior must be one of"):
         SpiderRanker(prior="median")
+
+
+def test_a_reranking_spider_with_its_own_first_pass(tmp_path):
+    """first_pass='own': ranking without probe tokens uses the state that ranked the validation tasks
+    best without them (the untrained prior allowed); re-ranking uses the probe-trained state."""
+    h, tokens = two_kinds(per_kind=8)
+    extra = {t: {m: np.full((3, 4), float(i) / 8, np.float32) for i, m in enumerate(h.models)} for t in h.tasks}
+    params = dict(STACKED, extra_dim=4, val_fraction=0.25, eval_every=1, patience=30, epochs=6)
+    own = SpiderRanker(**params, first_pass="own").fit(h, tokens, extra_tokens=extra)
+    shared = SpiderRanker(**params).fit(h, tokens, extra_tokens=extra)
+    assert shared.first_net_ is None and "first_pass_epoch" not in shared.fit_log_
+    log = own.fit_log_
+    assert 0 <= log["first_pass_epoch"] <= log["epochs_run"] and log["best_epoch"] >= 1
+    view = TaskView("a0", tokens["a0"], exclude=("a0",))
+    plain = own.predict(view)
+    with_probes = own.predict(TaskView("a0", tokens["a0"], {m: extra["a0"][m] for m in h.models[:2]}, ("a0",)))
+    # The re-rank state is the shared Spider's (same seed, same training); only the first pass differs.
+    np.testing.assert_allclose(with_probes.to_numpy(),
+                               shared.predict(TaskView("a0", tokens["a0"], {m: extra["a0"][m] for m in h.models[:2]},
+                                                       ("a0",))).to_numpy(), rtol=1e-5)
+    if log["first_pass_epoch"] == 0:  # untrained: exactly the stacked prior
+        prior = own._task_prior(tokens["a0"][None], np.isin(own.tasks_, ["a0"])[None])[0]
+        np.testing.assert_allclose(plain.to_numpy(), prior, atol=1e-5)
+    own.encoder_ = {"name": "test-encoder", "n_prompts": 8, "seed": 0}
+    own.save(tmp_path / "own")
+    loaded = SpiderRanker.load(tmp_path / "own")
+    np.testing.assert_allclose(loaded.predict(view).to_numpy(), plain.to_numpy(), rtol=1e-6)
+    with pytest.raises(SpiderError, match="first_pass='shared'"):
+        SpiderRanker(**{**params, "prior": "mean", "memory": True}, first_pass="own").fit(h, tokens, extra_tokens=extra) \
+            .add_model("new", {"a1": 0.5, "a2": 0.5, "b1": 0.5}, tokens)
+    with pytest.raises(SpiderError, match="first_pass must be"):
+        SpiderRanker(first_pass="separate")

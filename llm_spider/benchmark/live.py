@@ -37,7 +37,9 @@ DEFAULT_PROBES = 16
 # estimate, blended by leave-one-out on the history) in place of the mean + memory. Chosen on
 # small zoos cut from the leaderboard table (benchmarks/spider_small_zoos.py), not on a live zoo's
 # targets: there the default Spider is the leaderboard mean whenever the neighbours know better.
-LIVE_SPIDER = {"extra_dim": N_FEATURES, "prior": "stacked", "memory": False}
+# The first pass keeps its own early-stopping state (first_pass="own"): the probe path must train,
+# and on so few tasks that training otherwise drags the first pass away from its prior by noise.
+LIVE_SPIDER = {"extra_dim": N_FEATURES, "prior": "stacked", "memory": False, "first_pass": "own"}
 METHODS = ("spider+rerank", "spider+evidence", "spider", "similar-tasks", "leaderboard", "self-assessed (probe confidence)",
            "self-assessed (verbal)", "brute force (probes)", "brute force")
 

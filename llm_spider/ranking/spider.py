@@ -211,7 +211,10 @@ class SpiderRanker(Ranker):
     history read-out) and its initial ``null_similarity``; ``extra_dim`` the width of
     PTM-specific tokens (0: none); ``prior``: what the residual starts from, ``"mean"`` (the
     leaderboard mean) or ``"stacked"`` (a per-task blend of the leaderboard mean and the
-    similar-tasks estimate, see :meth:`_stack`; for zoos with few history tasks).
+    similar-tasks estimate, see :meth:`_stack`; for zoos with few history tasks); ``first_pass``
+    of a re-ranking Spider: ``"shared"`` ranks without probe tokens with the state chosen for
+    re-ranking, ``"own"`` with the state that ranked the validation tasks best without them (the
+    untrained one allowed), see :meth:`_train`.
     """
 
     name = "spider"
@@ -223,9 +226,11 @@ class SpiderRanker(Ranker):
                  mixtures: int = 32, mixture_max: int = 4, pointwise_weight: float = 0.5,
                  residual: bool = True, memory: bool = True, val_fraction: float = 0.15, patience: int = 3,
                  eval_every: int = 2, null_similarity: float = 0.9, extra_dim: int = 0, prior: str = "mean",
-                 random_state: int = 0):
+                 first_pass: str = "shared", random_state: int = 0):
         if prior not in PRIORS:
             raise SpiderError(f"prior must be one of {', '.join(PRIORS)}, got {prior!r}")
+        if first_pass not in ("shared", "own"):
+            raise SpiderError(f"first_pass must be 'shared' or 'own', got {first_pass!r}")
         if prior == "stacked" and memory:
             raise SpiderError("prior='stacked' already reads the history; use it with memory=False")
         self.dim, self.heads, self.task_layers = dim, heads, task_layers
@@ -234,7 +239,7 @@ class SpiderRanker(Ranker):
         self.pointwise_weight, self.residual, self.memory = pointwise_weight, residual, memory
         self.val_fraction, self.patience, self.eval_every = val_fraction, patience, eval_every
         self.null_similarity, self.extra_dim, self.random_state = null_similarity, extra_dim, random_state
-        self.prior = prior
+        self.prior, self.first_pass = prior, first_pass
 
     # --- training ------------------------------------------------------------------------------
     def fit(self, history: History, tasks: Mapping[str, np.ndarray] | None = None,
@@ -264,6 +269,7 @@ class SpiderRanker(Ranker):
         if self.prior == "stacked":
             self.stack_lambda_, self.stack_taus_ = self._stack()
         self.net_ = self._build_net(len(self.models_))
+        self.first_net_ = None
         self.train_extra_ = self._stack_extra([getattr(self, "_train_extra", {}).get(t) for t in usable])
         self.fit_log_ = self._train(tokens, rng)
 
@@ -394,6 +400,13 @@ class SpiderRanker(Ranker):
         # is never kept as the best, however the few validation tasks happen to rank it.
         if n_val and self.train_extra_ is None:
             best = (self._val_tau(tokens[val_idx], raw[:, val_idx], itself[val_idx], val_idx), 0, best[2])
+        # Its first pass need not pay for that: with first_pass="own" it keeps the state that ranked
+        # the validation tasks best without probe tokens, the untrained one (its prior) included.
+        # Why: training the probe path moves the whole net, and on a zoo with a couple of dozen
+        # history tasks the first pass then drifts from its prior by noise the probes never see.
+        own_first = n_val and self.train_extra_ is not None and self.first_pass == "own"
+        if own_first:
+            best_plain = (self._val_tau_once(tokens[val_idx], raw[:, val_idx], itself[val_idx]), 0, best[2])
         stale, epoch = 0, 0
         if self._on_epoch is not None:
             self._on_epoch(0)
@@ -426,6 +439,10 @@ class SpiderRanker(Ranker):
                 self._on_epoch(epoch)
             if n_val and epoch % self.eval_every == 0:
                 tau = self._val_tau(tokens[val_idx], raw[:, val_idx], itself[val_idx], val_idx)
+                if own_first:
+                    plain = self._val_tau_once(tokens[val_idx], raw[:, val_idx], itself[val_idx])
+                    if plain > best_plain[0] + 1e-4:
+                        best_plain = (plain, epoch, copy.deepcopy(net.state_dict()))
                 if tau > best[0] + 1e-4:
                     best, stale = (tau, epoch, copy.deepcopy(net.state_dict())), 0
                 else:
@@ -435,8 +452,14 @@ class SpiderRanker(Ranker):
         if n_val:
             net.load_state_dict(best[2])
         net.eval()
+        if own_first:
+            self.first_net_ = self._build_net(len(self.models_))
+            self.first_net_.load_state_dict(best_plain[2])
+            self.first_net_.eval()
         return {"epochs_run": epoch, "best_epoch": best[1] if n_val else epoch,
                 "val_weighted_tau": float(best[0]) if n_val else None,
+                **({"first_pass_epoch": best_plain[1], "first_pass_val_weighted_tau": float(best_plain[0])}
+                   if own_first else {}),
                 "train_tasks": int(len(train_idx)), "val_tasks": int(n_val)}
 
     def _stack_extra(self, per_task: list) -> tuple[np.ndarray, np.ndarray] | None:
@@ -485,7 +508,9 @@ class SpiderRanker(Ranker):
 
     def _scores(self, tokens: np.ndarray, exclude: np.ndarray, extra=None, extra_mask=None) -> np.ndarray:
         prior = self._prior_rows(tokens, exclude)
-        out = self.net_(torch.from_numpy(tokens), torch.arange(len(self.models_)), prior, extra, extra_mask,
+        first = getattr(self, "first_net_", None)
+        net = first if extra is None and first is not None else self.net_
+        out = net(torch.from_numpy(tokens), torch.arange(len(self.models_)), prior, extra, extra_mask,
                         memory=self._memory(tokens, exclude))
         return out.numpy().astype(np.float64)
 
@@ -544,6 +569,8 @@ class SpiderRanker(Ranker):
             raise SpiderError(f"model '{name}' is already in the zoo")
         if self.prior != "mean":
             raise SpiderError("add_model fits a new model's leaderboard-mean prior: it needs a Spider with prior='mean'")
+        if getattr(self, "first_net_", None) is not None:
+            raise SpiderError("add_model fits one net: it needs a Spider with first_pass='shared'")
         used = [t for t in scores if t in self.tasks_ and np.isfinite(scores[t])]
         unknown = [t for t in scores if t not in self.tasks_]
         if len(used) < 3:
@@ -613,6 +640,8 @@ class SpiderRanker(Ranker):
         config = self.config()
         text = json.dumps(config, indent=1, sort_keys=True)
         tensors = {f"net.{k}": v.detach().contiguous() for k, v in self.net_.state_dict().items()}
+        if getattr(self, "first_net_", None) is not None:
+            tensors.update({f"first.{k}": v.detach().contiguous() for k, v in self.first_net_.state_dict().items()})
         tensors.update(prior=torch.tensor(self.prior_), train_scores=torch.tensor(self.train_scores_),
                        centroids=torch.from_numpy(self.centroids_))
         tmp_w, tmp_c = path / (WEIGHTS_FILE + ".tmp"), path / (CONFIG_FILE + ".tmp")
@@ -673,6 +702,12 @@ class SpiderRanker(Ranker):
         except RuntimeError as exc:
             raise SpiderError(f"{path}: weights do not match the config: {str(exc).splitlines()[0]}") from None
         self.net_.eval()
+        self.first_net_ = None
+        first = {k[len("first."):]: v for k, v in tensors.items() if k.startswith("first.")}
+        if first:
+            self.first_net_ = self._build_net(n_models)
+            self.first_net_.load_state_dict(first, strict=True)
+            self.first_net_.eval()
         return self
 
 
