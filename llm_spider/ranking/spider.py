@@ -283,19 +283,24 @@ class SpiderRanker(Ranker):
         sd = means[ok].std() or 1.0
         return np.where(ok, (means - means[ok].mean()) / sd, 0.0)
 
-    def _task_prior(self, tokens: np.ndarray, exclude: np.ndarray, lam: float | None = None) -> np.ndarray:
-        """(T, M) stacked prior: per task, ``(1 - λ)`` × the standardised mean score over the history
-        tasks it may see + ``λ`` × the standardised similar-tasks estimate from them."""
+    def _prior_parts(self, tokens: np.ndarray, exclude: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Per task (T, M) each: the standardised mean score over the history tasks it may see, and
+        the standardised similar-tasks estimate from them."""
         sims = _centroids(tokens) @ self.centroids_.T
-        lam = self.stack_lambda_ if lam is None else lam
-        out = np.zeros((len(tokens), len(self.models_)))
+        mean, near = np.zeros((2, len(tokens), len(self.models_)))
         for i in range(len(tokens)):
             scores = np.where(exclude[i][None, :], np.nan, self.train_scores_)
             with np.errstate(invalid="ignore"):
-                mean = np.nanmean(scores, axis=1) if (~np.isnan(scores)).any() else np.full(len(scores), np.nan)
-            near = similar_estimate(scores, np.where(exclude[i], -np.inf, sims[i]))
-            out[i] = (1 - lam) * _zscore(mean) + lam * _zscore(near)
-        return out
+                m = np.nanmean(scores, axis=1) if (~np.isnan(scores)).any() else np.full(len(scores), np.nan)
+            mean[i] = _zscore(m)
+            near[i] = _zscore(similar_estimate(scores, np.where(exclude[i], -np.inf, sims[i])))
+        return mean, near
+
+    def _task_prior(self, tokens: np.ndarray, exclude: np.ndarray, lam: float | None = None) -> np.ndarray:
+        """(T, M) stacked prior: ``(1 - λ)`` × the mean part + ``λ`` × the similar-tasks part."""
+        mean, near = self._prior_parts(tokens, exclude)
+        lam = self.stack_lambda_ if lam is None else lam
+        return (1 - lam) * mean + lam * near
 
     def _stack(self) -> tuple[float, list[float]]:
         """Choose λ by leave-one-out on the history: each task ranked from all the others, the λ with
@@ -307,20 +312,19 @@ class SpiderRanker(Ranker):
         scalar is well determined by a couple of dozen held-out tasks; a transformer is not, so it
         learns only the residual over this choice."""
         n = len(self.tasks_)
-        itself = np.eye(n, dtype=bool)
-        taus = np.zeros(len(STACK_GRID))
-        counted = 0
-        for j in range(n):
-            truth = self.train_scores_[:, j]
-            ok = ~np.isnan(truth)
-            if ok.sum() < 2 or n < 2:
-                continue
-            mean, near = (self._task_prior(self.centroids_[j:j + 1, None, :], itself[j:j + 1], lam)[0] for lam in (0.0, 1.0))
-            taus += [weighted_tau(truth[ok], ((1 - lam) * mean + lam * near)[ok]) for lam in STACK_GRID]
-            counted += 1
-        if not counted:
+        if n < 2:
             return 0.0, []
-        taus /= counted
+        # Each history task as a one-prompt batch of its centroid, hiding only itself.
+        mean, near = self._prior_parts(self.centroids_[:, None, :], np.eye(n, dtype=bool))
+        taus = []
+        for j in range(n):
+            ok = ~np.isnan(self.train_scores_[:, j])
+            if ok.sum() >= 2:
+                truth = self.train_scores_[ok, j]
+                taus.append([weighted_tau(truth, ((1 - lam) * mean[j] + lam * near[j])[ok]) for lam in STACK_GRID])
+        if not taus:
+            return 0.0, []
+        taus = np.mean(taus, axis=0)
         return float(STACK_GRID[int(np.argmax(taus))]), [round(float(t), 4) for t in taus]
 
     def _prior_rows(self, tokens: np.ndarray, exclude: np.ndarray) -> torch.Tensor:
@@ -697,16 +701,16 @@ class SpiderRanker(Ranker):
             raise SpiderError(f"{path}: tensor shapes do not match the config's {n_models} models × {n_tasks} tasks")
         self.net_ = self._build_net(n_models)
         state = {k[len("net."):]: v for k, v in tensors.items() if k.startswith("net.")}
+        first = {k[len("first."):]: v for k, v in tensors.items() if k.startswith("first.")}
+        self.first_net_ = self._build_net(n_models) if first else None
         try:
             self.net_.load_state_dict(state, strict=True)
+            if first:
+                self.first_net_.load_state_dict(first, strict=True)
         except RuntimeError as exc:
             raise SpiderError(f"{path}: weights do not match the config: {str(exc).splitlines()[0]}") from None
         self.net_.eval()
-        self.first_net_ = None
-        first = {k[len("first."):]: v for k, v in tensors.items() if k.startswith("first.")}
         if first:
-            self.first_net_ = self._build_net(n_models)
-            self.first_net_.load_state_dict(first, strict=True)
             self.first_net_.eval()
         return self
 
