@@ -179,7 +179,7 @@ def test_stacked_prior_chooses_the_neighbours_where_they_know_better():
     train = h.drop_tasks(["a0", "b0"])
     spider = SpiderRanker(**{**STACKED, "epochs": 0}).fit(train, tokens)
     assert spider.stack_lambda_ >= 0.8
-    assert len(spider.stack_taus_) == 11 and max(spider.stack_taus_) == spider.stack_taus_[int(spider.stack_lambda_ * 10)]
+    assert len(spider.stack_taus_) == 11 and max(spider.stack_taus_) == spider.stack_taus_[round(spider.stack_lambda_ * 10)]
     for target in ("a0", "b0"):  # untrained: the stacked prior alone already ranks held-out tasks
         assert spider.score(TaskView(target, tokens[target], exclude=(target,)), h.wide()[target]) > 0.8
     trained = SpiderRanker(**STACKED).fit(train, tokens)
