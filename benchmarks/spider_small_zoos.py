@@ -10,8 +10,11 @@ the test. So the design is compared here, on zoos of the same shape cut from the
 (``--window``), 19 tasks, every task ranked from the other 18 (leave-one-task-out). Two regimes:
 ``live``: the live task set's tasks found in the leaderboard (18; the overall mean tends to win);
 ``random``: 19 tasks drawn per zoo from every leaderboard task with prompts (neighbours tend to win).
-Methods: the leaderboard mean, similar tasks, the Spider with its default prior (``mean``, with the
-history memory) and with ``prior="stacked"`` (trained, and untrained: the stacked prior alone).
+Methods: the leaderboard mean, similar tasks (task similarity from the encoder, and mixed with the
+tasks' leaderboard profiles, encoders/profile.py: computed without the zoo's 12 members, so no
+member's score on a target is read), the Spider with its default prior (``mean``, with the history
+memory), with ``prior="stacked"`` and with ``prior="similar", similarity="mixed"`` (the live zoos'
+setting), each trained and untrained (the prior alone).
 Prints mean weighted τ per regime and method; writes benchmarks/results/spider_small_zoos.json
 (records: regime, zoo, task, method, weighted_tau, top1_accuracy, top1_regret).
 """
@@ -29,6 +32,8 @@ SPIDERS = {
     "spider (prior=mean, memory)": {},
     "spider (prior=stacked)": {"prior": "stacked", "memory": False},
     "stacked prior, untrained": {"prior": "stacked", "memory": False, "epochs": 0},
+    "spider (prior=similar, mixed similarity)": {"prior": "similar", "similarity": "mixed", "memory": False},
+    "similar prior (mixed), untrained": {"prior": "similar", "similarity": "mixed", "memory": False, "epochs": 0},
 }
 
 
@@ -76,7 +81,9 @@ def main() -> None:
                 seen = {t: tokens[t] for t in train.tasks}
                 view = TaskView(target, tokens[target], exclude=(target,))
                 preds = {"leaderboard": LeaderboardRanker().fit(train).predict(view),
-                         "similar-tasks": SimilarTasksRanker().fit(train, seen).predict(view)}
+                         "similar-tasks": SimilarTasksRanker().fit(train, seen).predict(view),
+                         "similar-tasks (mixed similarity)":
+                             SimilarTasksRanker(similarity="mixed").fit(train, seen).predict(view)}
                 for name, params in SPIDERS.items():
                     preds[name] = SpiderRanker(**params).fit(train, seen).predict(view)
                 truth = wide[target].to_numpy()

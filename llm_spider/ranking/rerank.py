@@ -56,6 +56,9 @@ def stored_probe_stats(items: pd.DataFrame, models: Sequence[str], task: str, pr
 class ProbeEvidenceReranker:
     """Scores candidates by ``coef_ @ [features]`` (the prior and probe statistics), fitted on history.
 
+    The prior is the similar-tasks estimate with ``similarity`` (``"encoder"`` or ``"mixed"``, see
+    baselines/similar_tasks.py); the live zoos use the Spider's own, ``"mixed"``.
+
     ``fit(history, tasks, items, probe_index)``: ``tasks`` are the history tasks' general token
     sets (for the similar-tasks prior), ``items`` the stored per-item results, ``probe_index(task)``
     the item indices of a task's probes. ``predict(prior, stats)`` scores a target's candidates
@@ -63,14 +66,15 @@ class ProbeEvidenceReranker:
     """
 
     def __init__(self, features: Sequence[str] = DEFAULT_FEATURES, k: int = 10, temperature: float = 0.2,
-                 min_tasks: int = 3):
+                 min_tasks: int = 3, similarity: str = "encoder"):
         unknown = set(features) - {"prior", *PROBE_STATS}
         if unknown or "prior" not in features or len(features) < 2:
             raise SpiderError(f"features must be 'prior' and one or more of {', '.join(PROBE_STATS)}; got {features}")
         self.features, self.k, self.temperature, self.min_tasks = tuple(features), k, temperature, min_tasks
+        self.similarity = similarity
 
     def _prior_ranker(self, history: History, tasks: Mapping[str, np.ndarray]) -> SimilarTasksRanker:
-        return SimilarTasksRanker(self.k, self.temperature).fit(history, tasks)
+        return SimilarTasksRanker(self.k, self.temperature, self.similarity).fit(history, tasks)
 
     def prior(self, history: History, tasks: Mapping[str, np.ndarray], view: TaskView) -> pd.Series:
         """The history's estimate of each model's accuracy on ``view``: similar-tasks' weighted mean."""

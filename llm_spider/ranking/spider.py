@@ -21,12 +21,19 @@ extrapolating. During training each task looks up every historical task but itse
 but its parts), so the read-out is learned leave-one-out. ``benchmarks/spider_ablation.py``
 measures what each part buys.
 
-Why a stacked prior (``prior="stacked"``, used by the live zoos): with a dozen models and a
+Why a stacked prior (``prior="stacked"``): with a dozen models and a
 couple of dozen history tasks, the memory's four scalars barely move in training and early
 stopping on three validation tasks often keeps epoch 0, so the Spider stays the leaderboard mean
 even where the neighbouring tasks predict the order better. The stacked prior blends the two
 history estimates per task with one weight chosen by leave-one-out on the history, and the
 transformer learns its residual (``benchmarks/spider_small_zoos.py``).
+
+Why a leaderboard-profile similarity (``similarity="mixed"``, with ``prior="similar"`` used by the
+live zoos): on those small zoos the stacking mostly decides *whether* the encoder's neighbours can
+be trusted. Tasks that order public LLMs alike (the shipped leaderboard table, the zoo's own models
+left out) are better neighbours than tasks whose prompts read alike; with that similarity mixed into
+the encoder's, the neighbours beat the leaderboard mean on both task regimes of the bench, so the
+blend has nothing left to choose and the prior is the similar-tasks estimate itself.
 
 Only the model token's position is read out, so the attention is computed for that query alone
 (the task tokens are first mixed among themselves by ``task_layers`` encoder layers shared by all
@@ -48,7 +55,8 @@ import pandas as pd
 import torch
 from torch import nn
 
-from llm_spider.baselines.similar_tasks import similar_estimate
+from llm_spider.baselines.similar_tasks import SIMILARITIES, similar_estimate
+from llm_spider.encoders.profile import LeaderboardProfile, mix_similarity
 from llm_spider.errors import SpiderError
 from llm_spider.metrics import weighted_tau
 from llm_spider.ranking.base import Ranker, TaskView
@@ -59,7 +67,8 @@ CHECKPOINT_FORMAT = "llm-spider.spider"
 CHECKPOINT_VERSION = 1
 WEIGHTS_FILE, CONFIG_FILE = "spider.safetensors", "spider.json"
 PROBE_LR_FACTOR = 10.0
-PRIORS = ("mean", "stacked")
+PRIORS = ("mean", "stacked", "similar")
+HISTORY_PRIORS = ("stacked", "similar")  # priors that read the history per task
 STACK_GRID = np.linspace(0.0, 1.0, 11)
 
 
@@ -210,8 +219,11 @@ class SpiderRanker(Ranker):
     MSE term beside the listwise loss; ``residual`` over the leaderboard mean; ``memory`` (the
     history read-out) and its initial ``null_similarity``; ``extra_dim`` the width of
     PTM-specific tokens (0: none); ``prior``: what the residual starts from, ``"mean"`` (the
-    leaderboard mean) or ``"stacked"`` (a per-task blend of the leaderboard mean and the
-    similar-tasks estimate, see :meth:`_stack`; for zoos with few history tasks); ``first_pass``
+    leaderboard mean), ``"stacked"`` (a per-task blend of the leaderboard mean and the
+    similar-tasks estimate, see :meth:`_stack`; for zoos with few history tasks) or ``"similar"``
+    (the similar-tasks estimate alone); ``similarity`` of a history prior: ``"encoder"`` (cosine of
+    prompt centroids) or ``"mixed"`` (with the tasks' leaderboard profiles, encoders/profile.py);
+    ``first_pass``
     of a re-ranking Spider: ``"shared"`` ranks without probe tokens with the state chosen for
     re-ranking, ``"own"`` with the state that ranked the validation tasks best without them (the
     untrained one allowed), see :meth:`_train`.
@@ -226,20 +238,25 @@ class SpiderRanker(Ranker):
                  mixtures: int = 32, mixture_max: int = 4, pointwise_weight: float = 0.5,
                  residual: bool = True, memory: bool = True, val_fraction: float = 0.15, patience: int = 3,
                  eval_every: int = 2, null_similarity: float = 0.9, extra_dim: int = 0, prior: str = "mean",
-                 first_pass: str = "shared", random_state: int = 0):
+                 first_pass: str = "shared", similarity: str = "encoder", random_state: int = 0):
         if prior not in PRIORS:
             raise SpiderError(f"prior must be one of {', '.join(PRIORS)}, got {prior!r}")
         if first_pass not in ("shared", "own"):
             raise SpiderError(f"first_pass must be 'shared' or 'own', got {first_pass!r}")
-        if prior == "stacked" and memory:
-            raise SpiderError("prior='stacked' already reads the history; use it with memory=False")
+        if prior in HISTORY_PRIORS and memory:
+            raise SpiderError(f"prior={prior!r} already reads the history; use it with memory=False")
+        if similarity not in SIMILARITIES:
+            raise SpiderError(f"similarity must be one of {', '.join(SIMILARITIES)}, got {similarity!r}")
+        if similarity != "encoder" and prior not in HISTORY_PRIORS:
+            raise SpiderError(f"similarity={similarity!r} is how the prior finds similar tasks: it needs "
+                              f"prior={' or '.join(map(repr, HISTORY_PRIORS))}")
         self.dim, self.heads, self.task_layers = dim, heads, task_layers
         self.epochs, self.lr, self.weight_decay, self.dropout = epochs, lr, weight_decay, dropout
         self.batch_tasks, self.mixtures, self.mixture_max = batch_tasks, mixtures, mixture_max
         self.pointwise_weight, self.residual, self.memory = pointwise_weight, residual, memory
         self.val_fraction, self.patience, self.eval_every = val_fraction, patience, eval_every
         self.null_similarity, self.extra_dim, self.random_state = null_similarity, extra_dim, random_state
-        self.prior, self.first_pass = prior, first_pass
+        self.prior, self.first_pass, self.similarity = prior, first_pass, similarity
 
     # --- training ------------------------------------------------------------------------------
     def fit(self, history: History, tasks: Mapping[str, np.ndarray] | None = None,
@@ -266,8 +283,11 @@ class SpiderRanker(Ranker):
         self.token_dim_ = int(tasks[usable[0]].shape[1])
         tokens = np.stack([_fixed_length(np.asarray(tasks[t], np.float32), self.n_tokens_) for t in usable])
         self.centroids_ = _centroids(tokens)
+        self._set_profile()
         if self.prior == "stacked":
             self.stack_lambda_, self.stack_taus_ = self._stack()
+        elif self.prior == "similar":
+            self.stack_lambda_, self.stack_taus_ = 1.0, []
         self.net_ = self._build_net(len(self.models_))
         self.first_net_ = None
         self.train_extra_ = self._stack_extra([getattr(self, "_train_extra", {}).get(t) for t in usable])
@@ -283,10 +303,25 @@ class SpiderRanker(Ranker):
         sd = means[ok].std() or 1.0
         return np.where(ok, (means - means[ok].mean()) / sd, 0.0)
 
-    def _prior_parts(self, tokens: np.ndarray, exclude: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def _set_profile(self) -> None:
+        """With ``similarity="mixed"``: the history tasks' leaderboard profiles (the zoo's own
+        models left out of them) and their pairwise similarities."""
+        self.profile_ = LeaderboardProfile(self.models_) if self.similarity == "mixed" else None
+        self.profile_sims_ = self.profile_.matrix(self.tasks_) if self.profile_ is not None else None
+
+    def _profile_rows(self, idx: np.ndarray, n_unnamed: int = 0) -> np.ndarray | None:
+        """Profile similarities of history tasks ``idx`` to every history task, then ``n_unnamed``
+        rows of NaN (mixtures, which have no profile: they fall back to the encoder)."""
+        if getattr(self, "profile_sims_", None) is None:
+            return None
+        return np.concatenate([self.profile_sims_[idx], np.full((n_unnamed, len(self.tasks_)), np.nan)])
+
+    def _prior_parts(self, tokens: np.ndarray, exclude: np.ndarray, profile: np.ndarray | None = None
+                     ) -> tuple[np.ndarray, np.ndarray]:
         """Per task (T, M) each: the standardised mean score over the history tasks it may see, and
-        the standardised similar-tasks estimate from them."""
-        sims = _centroids(tokens) @ self.centroids_.T
+        the standardised similar-tasks estimate from them. ``profile`` (T, tasks): leaderboard-profile
+        similarities to mix into the encoder's (NaN: unknown)."""
+        sims = mix_similarity(_centroids(tokens) @ self.centroids_.T, profile)
         mean, near = np.zeros((2, len(tokens), len(self.models_)))
         for i in range(len(tokens)):
             scores = np.where(exclude[i][None, :], np.nan, self.train_scores_)
@@ -296,9 +331,10 @@ class SpiderRanker(Ranker):
             near[i] = _zscore(similar_estimate(scores, np.where(exclude[i], -np.inf, sims[i])))
         return mean, near
 
-    def _task_prior(self, tokens: np.ndarray, exclude: np.ndarray, lam: float | None = None) -> np.ndarray:
+    def _task_prior(self, tokens: np.ndarray, exclude: np.ndarray, lam: float | None = None,
+                    profile: np.ndarray | None = None) -> np.ndarray:
         """(T, M) stacked prior: ``(1 - λ)`` × the mean part + ``λ`` × the similar-tasks part."""
-        mean, near = self._prior_parts(tokens, exclude)
+        mean, near = self._prior_parts(tokens, exclude, profile)
         lam = self.stack_lambda_ if lam is None else lam
         return (1 - lam) * mean + lam * near
 
@@ -315,7 +351,7 @@ class SpiderRanker(Ranker):
         if n < 2:
             return 0.0, []
         # Each history task as a one-prompt batch of its centroid, hiding only itself.
-        mean, near = self._prior_parts(self.centroids_[:, None, :], np.eye(n, dtype=bool))
+        mean, near = self._prior_parts(self.centroids_[:, None, :], np.eye(n, dtype=bool), self._profile_rows(np.arange(n)))
         taus = []
         for j in range(n):
             ok = ~np.isnan(self.train_scores_[:, j])
@@ -327,10 +363,10 @@ class SpiderRanker(Ranker):
         taus = np.mean(taus, axis=0)
         return float(STACK_GRID[int(np.argmax(taus))]), [round(float(t), 4) for t in taus]
 
-    def _prior_rows(self, tokens: np.ndarray, exclude: np.ndarray) -> torch.Tensor:
-        """The residual's starting point for a batch of tasks: (M,) or, stacked, (T, M)."""
-        if self.prior == "stacked":
-            return torch.tensor(self._task_prior(tokens, exclude), dtype=torch.float32)
+    def _prior_rows(self, tokens: np.ndarray, exclude: np.ndarray, profile: np.ndarray | None = None) -> torch.Tensor:
+        """The residual's starting point for a batch of tasks: (M,) or, read from the history, (T, M)."""
+        if self.prior in HISTORY_PRIORS:
+            return torch.tensor(self._task_prior(tokens, exclude, profile=profile), dtype=torch.float32)
         return torch.tensor(self.prior_, dtype=torch.float32)
 
     def _build_net(self, n_models: int) -> SpiderNet:
@@ -410,7 +446,8 @@ class SpiderRanker(Ranker):
         # history tasks the first pass then drifts from its prior by noise the probes never see.
         own_first = n_val and self.train_extra_ is not None and self.first_pass == "own"
         if own_first:
-            best_plain = (self._val_tau_once(tokens[val_idx], raw[:, val_idx], itself[val_idx]), 0, best[2])
+            best_plain = (self._val_tau_once(tokens[val_idx], raw[:, val_idx], itself[val_idx],
+                                             profile=self._profile_rows(val_idx)), 0, best[2])
         stale, epoch = 0, 0
         if self._on_epoch is not None:
             self._on_epoch(0)
@@ -420,6 +457,7 @@ class SpiderRanker(Ranker):
             all_tok = np.concatenate([tokens[train_idx], mix_tok])
             all_z = torch.from_numpy(np.concatenate([z_t[train_idx], mix_z.T.astype(np.float32)]))
             all_excl = np.concatenate([itself[train_idx], mix_parts])
+            all_prof = self._profile_rows(train_idx, len(mix_tok))
             all_extra = self._extra_rows(train_idx, len(mix_tok))
             perm = rng.permutation(len(all_tok))
             for start in range(0, len(perm), self.batch_tasks):
@@ -429,7 +467,8 @@ class SpiderRanker(Ranker):
                 # first pass) and re-rank with them.
                 if all_extra is not None and rng.random() < 0.5:
                     extra, extra_mask = torch.from_numpy(all_extra[0][b]), torch.from_numpy(all_extra[1][b])
-                pred = net(torch.from_numpy(all_tok[b]), models, self._prior_rows(all_tok[b], all_excl[b]), extra, extra_mask,
+                prof = all_prof[b] if all_prof is not None else None
+                pred = net(torch.from_numpy(all_tok[b]), models, self._prior_rows(all_tok[b], all_excl[b], prof), extra, extra_mask,
                            memory=self._memory(all_tok[b], all_excl[b]))
                 truth = all_z[b]
                 mask = ~torch.isnan(truth)
@@ -444,7 +483,8 @@ class SpiderRanker(Ranker):
             if n_val and epoch % self.eval_every == 0:
                 tau = self._val_tau(tokens[val_idx], raw[:, val_idx], itself[val_idx], val_idx)
                 if own_first:
-                    plain = self._val_tau_once(tokens[val_idx], raw[:, val_idx], itself[val_idx])
+                    plain = self._val_tau_once(tokens[val_idx], raw[:, val_idx], itself[val_idx],
+                                               profile=self._profile_rows(val_idx))
                     if plain > best_plain[0] + 1e-4:
                         best_plain = (plain, epoch, copy.deepcopy(net.state_dict()))
                 if tau > best[0] + 1e-4:
@@ -492,16 +532,18 @@ class SpiderRanker(Ranker):
     @torch.no_grad()
     def _val_tau(self, tokens: np.ndarray, raw: np.ndarray, exclude: np.ndarray, idx=None) -> float:
         """Mean weighted τ on held-out tasks, with and (if trained with them) without probe tokens."""
-        tau = self._val_tau_once(tokens, raw, exclude)
+        profile = self._profile_rows(idx) if idx is not None else None
+        tau = self._val_tau_once(tokens, raw, exclude, profile=profile)
         rows = self._extra_rows(idx, 0) if idx is not None else None
         if rows is not None:
-            tau = 0.5 * (tau + self._val_tau_once(tokens, raw, exclude, *map(torch.from_numpy, rows)))
+            tau = 0.5 * (tau + self._val_tau_once(tokens, raw, exclude, *map(torch.from_numpy, rows), profile=profile))
         return tau
 
     @torch.no_grad()
-    def _val_tau_once(self, tokens: np.ndarray, raw: np.ndarray, exclude: np.ndarray, extra=None, mask=None) -> float:
+    def _val_tau_once(self, tokens: np.ndarray, raw: np.ndarray, exclude: np.ndarray, extra=None, mask=None,
+                      profile: np.ndarray | None = None) -> float:
         self.net_.eval()
-        pred = self._scores(tokens, exclude, extra, mask).T
+        pred = self._scores(tokens, exclude, extra, mask, profile).T
         taus = []
         for j in range(raw.shape[1]):
             ok = ~np.isnan(raw[:, j])
@@ -510,8 +552,9 @@ class SpiderRanker(Ranker):
         tau = float(np.mean(taus)) if taus else np.nan
         return tau if np.isfinite(tau) else -np.inf  # constant predictions have no τ: worst
 
-    def _scores(self, tokens: np.ndarray, exclude: np.ndarray, extra=None, extra_mask=None) -> np.ndarray:
-        prior = self._prior_rows(tokens, exclude)
+    def _scores(self, tokens: np.ndarray, exclude: np.ndarray, extra=None, extra_mask=None,
+                profile: np.ndarray | None = None) -> np.ndarray:
+        prior = self._prior_rows(tokens, exclude, profile)
         first = getattr(self, "first_net_", None)
         net = first if extra is None and first is not None else self.net_
         out = net(torch.from_numpy(tokens), torch.arange(len(self.models_)), prior, extra, extra_mask,
@@ -530,7 +573,8 @@ class SpiderRanker(Ranker):
         extra, mask = self._extra(task, tokens)
         self.net_.eval()
         exclude = np.isin(self.tasks_, list(task.exclude))[None, :]
-        pred = self._scores(tokens[None], exclude, extra, mask)[0]
+        profile = self.profile_.similarity(task.name, self.tasks_)[None] if getattr(self, "profile_", None) is not None else None
+        pred = self._scores(tokens[None], exclude, extra, mask, profile)[0]
         # θ of a model never scored on a task with tokens was never trained: it cannot be ranked.
         known = ~np.isnan(self.train_scores_).all(axis=1)
         return pd.Series(np.where(known, pred, np.nan), index=self.models_, name=task.name)
@@ -631,7 +675,7 @@ class SpiderRanker(Ranker):
                 "n_tokens": self.n_tokens_, "encoder": getattr(self, "encoder_", None),
                 "fit_log": getattr(self, "fit_log_", None), "trained_on": getattr(self, "trained_on_", None),
                 "added_models": getattr(self, "added_models_", []),
-                **({"stack_lambda": self.stack_lambda_, "stack_taus": self.stack_taus_} if self.prior == "stacked" else {})}
+                **({"stack_lambda": self.stack_lambda_, "stack_taus": self.stack_taus_} if self.prior in HISTORY_PRIORS else {})}
 
     def save(self, path: str | Path) -> Path:
         """Write ``spider.safetensors`` + ``spider.json`` into directory ``path`` (atomically)."""
@@ -690,7 +734,7 @@ class SpiderRanker(Ranker):
         self.encoder_, self.fit_log_ = config.get("encoder"), config.get("fit_log")
         self.added_models_ = list(config.get("added_models", []))
         self.trained_on_ = config.get("trained_on")
-        if self.prior == "stacked":
+        if self.prior in HISTORY_PRIORS:
             self.stack_lambda_, self.stack_taus_ = float(config["stack_lambda"]), list(config.get("stack_taus", []))
         self.prior_ = tensors["prior"].numpy().astype(np.float64)
         self.train_scores_ = tensors["train_scores"].numpy().astype(np.float64)
@@ -699,6 +743,7 @@ class SpiderRanker(Ranker):
         if self.prior_.shape != (n_models,) or self.train_scores_.shape != (n_models, n_tasks) \
                 or self.centroids_.shape != (n_tasks, self.token_dim_):
             raise SpiderError(f"{path}: tensor shapes do not match the config's {n_models} models × {n_tasks} tasks")
+        self._set_profile()
         self.net_ = self._build_net(n_models)
         state = {k[len("net."):]: v for k, v in tensors.items() if k.startswith("net.")}
         first = {k[len("first."):]: v for k, v in tensors.items() if k.startswith("first.")}
