@@ -42,6 +42,15 @@ LIVE_TASK_SET: tuple[str, ...] = (
     "bbh_boolean_expressions", "bbh_sports_understanding", "bbh_hyperbaton", "bbh_snarks",
     "arc_challenge", "openbookqa",
 )
+# Six more MMLU subjects evaluated on the multi-source zoo only, as more history for its rankers
+# (25 tasks instead of 19): drawn with seed 2026 from the subjects of 100-112 questions outside the
+# live set, and first run as blind targets of `compare`. MMLU repeats a few test questions in its
+# validation split: two public_relations questions are among the mmlu-social specialists' 192
+# training items (reported in the README, left in: 2 of 110).
+MULTISOURCE_EXTRA_TASKS: tuple[str, ...] = (
+    "mmlu_abstract_algebra", "mmlu_business_ethics", "mmlu_college_computer_science", "mmlu_college_mathematics",
+    "mmlu_global_facts", "mmlu_public_relations",
+)
 # BBH inputs carry their options inline as "(A) ..." lines; for letter scoring they are re-rendered.
 SCORING_TEMPLATES = {"bbh": "bbh_choice.jinja"}
 SHIPPED_LOCAL_DIR = DATA_DIR / "zoos" / "local"
