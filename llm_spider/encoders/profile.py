@@ -53,14 +53,16 @@ class LeaderboardProfile:
         self.exclude_models = tuple(sorted(set(exclude_models) & set(_board().index)))
         self.min_models = min_models
         self.corr_ = _profile_corr(self.exclude_models, min_models)
+        self._index = {t: i for i, t in enumerate(self.corr_.index)}
+        self._values = self.corr_.to_numpy(dtype=np.float64)
 
-    def _columns(self, task: str) -> list[str]:
-        if task in self.corr_.index:
-            return [task]
+    def _columns(self, task: str) -> list[int]:
+        if task in self._index:
+            return [self._index[task]]
         from llm_spider.tasks import REGISTRY
 
         if task in REGISTRY:
-            return [c for c in REGISTRY.get(task).components if c in self.corr_.index]
+            return [self._index[c] for c in REGISTRY.get(task).components if c in self._index]
         return []
 
     def known(self, task: str) -> bool:
@@ -74,7 +76,7 @@ class LeaderboardProfile:
             return out
         for j, other in enumerate(others):
             cols = self._columns(other)
-            block = self.corr_.loc[rows, cols].to_numpy(dtype=np.float64) if cols else np.empty(0)
+            block = self._values[np.ix_(rows, cols)] if cols else np.empty(0)
             if np.isfinite(block).any():
                 out[j] = float(np.nanmean(block))
         return out
