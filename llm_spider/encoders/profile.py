@@ -69,7 +69,7 @@ class LeaderboardProfile:
         return []
 
     def known(self, task: str) -> bool:
-        """Whether ``task`` (or every part of it) has a column in the table."""
+        """Whether ``task`` (or, for a composite, any of its parts) has a column in the table."""
         return bool(self._columns(task))
 
     def similarity(self, task: str, others: Sequence[str]) -> np.ndarray:
