@@ -273,18 +273,31 @@ def zoo_truth(
     results: ResultsOpt = None,
     diversity_view: Annotated[bool, typer.Option("--diversity", help="Per task: the best member against the "
                                                  "member with the best mean accuracy, and the gap.")] = False,
+    reliability_view: Annotated[bool, typer.Option(
+        "--reliability", help="Per task: how reproducible the members' order is (weighted τ between two "
+        "random halves of the items, and against bootstrap resamples), and how many items it would take "
+        "to tell the two best members apart. Tells whether differences between rankers on this zoo can "
+        "mean anything.")] = False,
+    splits: Annotated[int, typer.Option(min=1, help="Random splits / resamples per task for --reliability.")] = 200,
     fmt: FormatOpt = Format.table,
 ):
     """A live zoo's ground truth (accuracy of every member on every evaluated task) and how diverse it
     is: on how many tasks the member with the best mean accuracy is not the task's best, and by how much.
+    With --reliability: how much of each task's order of members is signal rather than item noise.
     """
     from llm_spider.benchmark.live import local_results
     from llm_spider.zoo.diversity import diversity, truth_table
     from llm_spider.zoo.local import load_zoo
 
+    if diversity_view and reliability_view:
+        raise SpiderError("choose one of --diversity and --reliability")
     z = load_zoo(zoo)
-    history, _ = local_results(results or user_local_zoo_dir(z.name), z.results_dir)
-    table = truth_table(history.scores, [m.name for m in z.models if m.name in set(history.scores["model"])])
+    history, items = local_results(results or user_local_zoo_dir(z.name), z.results_dir)
+    members = [m.name for m in z.models if m.name in set(history.scores["model"])]
+    if reliability_view:
+        _emit_reliability(z.name, items, members, splits, fmt)
+        return
+    table = truth_table(history.scores, members)
     per_task, summary = diversity(table)
     title = (f"zoo '{z.name}': {summary.members} members × {summary.tasks} tasks; the best-mean member "
              f"({summary.overall_best}, {summary.overall_best_mean:.4f}) is not the best on "
@@ -300,3 +313,17 @@ def zoo_truth(
         mean = pd.DataFrame([table.mean(axis=0)], index=["(mean)"])
         emit(pd.concat([out, mean.round(4) if fmt is Format.table else mean]).rename_axis("task").reset_index(),
              fmt, title=title)
+
+
+def _emit_reliability(zoo: str, items: pd.DataFrame, members: list[str], splits: int, fmt: Format) -> None:
+    from llm_spider.zoo.reliability import truth_reliability
+
+    per_task, r = truth_reliability(items, members, splits=splits)
+    title = (f"zoo '{zoo}': {r.members} members × {r.tasks} tasks; two random halves of a task's items "
+             f"order the members alike at weighted τ {r.mean_split_half_tau:.3f} on average (< 0.5 on "
+             f"{r.tasks_split_half_below_half} tasks); on {r.tasks_winner_unsettled}/{r.tasks} tasks the task "
+             f"is too small to tell its two best members apart (median items needed "
+             f"{r.median_items_needed:,.0f}; mean gap {r.mean_top2_gap:.4f})")
+    if fmt is not Format.table:
+        stderr.print(title, highlight=False, soft_wrap=True)
+    emit(per_task.round(4) if fmt is Format.table else per_task, fmt, title=title)

@@ -26,7 +26,7 @@ class Format(str, Enum):
 
 
 def _clean(value):
-    if isinstance(value, float) and math.isnan(value):
+    if isinstance(value, float) and not math.isfinite(value):  # JSON has no NaN or ∞: both become null
         return None
     if hasattr(value, "item"):  # numpy scalar
         return value.item()
