@@ -109,4 +109,5 @@ def test_compare_runs_the_live_path_on_two_small_models(tmp_path):
     assert by["self-assessed (verbal)"]["forward_passes"] == 2
     assert by["brute force"]["forward_passes"] == 2 * 250
     assert "paired bootstrap" in result.output and "spider+evidence" in result.output
+    assert "ground truth: " in result.output  # how far the truth itself can be trusted (zoo/reliability)
     assert (tmp_path / "live.png").stat().st_size > 10_000

@@ -107,3 +107,16 @@ def test_resampled_truths_weigh_composites_and_centre_on_the_truth():
     np.testing.assert_allclose(noisy.mean(axis=0), truth[["a", "b"]], atol=0.01)
     with pytest.raises(SpiderError, match="no per-item results"):
         resampled_truths(rows, {"t3": 1.0}, ["a", "b"], 5, rng)
+
+
+def test_compare_note_says_when_the_truth_cannot_settle_the_winner():
+    from llm_spider.zoo.reliability import reliability_note
+
+    clear = _items({"a": 0.95, "b": 0.3}, 200, "clear")
+    close = _items({"a": 0.5, "b": 0.49}, 100, "close", seed=3)
+    rows = pd.concat([clear, close])
+    assert reliability_note(rows, ["clear"], ["a", "b"]).startswith("ground truth: every task's items settle")
+    note = reliability_note(rows, ["clear", "close"], ["a", "b"])
+    assert "on 1 of 2 task(s) the items cannot settle" in note and "--reliability" in note
+    assert reliability_note(rows, ["absent"], ["a", "b"]) is None
+    assert reliability_note(rows, ["clear"], ["a"]) is None  # one member: nothing to order

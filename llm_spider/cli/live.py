@@ -195,6 +195,7 @@ def compare(
     from llm_spider.cli.output import write_json_atomic
     from llm_spider.tasks import REGISTRY
     from llm_spider.zoo.local import load_backend, load_zoo
+    from llm_spider.zoo.reliability import reliability_note
 
     targets = [REGISTRY.get(n) for n in split_names(task) or []]
     if not targets:
@@ -229,6 +230,10 @@ def compare(
             paired = pd.concat([paired_differences(records, m) for m in ("spider+rerank", "spider+evidence")])
             emit(paired, fmt, title="re-ranked Spider minus each baseline, per task: mean, 95 % paired bootstrap "
                                     "interval, wins/ties/losses")
+        parts = sorted({c for t in targets for c in t.components})
+        note = reliability_note(items, parts, [m.name for m in members])
+        if note:
+            stderr.print(note, highlight=False, soft_wrap=True)
     else:
         emit(df, fmt)
 

@@ -130,3 +130,21 @@ def resampled_truths(items: pd.DataFrame, components: dict[str, float], members:
         total += w * m[idx].mean(axis=1)
         weight += w
     return total / weight
+
+
+def reliability_note(items: pd.DataFrame, tasks: list[str], members: list[str], splits: int = 50) -> str | None:
+    """One sentence for `compare`: on how many of the tasks its truth cannot settle the winner, so
+    that a user reads small differences between rankers as what they are. None without item data."""
+    sub = items[items["task"].isin(tasks) & items["model"].isin(members)]
+    if sub.empty:
+        return None
+    try:
+        per_task, r = truth_reliability(sub, members, splits=splits)
+    except SpiderError:
+        return None
+    halves = f"two random halves of the items order the members alike at weighted τ {r.mean_split_half_tau:.2f}"
+    if r.tasks_winner_unsettled == 0:
+        return f"ground truth: every task's items settle which of its two best members is better; {halves}."
+    return (f"ground truth: on {r.tasks_winner_unsettled} of {r.tasks} task(s) the items cannot settle which of "
+            f"the two best members is better (mean gap {r.mean_top2_gap:.3f}), and {halves}: differences "
+            "between methods within that noise mean little (`llm-spider zoo truth --reliability`).")
