@@ -13,7 +13,7 @@ benchmark's record files):
    of draws in which the Spider's re-rank leads each baseline says how much of the recorded
    verdict is the luck of which questions the tasks happen to contain.
 
-Writes benchmarks/results/truth_reliability.json.
+Writes benchmarks/results/truth_reliability.json and the figure truth_reliability.png beside it.
 """
 
 from __future__ import annotations
@@ -125,7 +125,40 @@ def main() -> None:
         out.append(entry)
     emit(pd.DataFrame(rows), Format.table, title="reproducibility of the ground truth's order of members")
     write_json_atomic(args.output, out)
-    console.print(f"wrote {args.output}")
+    plot_reliability(out, args.output.with_suffix(".png"))
+    console.print(f"wrote {args.output} and {args.output.with_suffix('.png').name}")
+
+
+def plot_reliability(out: list[dict], path: Path) -> None:
+    """Per task: split-half τ of the members' order, and the task's size against the items needed."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    fig, axes = plt.subplots(1, 2, figsize=(12, 4.5))
+    for entry, colour in zip(out, ("tab:blue", "tab:orange", "tab:green")):
+        tasks = sorted(entry["tasks"], key=lambda t: t["split_half_tau"])
+        axes[0].plot(range(len(tasks)), [t["split_half_tau"] for t in tasks], "o-", color=colour,
+                     label=f"{entry['zoo']} ({entry['reliability']['members']} members)")
+        needed = np.array([t["items_needed"] if t["items_needed"] is not None else np.inf for t in entry["tasks"]])
+        shown = np.where(np.isfinite(needed), needed, 1e7)  # a tie: drawn at the top edge
+        axes[1].scatter([t["items"] for t in entry["tasks"]], shown, color=colour, label=entry["zoo"])
+    axes[0].axhline(0, color="grey", lw=0.8)
+    axes[0].set_xlabel("tasks, sorted")
+    axes[0].set_ylabel("weighted τ between two random halves of the items")
+    axes[0].legend(fontsize=8)
+    axes[1].plot([50, 3000], [50, 3000], color="grey", lw=0.8, ls="--")
+    axes[1].set_xlim(50, 3000)
+    axes[1].text(400, 80, "below the line:\nthe task settles its winner", fontsize=8, color="grey")
+    axes[1].set_xscale("log"), axes[1].set_yscale("log")
+    axes[1].set_xlabel("items in the task")
+    axes[1].set_ylabel("items needed to separate its two best members\n(ties at the top edge)")
+    axes[1].legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
 
 
 if __name__ == "__main__":
