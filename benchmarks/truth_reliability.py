@@ -40,9 +40,10 @@ def rescore(records: list[dict], items, history, draws: int, seed: int):
 
     from llm_spider.metrics import weighted_tau
     from llm_spider.tasks import REGISTRY
-    from llm_spider.zoo.reliability import resampled_truths
+    from llm_spider.zoo.reliability import correctness, resampled_truths
 
     rng = np.random.default_rng(seed)
+    items = correctness(items)  # once, not once per target
     methods = sorted({r["method"] for r in records if not r["method"].startswith("brute force")})
     by_task: dict[str, dict[str, list[str]]] = {}
     for r in records:

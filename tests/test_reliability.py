@@ -120,3 +120,12 @@ def test_compare_note_says_when_the_truth_cannot_settle_the_winner():
     assert "on 1 of 2 task(s) the items cannot settle" in note and "--reliability" in note
     assert reliability_note(rows, ["absent"], ["a", "b"]) is None
     assert reliability_note(rows, ["clear"], ["a"]) is None  # one member: nothing to order
+
+
+def test_converted_rows_pass_through_and_give_the_same_answer():
+    rows = _items({"a": 0.7, "b": 0.4}, 60)
+    once = correctness(rows)
+    assert list(correctness(once)["correct"]) == list(once["correct"])
+    a, _ = truth_reliability(rows, splits=5, seed=1)
+    b, _ = truth_reliability(once, splits=5, seed=1)
+    pd.testing.assert_frame_equal(a, b)

@@ -8,7 +8,8 @@ check measures that from the per-item results that `evaluate` stores:
 - ``split_half_tau``: weighted τ between the members' accuracies on two random halves of the task's
   items (mean over splits). Near 1: the order is a property of the task; near 0: of the item draw.
 - ``bootstrap_tau``: weighted τ between the accuracies on all items and on a bootstrap resample of
-  them. An optimistic ceiling for agreement with the truth (the resample shares most items).
+  them: how far the order moves with another draw of as many items (higher than the split-half τ,
+  since a resample shares about 63 % of its items with the whole and each half is half as large).
 - ``items_needed``: how many items a paired comparison needs to tell the task's two best members
   apart (two-sided 5 %, power 80 %): ``(1.96 + 0.84)² · var(d) / gap²`` with ``d`` the per-item
   difference of their correctness. Above ``items`` means the task is too small to settle even its
@@ -30,7 +31,10 @@ Z_POWER = (1.96 + 0.84) ** 2  # two-sided α = 0.05, power 0.8
 
 
 def correctness(items: pd.DataFrame) -> pd.DataFrame:
-    """(model, task, item, correct) from `evaluate`'s item rows: correct = the argmax option is the answer."""
+    """(model, task, item, correct) from `evaluate`'s item rows: correct = the argmax option is the answer.
+    Rows that already carry ``correct`` pass through, so callers can convert a large table once."""
+    if {"model", "task", "item", "correct"} <= set(items.columns):
+        return items[["model", "task", "item", "correct"]]
     need = {"model", "task", "item", "answer", "logprobs"}
     if not need <= set(items.columns):
         raise SpiderError(f"per-item results need the columns {sorted(need)}, got {sorted(items.columns)}")
