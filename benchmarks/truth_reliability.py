@@ -90,7 +90,7 @@ def main() -> None:
         per_task, summary = truth_reliability(items, history.models, splits=args.splits, seed=args.seed)
         entry = {"zoo": zoo.name, "reliability": summary.as_dict(),
                  "tasks": json.loads(per_task.to_json(orient="records"))}
-        rows.append({"zoo": zoo.name, "what": "truth", **{k: v for k, v in summary.as_dict().items()}})
+        rows.append({"zoo": zoo.name, "what": "truth", **entry["reliability"]})
         path = record_file(zoo.name)
         if path.is_file():
             records = json.loads(path.read_text())
