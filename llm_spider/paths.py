@@ -1,6 +1,8 @@
-"""Where the package finds its embedded data and prompts, and where it caches.
+"""Where the package finds its own files (prompts, the Spider checkpoint, the zoos' recorded
+results), where it caches, and where it keeps the user's own data.
 
-Devices and paths are chosen in one place; nothing else reads the environment.
+Third-party data sets are not the package's: where they live is the data layer's business
+(``llm_spider.datasets``, the only other module that reads the environment).
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ def default_cache_dir() -> Path:
     return Path(base) / "llm-spider"
 
 
-# The Spider checkpoint trained on the embedded leaderboard (`llm-spider train --output` reproduces it).
+# The Spider checkpoint trained on the data folder's leaderboard (`llm-spider train --output` reproduces it).
 SHIPPED_CHECKPOINT = DATA_DIR / "spider"
 
 
@@ -40,6 +42,11 @@ def user_data_dir() -> Path:
 def user_checkpoint_dir() -> Path:
     """Where `llm-spider train` and `zoo add-model` keep the user's own Spider."""
     return user_data_dir() / "spider"
+
+
+def data_matched_checkpoint_dir(history_sha256: str) -> Path:
+    """Where `rank` keeps the Spider it trained for a leaderboard table other than the shipped one's."""
+    return user_data_dir() / "spider-for-data" / history_sha256[:16]
 
 
 def user_local_zoo_dir(zoo: str = "local") -> Path:

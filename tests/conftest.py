@@ -1,4 +1,9 @@
-"""Shared fixtures. Tests never reach the network or the developers' shared folder: all data comes from the package."""
+"""Shared fixtures. Tests never reach the network; public data sets come through the data layer
+from the data folder (``LLM_SPIDER_DATA``; ``.ci/run`` sets it to ``../shared/data``).
+
+A test that fails while a data set is missing fails in CI (``CI`` set) with the data layer's message,
+and is skipped, with that message, elsewhere.
+"""
 
 from __future__ import annotations
 
@@ -6,12 +11,52 @@ import os
 
 os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ["TRANSFORMERS_OFFLINE"] = "1"
+os.environ["HF_DATASETS_OFFLINE"] = "1"
 
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 
+from llm_spider import datasets  # noqa: E402
 from llm_spider.zoo import History  # noqa: E402
+
+
+def _missing_data() -> str | None:
+    """The data layer's message for the first public table it cannot find, or None."""
+    for name in datasets.TABLES:
+        try:
+            datasets.load(name)
+        except datasets.DataMissingError as exc:
+            return str(exc)
+    return None
+
+
+MISSING_DATA = _missing_data()
+
+
+def pytest_report_header(config):
+    root = os.environ.get(datasets.ENV_VAR)
+    return f"data folder: {root or '(none)'}" + (f"; MISSING: {MISSING_DATA}" if MISSING_DATA else "")
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_setup(item):
+    return (yield from _data_or_skip())
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item):
+    return (yield from _data_or_skip())
+
+
+def _data_or_skip():
+    """Outside CI, a test that fails while a data set is missing is skipped with the layer's message."""
+    try:
+        return (yield)
+    except Exception:
+        if MISSING_DATA and not os.environ.get("CI"):
+            pytest.skip(f"needs data: {MISSING_DATA}")
+        raise
 
 
 @pytest.fixture(autouse=True)

@@ -1,12 +1,9 @@
 import numpy as np
-import pandas as pd
 import pytest
-from pathlib import Path
 from scipy import stats
 
+from llm_spider import datasets
 from llm_spider.metrics import evaluate_ranking, kendall_tau, ndcg_at_k, top1_hit, top1_regret, weighted_tau
-
-FIXTURES = Path(__file__).parent / "fixtures"
 
 
 def test_weighted_tau_perfect_and_reversed():
@@ -74,9 +71,10 @@ def test_evaluate_ranking_has_every_metric():
 
 @pytest.mark.parametrize("estimator, published", [("LogME", 0.676), ("NCE", 0.666), ("H-Score", 0.648)])
 def test_model_spider_published_baselines(estimator, published):
-    """Recompute the paper's vision baseline table from its published scores (8 datasets)."""
-    acc = pd.read_csv(FIXTURES / "finetune_accuracy.csv")
-    scores = pd.read_csv(FIXTURES / "transferability_scores.csv")
+    """Recompute the paper's vision baseline table from its published scores (8 datasets), read
+    through the data layer from the data folder's vision/model_spider_published/."""
+    acc = datasets.load("vision_published/finetune_accuracy")
+    scores = datasets.load("vision_published/transferability_scores")
     merged = scores.merge(acc, on=["Dataset", "Model"])
     per_dataset = [weighted_tau(g["Finetuned"], g[estimator]) for _, g in merged.groupby("Dataset")]
     assert len(per_dataset) == 8

@@ -70,8 +70,14 @@ def test_a_tie_needs_infinitely_many_items_and_is_null_in_json(tmp_path):
     per_task, s = truth_reliability(rows, splits=3)
     assert per_task.iloc[0]["items_needed"] == float("inf") and s.median_items_needed == float("inf")
 
+    from llm_spider.tasks import REGISTRY
     from llm_spider.zoo.local import ZOO_DIR
 
+    # The store keeps no answers: they are read from the task's data, so the tie is built on a real
+    # task, both members picking its gold option on each of its first 8 items.
+    task = "bbh_boolean_expressions"
+    gold = [REGISTRY.get(task).items[i].answer for i in range(8)]
+    stored = rows.assign(task=task, logprobs=[[-0.1, -2.0] if gold[i] == 0 else [-2.0, -0.1] for i in rows["item"]])
     base = next(m for m in json.loads((ZOO_DIR / "local.json").read_text())["models"]
                 if m["name"] == "smollm2-135m-instruct")
     (tmp_path / "spec-dir").mkdir()
@@ -79,10 +85,10 @@ def test_a_tie_needs_infinitely_many_items_and_is_null_in_json(tmp_path):
         base, {"name": "smollm2-135m-instruct+medicine", "base": base["name"], "adapter": "spec-dir",
                "source": "medicine"}]}))
     store = LocalStore(tmp_path)
-    rows.to_parquet(tmp_path / "items.parquet", index=False)
-    pd.DataFrame({"model": ["smollm2-135m-instruct", "smollm2-135m-instruct+medicine"], "task": ["t", "t"],
+    stored.drop(columns="answer").to_parquet(tmp_path / "items.parquet", index=False)
+    pd.DataFrame({"model": ["smollm2-135m-instruct", "smollm2-135m-instruct+medicine"], "task": [task, task],
                   "score": [1.0, 1.0]}).to_csv(tmp_path / "history.csv", index=False)
-    assert len(store.items_frame()) == 16
+    assert len(store.items_frame()) == 16 and list(store.items_frame()["answer"][:8]) == gold
     out = CliRunner().invoke(app, ["zoo", "truth", "--zoo", str(tmp_path), "--reliability", "--splits", "3",
                                    "--format", "json"])
     assert out.exit_code == 0, out.output

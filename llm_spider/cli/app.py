@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import inspect
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -37,7 +38,10 @@ DEFAULT_BENCHMARK_OUTPUT = Path("benchmarks/results/llm_leaderboard.json")
 FormatOpt = Annotated[Format, typer.Option("--format", "-f", help="Output format.", case_sensitive=False)]
 HistoryOpt = Annotated[Optional[Path], typer.Option(
     "--history", help="Your own score table (CSV or parquet; long: model,task,score or wide: model + one "
-                      "column per task). Default: the embedded Open LLM Leaderboard table.")]
+                      "column per task). Default: the Open LLM Leaderboard table of the data folder.")]
+DataDirOpt = Annotated[Optional[Path], typer.Option(
+    "--data-dir", help="The data folder holding the public data sets (leaderboard/, mmlu/, bbh/, mc/, ...; "
+                       "default: $LLM_SPIDER_DATA, else their Hugging Face Hub copies). See docs/data.md.")]
 PromptsOpt = Annotated[int, typer.Option("--prompts", min=1, help="Prompts sampled per task for its representation.")]
 CheckpointOpt = Annotated[Optional[Path], typer.Option(
     "--checkpoint", help="A Spider checkpoint directory (default: yours from `llm-spider train` / `zoo add-model` "
@@ -58,6 +62,24 @@ def user_errors(fn: Callable) -> Callable:
             stderr.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
             raise typer.Exit(2) from None
 
+    return wrapper
+
+
+def reads_data(fn: Callable) -> Callable:
+    """Give a command that reads the public data sets a ``--data-dir`` option (one definition for all
+    of them), and point the data layer at it before the command runs."""
+    from llm_spider import datasets
+
+    sig = inspect.signature(fn, eval_str=True)  # Typer reads a given signature as is: no string annotations
+    option = inspect.Parameter("data_dir", inspect.Parameter.KEYWORD_ONLY, default=None, annotation=DataDirOpt)
+
+    @functools.wraps(fn)
+    def wrapper(*args, data_dir: Path | None = None, **kwargs):
+        datasets.set_data_dir(data_dir)
+        return fn(*args, **kwargs)
+
+    wrapper.__signature__ = sig.replace(parameters=[*sig.parameters.values(), option])
+    wrapper.__annotations__ = {**fn.__annotations__, "data_dir": DataDirOpt}
     return wrapper
 
 
@@ -95,14 +117,53 @@ def encoder_info(encoder) -> dict:
     return {"name": encoder.encoder.name, "n_prompts": encoder.n_prompts, "seed": encoder.seed}
 
 
-def load_spider(checkpoint: Path | None):
-    """The Spider to rank with: ``checkpoint``, else the user's own, else the shipped one."""
-    from llm_spider.paths import SHIPPED_CHECKPOINT, user_checkpoint_dir
+def load_spider(checkpoint: Path | None, history=None, cache_dir: Path | None = None):
+    """The Spider to rank with: ``checkpoint``, else the user's own, else the shipped one. The shipped
+    one records the hash of the history it was trained on: when ``history`` (the data folder's
+    leaderboard) is another table, a Spider is trained for that table once, into the user data dir,
+    and reused from then on."""
+    from llm_spider.paths import SHIPPED_CHECKPOINT, data_matched_checkpoint_dir, user_checkpoint_dir
     from llm_spider.ranking.spider import SpiderRanker
 
-    if checkpoint is None:
-        checkpoint = user_checkpoint_dir() if (user_checkpoint_dir() / "spider.json").is_file() else SHIPPED_CHECKPOINT
-    return SpiderRanker.load(checkpoint), checkpoint
+    if checkpoint is not None:
+        return SpiderRanker.load(checkpoint), checkpoint
+    if (user_checkpoint_dir() / "spider.json").is_file():
+        return SpiderRanker.load(user_checkpoint_dir()), user_checkpoint_dir()
+    shipped = SpiderRanker.load(SHIPPED_CHECKPOINT)
+    if history is None or shipped.history_sha256_ in (None, sha := history.sha256()):
+        return shipped, SHIPPED_CHECKPOINT
+    path = data_matched_checkpoint_dir(sha)
+    if (path / "spider.json").is_file():
+        return SpiderRanker.load(path), path
+    stderr.print(f"note: this leaderboard table (history {sha[:12]}) is not the one the shipped Spider was trained "
+                 f"on ({shipped.history_sha256_[:12]}): training a Spider for it once, into {path}")
+    encoder = task_encoder(shipped.encoder_["n_prompts"], shipped.encoder_["seed"], cache_dir)
+    spider, seconds = train_spider(history, encoder, random_state=shipped.random_state, source="data:leaderboard")
+    spider.save(path)
+    stderr.print(f"note: trained in {seconds:.1f}s on {len(spider.tasks_)} tasks × {len(spider.models_)} models; "
+                 "later runs on this table reuse it")
+    return spider, path
+
+
+def train_spider(history, encoder, random_state: int = 0, epochs: int | None = None, source: str = ""):
+    """Fit a Spider on ``history`` (its tasks with prompts) with a progress bar; returns it and the seconds
+    the fit took. It remembers its encoder, its source and the history's hash."""
+    from llm_spider.ranking.spider import SpiderRanker
+
+    known = comparable_tasks(history)
+    if not known:
+        raise SpiderError("none of the history's tasks is a built-in task with prompts; the Spider needs them")
+    tokens = encode_tasks(known, encoder)
+    spider = SpiderRanker(random_state=random_state, **({"epochs": epochs} if epochs else {}))
+    start = time.perf_counter()
+    with progress_bar() as bar:
+        job = bar.add_task("training the Spider (epochs)", total=spider.epochs)
+        spider._on_epoch = lambda epoch: bar.update(job, completed=epoch)
+        spider.fit(history, tokens)
+    spider._on_epoch = None
+    spider.encoder_ = encoder_info(encoder)
+    spider.trained_on_, spider.history_sha256_ = source, history.sha256()
+    return spider, time.perf_counter() - start
 
 
 def checkpoint_encoder(spider, cache_dir: Path | None, n_prompts: int | None, prompt_seed: int | None):
@@ -131,6 +192,7 @@ def comparable_tasks(history) -> list:
 # --- tasks ---------------------------------------------------------------------------------------
 @tasks_app.command("list")
 @user_errors
+@reads_data
 def tasks_list(
     family: Annotated[Optional[str], typer.Option(help="Only this family: mmlu, bbh or mc.")] = None,
     fmt: FormatOpt = Format.table,
@@ -148,6 +210,7 @@ def tasks_list(
 
 @tasks_app.command("show")
 @user_errors
+@reads_data
 def tasks_show(
     name: Annotated[str, typer.Argument(help="A task name from `llm-spider tasks list`.")],
     n: Annotated[int, typer.Option("-n", help="How many example prompts to print.")] = 2,
@@ -166,6 +229,7 @@ def tasks_show(
 # --- zoo -----------------------------------------------------------------------------------------
 @zoo_app.command("list")
 @user_errors
+@reads_data
 def zoo_list(history: HistoryOpt = None,
              zoo: Annotated[Optional[str], typer.Option("--zoo", help="A local zoo of runnable models (`local`, "
                                                         "`multisource`, or a zoo file/directory): which members are "
@@ -185,6 +249,7 @@ def zoo_list(history: HistoryOpt = None,
 
 @zoo_app.command("add-model")
 @user_errors
+@reads_data
 def zoo_add_model(
     name: Annotated[str, typer.Argument(help="The new model's name.")],
     scores: Annotated[Path, typer.Option("--scores", help="CSV with columns task,score: the model's scores on at least "
@@ -203,7 +268,7 @@ def zoo_add_model(
     from llm_spider.zoo.history import model_scores_from_file
 
     given = model_scores_from_file(scores, name)
-    spider, path = load_spider(checkpoint)
+    spider, path = load_spider(checkpoint, load_history(None), cache_dir)
     encoder = checkpoint_encoder(spider, cache_dir, None, None)
     usable = [t for t in given if t in spider.tasks_ and t in REGISTRY]
     tokens = encode_tasks([REGISTRY.get(t) for t in usable], encoder)
@@ -220,6 +285,7 @@ def zoo_add_model(
 # --- rank ----------------------------------------------------------------------------------------
 @app.command()
 @user_errors
+@reads_data
 def rank(
     task: Annotated[Optional[str], typer.Option("--task", "-t", help="A built-in task (see `llm-spider tasks list`).")] = None,
     task_file: Annotated[Optional[Path], typer.Option("--task-file", help="Your own task: JSONL or CSV with "
@@ -260,7 +326,7 @@ def rank(
     start = time.perf_counter()
     use_checkpoint = method == "spider" and (history is None or checkpoint is not None)
     if use_checkpoint:
-        ranker, path = load_spider(checkpoint)
+        ranker, path = load_spider(checkpoint, h, cache_dir)
         encoder = checkpoint_encoder(ranker, cache_dir, n_prompts, prompt_seed)
         tokens = encode_tasks([target], encoder)
         seen = [c for c in hidden if c in ranker.tasks_]
@@ -303,6 +369,7 @@ def rank(
 # --- train ---------------------------------------------------------------------------------------
 @app.command()
 @user_errors
+@reads_data
 def train(
     history: HistoryOpt = None,
     output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Checkpoint directory to write "
@@ -316,29 +383,16 @@ def train(
 ):
     """Train the Spider on a score history and save it as a checkpoint (safetensors + JSON).
 
-    On the embedded leaderboard this reproduces the checkpoint shipped with the package:
+    On the data folder's leaderboard this reproduces the checkpoint shipped with the package:
 
       llm-spider train --output llm_spider/data/spider
     """
     from llm_spider.paths import user_checkpoint_dir
-    from llm_spider.ranking.spider import SpiderRanker
 
     h = load_history(history)
-    known = comparable_tasks(h)
-    if not known:
-        raise SpiderError("none of the history's tasks is a built-in task with prompts; the Spider needs them")
     encoder = task_encoder(n_prompts, prompt_seed, cache_dir)
-    tokens = encode_tasks(known, encoder)
-    spider = SpiderRanker(random_state=seed, **({"epochs": epochs} if epochs else {}))
-    start = time.perf_counter()
-    with progress_bar() as bar:
-        job = bar.add_task("training the Spider (epochs)", total=spider.epochs)
-        spider._on_epoch = lambda epoch: bar.update(job, completed=epoch)
-        spider.fit(h, tokens)
-    seconds = time.perf_counter() - start
-    spider._on_epoch = None
-    spider.encoder_ = encoder_info(encoder)
-    spider.trained_on_ = str(history) if history else "embedded:open-llm-leaderboard"
+    spider, seconds = train_spider(h, encoder, random_state=seed, epochs=epochs,
+                                   source=str(history) if history else "data:leaderboard")
     out = spider.save(output or user_checkpoint_dir())
     log = spider.fit_log_
     stderr.print(f"trained on {len(spider.tasks_)} tasks × {len(spider.models_)} models in {seconds:.1f}s "
@@ -351,6 +405,7 @@ def train(
 # --- benchmark -----------------------------------------------------------------------------------
 @benchmark_app.command("llm")
 @user_errors
+@reads_data
 def benchmark_llm(
     protocol: Annotated[Optional[list[str]], typer.Option(
         "--protocol", "-p", help="loto-mmlu, loto-bbh, mmlu-to-bbh (default: all three) or loto-all.")] = None,
@@ -395,7 +450,7 @@ def benchmark_llm(
     for msg in result.skipped:
         stderr.print(f"skipped: {msg}")
     for rec in result.records:
-        rec["history"] = str(history) if history else "embedded:open-llm-leaderboard"
+        rec["history"] = str(history) if history else "data:leaderboard"
         if uses_tokens[rec["method"]]:
             rec["encoder_seconds"] = round(encode_seconds, 3)
     write_json_atomic(output, result.records)

@@ -8,7 +8,7 @@ from typing import Annotated, Optional
 import pandas as pd
 import typer
 
-from llm_spider.cli.app import CacheOpt, FormatOpt, app, progress_bar, user_errors, zoo_app
+from llm_spider.cli.app import CacheOpt, FormatOpt, app, progress_bar, reads_data, user_errors, zoo_app
 from llm_spider.cli.output import Format, emit, stderr
 from llm_spider.errors import SpiderError
 from llm_spider.paths import user_local_zoo_dir
@@ -65,6 +65,7 @@ def local_zoo_table(zoo_name: str, fmt: Format) -> None:
 # --- evaluate ------------------------------------------------------------------------------------
 @app.command()
 @user_errors
+@reads_data
 def evaluate(
     zoo: ZooOpt = "local",
     task: Annotated[Optional[str], typer.Option("--task", help="Comma-separated task names (a composite such as "
@@ -159,6 +160,7 @@ def evaluate(
 # --- compare -------------------------------------------------------------------------------------
 @app.command()
 @user_errors
+@reads_data
 def compare(
     task: Annotated[str, typer.Option("--task", help="Comma-separated target tasks with measured truth "
                                                      "(see `evaluate`).")] = "mmlu_subset",
@@ -273,6 +275,7 @@ def save_live_plot(summary: pd.DataFrame, path: Path) -> None:
 # --- zoo truth -----------------------------------------------------------------------------------
 @zoo_app.command("truth")
 @user_errors
+@reads_data
 def zoo_truth(
     zoo: ZooOpt = "local",
     results: ResultsOpt = None,

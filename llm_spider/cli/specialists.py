@@ -8,7 +8,7 @@ from typing import Annotated, Optional
 import pandas as pd
 import typer
 
-from llm_spider.cli.app import CacheOpt, FormatOpt, user_errors, zoo_app
+from llm_spider.cli.app import CacheOpt, FormatOpt, reads_data, user_errors, zoo_app
 from llm_spider.cli.live import ThreadsOpt, split_names
 from llm_spider.cli.output import Format, emit, stderr
 from llm_spider.errors import SpiderError
@@ -16,6 +16,7 @@ from llm_spider.errors import SpiderError
 
 @zoo_app.command("build-specialists")
 @user_errors
+@reads_data
 def build_specialists(
     bases: Annotated[Optional[str], typer.Option("--bases", help="Comma-separated base members of the local zoo "
                                                                "(default: its installed default members).")] = None,

@@ -34,7 +34,7 @@ class Item:
 
 @dataclass(eq=False)
 class Task:
-    """A named task whose items are loaded lazily (the embedded sets are read once, on demand)."""
+    """A named task whose items are loaded lazily (its data set is read once, on demand)."""
 
     name: str
     family: str
@@ -45,6 +45,7 @@ class Task:
     category: str = ""
     topic: str = ""
     version: str = "1"
+    data: str = ""  # the data layer's table its items come from (see llm_spider.datasets)
 
     @cached_property
     def items(self) -> list[Item]:
@@ -60,8 +61,13 @@ class Task:
 
     @property
     def fingerprint(self) -> str:
-        """Identifies the task's content for caches: name, version and template."""
+        """Identifies the task's content for caches: name, version, template and, for a built-in task,
+        the content of its data set (a changed data folder must not reuse vectors of the old one)."""
         raw = f"{self.name}|{self.family}|{self.version}|{self.template}|{template_source(self.template)}"
+        if self.data:
+            from llm_spider import datasets
+
+            raw += f"|{datasets.content_sha(self.data)}"
         return hashlib.sha256(raw.encode()).hexdigest()[:16]
 
 

@@ -1,19 +1,21 @@
-"""The registry of built-in tasks, built from the embedded data files.
+"""The registry of built-in tasks, over the data sets the data layer reads (``llm_spider.datasets``).
 
 Tasks are data: each family (MMLU, BIG-Bench-Hard, the multiple-choice sets) has one loader and
-one prompt template; the names come from the data itself.
+one prompt template. Items are read only when a task's items are asked for; MMLU's question counts
+(which weigh its composites) are read when the registry is first used.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from functools import cached_property, lru_cache
+from functools import cached_property
 
 import pandas as pd
 
+from llm_spider import datasets
+from llm_spider.datasets import BBH_TASKS, MC_SETS
 from llm_spider.errors import UnknownNameError
-from llm_spider.paths import DATA_DIR
 from llm_spider.tasks.base import Item, Task
 
 # MMLU's own grouping of its 57 subjects (Hendrycks et al., 2021), used by `tasks list`.
@@ -80,15 +82,10 @@ def mc_task_name(dataset: str) -> str:
     return dataset.replace("-", "_")
 
 
-@lru_cache(maxsize=None)
-def _frame(name: str) -> pd.DataFrame:
-    return pd.read_parquet(DATA_DIR / f"{name}.parquet")
-
-
 def mmlu_items(subjects: str | list[str], split: str = "test") -> list[Item]:
     """MMLU questions of one or more subjects from one split (tasks score the test split; other
     splits serve as training data elsewhere)."""
-    df = _frame("mmlu")
+    df = datasets.load("mmlu")
     rows = df[df["subject"].isin([subjects] if isinstance(subjects, str) else subjects) & (df["split"] == split)]
     return [Item(r.question, (r.A, r.B, r.C, r.D), "ABCD".index(r.answer), r.subject.replace("_", " "))
             for r in rows.itertuples()]
@@ -118,14 +115,14 @@ def parse_bbh_example(task: str, text: str, target: str) -> Item:
 
 
 def _bbh_items(task: str) -> list[Item]:
-    df = _frame("bbh")
+    df = datasets.load("bbh")
     rows = df[df["task"] == task]
     return [parse_bbh_example(task, r.input, r.target) for r in rows.itertuples()]
 
 
 def mc_items(dataset: str, split: str = "test") -> list[Item]:
-    df = _frame("mc")
-    rows = df[(df["task"] == dataset) & (df["split"] == split)]
+    df = datasets.load(f"mc/{dataset}")
+    rows = df[df["split"] == split]
     return [Item(r.question, tuple(r.options), int(r.answer)) for r in rows.itertuples()]
 
 
@@ -139,7 +136,7 @@ class TaskRegistry:
     @cached_property
     def _tasks(self) -> dict[str, Task]:
         tasks: dict[str, Task] = {}
-        mmlu = _frame("mmlu")
+        mmlu = datasets.load("mmlu")
         test_counts = mmlu[mmlu["split"] == "test"].groupby("subject").size()
         for subject, count in test_counts.items():
             name = f"mmlu_{subject}"
@@ -147,7 +144,7 @@ class TaskRegistry:
             tasks[name] = Task(
                 name, "mmlu", f"MMLU: {topic} ({MMLU_CATEGORY.get(subject, 'other')})", "mmlu.jinja",
                 lambda s=subject: mmlu_items(s), {name: float(count)},
-                category=MMLU_CATEGORY.get(subject, "other"), topic=topic)
+                category=MMLU_CATEGORY.get(subject, "other"), topic=topic, data="mmlu")
         subjects = [tasks[f"mmlu_{s}"] for s in test_counts.index]
         subset = [tasks[f"mmlu_{s}"] for s in MMLU_SUBSET]
         for name, parts, desc in (
@@ -157,16 +154,16 @@ class TaskRegistry:
         ):
             tasks[name] = Task(name, "mmlu", desc, "mmlu.jinja", lambda p=parts: _concat(p),
                                {t.name: w for t in parts for w in t.components.values()},
-                               category="composite", topic="various subjects")
-        for task in sorted(_frame("bbh")["task"].unique()):
+                               category="composite", topic="various subjects", data="mmlu")
+        for task in BBH_TASKS:
             name = f"bbh_{task}"
             tasks[name] = Task(name, "bbh", f"BIG-Bench-Hard: {task.replace('_', ' ')}", "bbh.jinja",
                                lambda t=task: _bbh_items(t), {name: 1.0}, category="reasoning",
-                               topic=task.replace("_", " "))
-        for dataset, desc in MC_DESCRIPTIONS.items():
+                               topic=task.replace("_", " "), data="bbh")
+        for dataset in MC_SETS:
             name = mc_task_name(dataset)
-            tasks[name] = Task(name, "mc", desc, "mc.jinja", lambda d=dataset: mc_items(d),
-                               {name: 1.0}, category="multiple-choice", topic=dataset)
+            tasks[name] = Task(name, "mc", MC_DESCRIPTIONS[dataset], "mc.jinja", lambda d=dataset: mc_items(d),
+                               {name: 1.0}, category="multiple-choice", topic=dataset, data=f"mc/{dataset}")
         return tasks
 
     def names(self) -> list[str]:
@@ -186,11 +183,12 @@ class TaskRegistry:
 
     @cached_property
     def _sizes(self) -> dict[str, int]:
-        mmlu = _frame("mmlu")
+        mmlu = datasets.load("mmlu")
         counts = {f"mmlu_{s}": n for s, n in mmlu[mmlu["split"] == "test"].groupby("subject").size().items()}
-        counts.update({f"bbh_{t}": n for t, n in _frame("bbh").groupby("task").size().items()})
-        mc = _frame("mc")
-        counts.update({mc_task_name(t): n for t, n in mc[mc["split"] == "test"].groupby("task").size().items()})
+        counts.update({f"bbh_{t}": n for t, n in datasets.load("bbh").groupby("task").size().items()})
+        for dataset in MC_SETS:
+            mc = datasets.load(f"mc/{dataset}")
+            counts[mc_task_name(dataset)] = int((mc["split"] == "test").sum())
         for t in self:
             counts.setdefault(t.name, int(sum(counts[c] for c in t.components)))
         return {k: int(v) for k, v in counts.items()}

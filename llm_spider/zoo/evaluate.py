@@ -55,6 +55,8 @@ MULTISOURCE_EXTRA_TASKS: tuple[str, ...] = (
 SCORING_TEMPLATES = {"bbh": "bbh_choice.jinja"}
 SHIPPED_LOCAL_DIR = DATA_DIR / "zoos" / "local"
 HISTORY_FILE, ITEMS_FILE, RUNS_DIR = "history.csv", "items.parquet", "runs"
+# What items.parquet keeps per item: ids and the model's outputs (no question text, no answer key).
+STORED_ITEM_COLUMNS = ["model", "task", "item", "logprobs", "mass"]
 
 
 @dataclass(frozen=True)
@@ -188,7 +190,10 @@ class RunLog:
 # --- the local store: history + per-item results -------------------------------------------
 class LocalStore:
     """A directory holding ``runs/`` (the logs), ``history.csv`` (accuracies with provenance) and
-    ``items.parquet`` (per-item option log-probabilities of completed runs)."""
+    ``items.parquet`` (per-item option log-probabilities of completed runs).
+
+    Stored records hold item ids and the models' outputs, never the data set's content: the gold
+    answer of each item is read from the task's data when the items are read (``items_frame``)."""
 
     def __init__(self, root: Path):
         self.root = Path(root)
@@ -205,9 +210,11 @@ class LocalStore:
         return pd.read_csv(path) if path.is_file() else pd.DataFrame(columns=["model", "task", "score"])
 
     def items_frame(self) -> pd.DataFrame:
+        """Stored items with each one's gold option index (``answer``) attached from its task's data."""
         path = self.root / ITEMS_FILE
-        return pd.read_parquet(path) if path.is_file() else pd.DataFrame(
-            columns=["model", "task", "item", "answer", "logprobs", "mass"])
+        if not path.is_file():
+            return pd.DataFrame(columns=["model", "task", "item", "answer", "logprobs", "mass"])
+        return with_answers(pd.read_parquet(path).drop(columns=["answer"], errors="ignore"))
 
     def record(self, row: dict, items: pd.DataFrame) -> None:
         """Upsert one completed run into history.csv and items.parquet (atomic replace of each)."""
@@ -216,10 +223,37 @@ class LocalStore:
         hist = hist[~((hist["model"] == row["model"]) & (hist["task"] == row["task"]))]
         hist = pd.concat([hist, pd.DataFrame([row])], ignore_index=True).sort_values(["model", "task"])
         _atomic(self.root / HISTORY_FILE, lambda p: hist.to_csv(p, index=False))
-        old = self.items_frame()
+        path = self.root / ITEMS_FILE
+        old = pd.read_parquet(path) if path.is_file() else pd.DataFrame(columns=STORED_ITEM_COLUMNS)
         old = old[~((old["model"] == row["model"]) & (old["task"] == row["task"]))]
-        allitems = pd.concat([old, items], ignore_index=True).sort_values(["model", "task", "item"])
+        allitems = pd.concat([old[STORED_ITEM_COLUMNS], items[STORED_ITEM_COLUMNS]],
+                             ignore_index=True).sort_values(["model", "task", "item"])
         _atomic(self.root / ITEMS_FILE, lambda p: allitems.to_parquet(p, index=False))
+
+
+@lru_cache(maxsize=None)
+def _answers(name: str) -> np.ndarray:
+    """The gold option index of every item of a built-in task (-1 where an item has none)."""
+    from llm_spider.tasks import REGISTRY
+
+    return np.array([a if isinstance(a, int) else -1 for a in (i.answer for i in REGISTRY.get(name).items)],
+                    dtype=np.int64)
+
+
+def with_answers(items: pd.DataFrame) -> pd.DataFrame:
+    """``items`` with an ``answer`` column read from each task's data; an item id beyond its task
+    (a store made from other data) is refused, since its answers would be another question's."""
+    out = items.reset_index(drop=True)
+    answers = np.empty(len(out), dtype=np.int64)
+    ids = out["item"].to_numpy(dtype=np.int64)
+    for task, rows in out.groupby("task").indices.items():
+        gold = _answers(str(task))
+        if len(rows) and (ids[rows].max() >= len(gold) or ids[rows].min() < 0):
+            raise SpiderError(f"stored items of task '{task}' go up to item {ids[rows].max()}, but the data "
+                              f"set has {len(gold)}: the results were made from other data")
+        answers[rows] = gold[ids[rows]]
+    out.insert(list(out.columns).index("item") + 1, "answer", answers)
+    return out
 
 
 def _atomic(path: Path, write: Callable[[Path], None]) -> None:
@@ -257,7 +291,7 @@ def _finished_items(store: LocalStore, model: str, task: Task, backend: str, met
         return {}, 0.0
     items = store.items_frame()
     items = items[(items["model"] == model) & (items["task"] == task.name)]
-    have = {int(r.item): {"i": int(r.item), "answer": int(r.answer), "logprobs": [float(x) for x in r.logprobs],
+    have = {int(r.item): {"i": int(r.item), "logprobs": [float(x) for x in r.logprobs],
                           "mass": float(r.mass)} for r in items.itertuples()}
     return have, float(row.iloc[0].get("seconds", 0.0) or 0.0)
 
@@ -312,7 +346,7 @@ def evaluate_run(backend, model, task: Task, store: LocalStore, restart: bool = 
         for start in range(0, len(todo), chunk):
             part = todo[start:start + chunk]
             scores = backend.option_logprobs([it.prompt for it in part], [it.options for it in part])
-            recs = [{"i": it.index, "answer": it.answer, "logprobs": [round(float(x), 5) for x in lp],
+            recs = [{"i": it.index, "logprobs": [round(float(x), 5) for x in lp],
                      "mass": round(float(m), 5)} for it, lp, m in zip(part, scores.logprobs, scores.option_mass)]
             log.append(recs)
             done.update({r["i"]: r for r in recs})
@@ -323,7 +357,7 @@ def evaluate_run(backend, model, task: Task, store: LocalStore, restart: bool = 
         meta["seconds"] = float(meta.get("seconds", 0.0)) + time.perf_counter() - t0
         log.meta_path.write_text(json.dumps(meta, indent=1))
     recs = [done[it.index] for it in items]
-    correct = [int(np.argmax(r["logprobs"]) == r["answer"]) for r in recs]
+    correct = [int(np.argmax(r["logprobs"]) == it.answer) for r, it in zip(recs, items)]
     row = {"model": model.name, "task": task.name, "score": float(np.mean(correct)), "n_items": len(items),
            "max_items": sample_cap(task, max_items),
            "reused_items": reused, "source": "llm-spider evaluate", "backend": backend.name, "template": log.meta["template"],
@@ -332,7 +366,6 @@ def evaluate_run(backend, model, task: Task, store: LocalStore, restart: bool = 
            "date": dt.date.today().isoformat(),
            "seconds": round(meta["seconds"], 2)}
     frame = pd.DataFrame({"model": model.name, "task": task.name, "item": [r["i"] for r in recs],
-                          "answer": [r["answer"] for r in recs], "logprobs": [r["logprobs"] for r in recs],
-                          "mass": [r["mass"] for r in recs]})
+                          "logprobs": [r["logprobs"] for r in recs], "mass": [r["mass"] for r in recs]})
     store.record(row, frame)
     return row

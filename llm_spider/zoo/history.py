@@ -13,8 +13,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from llm_spider import datasets
 from llm_spider.errors import SpiderError, UnknownNameError
-from llm_spider.paths import DATA_DIR
 
 LEADERBOARD_SOURCE = "open-llm-leaderboard (sloth data_v2.csv @6dc6bb3, MIT)"
 MODEL_INFO_COLUMNS = {
@@ -114,11 +114,14 @@ class History:
 
     @classmethod
     def from_leaderboard(cls) -> History:
-        """The embedded Open LLM Leaderboard table: 188 LLMs × 109 tasks (see data/PROVENANCE.md)."""
-        df = pd.read_parquet(DATA_DIR / "leaderboard.parquet").set_index("Model")
+        """The Open LLM Leaderboard table from the data layer (the data folder's: 188 LLMs × 108
+        tasks once Arena-Elo and MT-Bench are dropped; see docs/data.md)."""
+        df = datasets.load("leaderboard").set_index("Model")
         info = df[[c for c in MODEL_INFO_COLUMNS if c in df.columns]].rename(columns=MODEL_INFO_COLUMNS)
-        tasks = df.drop(columns=[c for c in MODEL_INFO_COLUMNS if c in df.columns] + list(LEADERBOARD_DROPPED))
-        return cls.from_wide(tasks.astype(float), LEADERBOARD_SOURCE, info.rename_axis("model"))
+        tasks = df.drop(columns=[c for c in (*MODEL_INFO_COLUMNS, *LEADERBOARD_DROPPED) if c in df.columns])
+        meta = datasets.info("leaderboard")
+        source = LEADERBOARD_SOURCE if meta["source"] == "folder" else f"open-llm-leaderboard (Hub: {meta['hub_id']})"
+        return cls.from_wide(tasks.astype(float), source, info.rename_axis("model"))
 
     @classmethod
     def from_file(cls, path: str | Path) -> History:
@@ -202,6 +205,12 @@ class History:
                 raise UnknownNameError("model", m, self.models)
             out.append(m)
         return out
+
+    def sha256(self) -> str:
+        """A hash of the scores alone (model, task, score; not their order or provenance): a Spider
+        checkpoint records it, so that ranking can tell when the history changed under it."""
+        rows = self.scores[["model", "task", "score"]].sort_values(["model", "task"], ignore_index=True)
+        return datasets.frame_sha(rows)
 
     def summary(self) -> pd.DataFrame:
         """One row per model: number of tasks scored, mean score, and the model's metadata."""
