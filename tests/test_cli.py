@@ -258,3 +258,30 @@ def test_rank_a_task_file_with_the_shipped_checkpoint(tmp_path, cache_dir):
     rows = json.loads(result.stdout)
     assert len(rows) == 5 and "true_score" not in rows[0]
     assert "checkpoint" not in result.stderr  # nothing of this task was in the history
+
+
+def test_the_shipped_spider_records_the_data_folders_leaderboard(leaderboard):
+    from llm_spider.paths import SHIPPED_CHECKPOINT
+    from llm_spider.ranking.spider import SpiderRanker
+
+    assert SpiderRanker.load(SHIPPED_CHECKPOINT).history_sha256_ == leaderboard.sha256()
+
+
+def test_another_leaderboard_table_gets_a_spider_of_its_own_once(leaderboard, cache_dir, monkeypatch):
+    """The data folder may hold another table than the shipped Spider's: rank trains one for it,
+    once, into the user data dir, and reuses it; the shipped table keeps the shipped Spider."""
+    import importlib
+
+    from llm_spider.paths import SHIPPED_CHECKPOINT, data_matched_checkpoint_dir
+
+    cli_app = importlib.import_module("llm_spider.cli.app")  # the module (the package exports the Typer app)
+
+    tasks = ["mmlu_anatomy", "mmlu_virology", "mmlu_marketing", "mmlu_astronomy", "mmlu_nutrition", "mmlu_sociology"]
+    other = leaderboard.subset(models=leaderboard.complete_models(tasks)[:20], tasks=tasks)
+    spider, path = cli_app.load_spider(None, other, cache_dir)
+    assert path == data_matched_checkpoint_dir(other.sha256()) and (path / "spider.json").is_file()
+    assert spider.history_sha256_ == other.sha256() and sorted(spider.models_) == sorted(other.models)
+    monkeypatch.setattr(cli_app, "train_spider", lambda *a, **k: pytest.fail("trained a second time"))
+    again, again_path = cli_app.load_spider(None, other, cache_dir)
+    assert again_path == path and again.models_ == spider.models_
+    assert cli_app.load_spider(None, leaderboard, cache_dir)[1] == SHIPPED_CHECKPOINT
