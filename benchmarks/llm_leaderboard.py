@@ -1,4 +1,4 @@
-"""Benchmark the ranking methods on the embedded LLM leaderboard history.
+"""Benchmark the ranking methods on the LLM leaderboard history (read from the data folder).
 
 Same as ``llm-spider benchmark llm`` (all its options work here), run from the repository root:
 

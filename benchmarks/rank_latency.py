@@ -8,7 +8,9 @@ Measures, on this machine:
 - ``in_process_cached``: the same command inside a warm process (imports done);
 - ``after_encoder_loaded``: ranking a task that is not cached yet, in a process whose encoder is already
   loaded (so it includes encoding the task's 32 prompts);
-- ``encoder_load``: loading the sentence encoder once, the cost the target excludes.
+- ``encoder_load``: loading the sentence encoder once, the cost the target excludes;
+- ``process_data_cold``: ``process_cached`` with an empty data cache (the data layer converts the
+  data folder's leaderboard and MMLU tables first; later runs read them from the cache).
 Prints a table and writes benchmarks/results/rank_latency.json.
 """
 
@@ -35,6 +37,11 @@ def timed(fn) -> float:
 
 
 def main() -> None:
+    import argparse
+
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--output", type=Path, default=RESULTS)
+    out = ap.parse_args().output
     from typer.testing import CliRunner
 
     from llm_spider.cli import app
@@ -53,6 +60,11 @@ def main() -> None:
     cmd = [sys.executable, "-m", "llm_spider", "rank", "--task", "mmlu_subset", "--cache-dir", str(cache)]
     proc = [timed(lambda: subprocess.run(cmd, check=True, capture_output=True)) for _ in range(REPEATS)]
     rows.append({"measure": "process_cached", "seconds": statistics.median(proc)})
+    cold = []
+    for _ in range(REPEATS):
+        env = {**os.environ, "XDG_CACHE_HOME": tempfile.mkdtemp(prefix="rank-latency-data-")}
+        cold.append(timed(lambda: subprocess.run(cmd, check=True, capture_output=True, env=env)))
+    rows.append({"measure": "process_data_cold", "seconds": statistics.median(cold)})
     warm = [timed(lambda: rank("--task", "mmlu_subset")) for _ in range(REPEATS)]
     rows.append({"measure": "in_process_cached", "seconds": statistics.median(warm)})
 
@@ -67,9 +79,9 @@ def main() -> None:
     for row in rows:
         row["seconds"] = round(row["seconds"], 3)
         print(f"{row['measure']:<24} {row['seconds']:>7.3f} s")
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(rows, indent=1) + "\n")
-    print(f"written to {RESULTS}")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(rows, indent=1) + "\n")
+    print(f"written to {out}")
 
 
 if __name__ == "__main__":

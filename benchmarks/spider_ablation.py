@@ -36,6 +36,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seeds", type=int, default=1, help="seeds 0..N-1 per variant")
     parser.add_argument("--variant", action="append", choices=list(VARIANTS), help="only these (repeatable)")
+    parser.add_argument("--output", type=Path, default=RESULTS)
     args = parser.parse_args()
 
     from llm_spider.benchmark import DEFAULT_PROTOCOLS, get_protocol, run_protocol
@@ -55,15 +56,15 @@ def main() -> None:
                                 "params": params})
                 print(f"{variant:<18} {protocol:<12} seed {seed}: τw {summary['weighted_tau']:.4f} "
                       f"regret {summary['top1_regret']:.4f} ({summary['seconds']:.0f}s)", flush=True)
-    if args.variant and RESULTS.is_file():  # a partial rerun replaces only its own variants' records
-        kept = [r for r in json.loads(RESULTS.read_text()) if r["variant"] not in set(args.variant)]
+    if args.variant and args.output.is_file():  # a partial rerun replaces only its own variants' records
+        kept = [r for r in json.loads(args.output.read_text()) if r["variant"] not in set(args.variant)]
         records = sorted(kept + records, key=lambda r: list(VARIANTS).index(r["variant"]))
     df = pd.DataFrame(records)
     table = df.pivot_table(index="variant", columns="protocol", values="weighted_tau", aggfunc="mean", sort=False)
     print("\nmean weighted τ\n" + table.round(4).to_string())
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(records, indent=1) + "\n")
-    print(f"written to {RESULTS}")
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    args.output.write_text(json.dumps(records, indent=1) + "\n")
+    print(f"written to {args.output}")
 
 
 if __name__ == "__main__":

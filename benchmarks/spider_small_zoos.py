@@ -45,6 +45,7 @@ def main() -> None:
     parser.add_argument("--window", type=int, default=0, help="models (by mean) to draw members from; "
                         "0: 13 for live, 20 for random")
     parser.add_argument("--seed", type=int, default=123)
+    parser.add_argument("--output", type=Path, default=RESULTS)
     args = parser.parse_args()
 
     import numpy as np
@@ -96,9 +97,9 @@ def main() -> None:
     table = df.pivot_table(index="method", columns="regime", values="weighted_tau", sort=False)
     print(f"\nmean weighted τ ({args.zoos} zoos of {args.members} per regime, leave-one-task-out)\n"
           + table.round(4).to_string())
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(records, indent=1) + "\n")
-    print(f"written to {RESULTS}")
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    args.output.write_text(json.dumps(records, indent=1) + "\n")
+    print(f"written to {args.output}")
 
 
 if __name__ == "__main__":

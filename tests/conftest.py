@@ -20,6 +20,9 @@ import pytest  # noqa: E402
 from llm_spider import datasets  # noqa: E402
 from llm_spider.zoo import History  # noqa: E402
 
+if os.environ.get(datasets.ENV_VAR):  # absolute, so that a test's subprocess in another folder finds it too
+    os.environ[datasets.ENV_VAR] = os.path.abspath(os.path.expanduser(os.environ[datasets.ENV_VAR]))
+
 
 def _missing_data() -> str | None:
     """The data layer's message for the first public table it cannot find, or None."""

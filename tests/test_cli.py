@@ -164,7 +164,7 @@ def test_benchmark_loto_all_on_a_plain_table(tmp_path):
     assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
-def test_rank_default_method_on_the_embedded_zoo(cache_dir):
+def test_rank_default_method_on_the_leaderboard_zoo(cache_dir):
     """The README's main job: the shipped Spider checkpoint, no training at rank time."""
     result = invoke("rank", "--task", "mmlu_subset", "--cache-dir", cache_dir, "--format", "json")
     assert result.exit_code == 0, result.output

@@ -7,7 +7,7 @@ from llm_spider.tasks import get_task
 from llm_spider.zoo import History, canonical_task_name
 
 
-def test_embedded_leaderboard(leaderboard):
+def test_leaderboard_table(leaderboard):
     assert len(leaderboard.models) == 188
     tasks = leaderboard.tasks
     assert sum(t.startswith("mmlu_") for t in tasks) == 57

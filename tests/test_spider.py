@@ -146,7 +146,7 @@ def test_needs_tokens_and_matching_width():
         spider.predict(TaskView("x", np.zeros((3, 5), np.float32)))
 
 
-def test_the_shipped_checkpoint_matches_the_embedded_data(leaderboard):
+def test_the_shipped_checkpoint_matches_the_leaderboard_data(leaderboard):
     """A stale checkpoint (data, registry or encoder changed without `llm-spider train`) fails here."""
     from llm_spider.encoders import SentenceEncoder
     from llm_spider.paths import SHIPPED_CHECKPOINT

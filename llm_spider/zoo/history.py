@@ -1,7 +1,7 @@
 """The history: a model × task score table, the ground truth that rankers learn from.
 
 Kept in long form (one row per model, task and score) with provenance columns, because rows from
-different sources (the embedded leaderboard, a user's table, our own evaluations) must stay
+different sources (the public leaderboard, a user's table, our own evaluations) must stay
 traceable after they are merged. ``wide()`` gives the model × task matrix the rankers work on.
 """
 

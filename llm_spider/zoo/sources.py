@@ -1,8 +1,8 @@
 """Training sources for the multi-source zoo's domain specialists, disjoint from every evaluation item.
 
-A specialist is a base LLM fine-tuned (LoRA) on one source. The sources come from the embedded
-real data, chosen so that no item a specialist trains on is ever scored: MMLU's *validation*
-split by category (the live zoo evaluates MMLU test questions), ARC-Easy and ARC-Challenge's dev
+A specialist is a base LLM fine-tuned (LoRA) on one source. The sources come from the public data
+sets (through the data layer), chosen so that no item a specialist trains on is ever scored: MMLU's
+*validation* split by category (the live zoo evaluates MMLU test questions), ARC-Easy and ARC-Challenge's dev
 split (ARC-Challenge test is evaluated), CommonsenseQA, PIQA, SocialIQA and OpenBookQA's dev split
 (OpenBookQA test is evaluated), and MedQA. ``check_disjoint`` verifies it on the question texts,
 and ``split_record`` is what the zoo file records about each source.
