@@ -1,0 +1,163 @@
+"""Re-run the benchmarks and report every number that differs from the shipped record files.
+
+    python benchmarks/reproduce.py                      # the benchmarks that take under ten minutes
+    python benchmarks/reproduce.py --all                # every one this machine can run
+    python benchmarks/reproduce.py --only live_zoo,truth_reliability
+
+Each benchmark writes into a temporary folder (the shipped files in benchmarks/results/ are left as
+they are); its records are then compared with the shipped ones, value by value, in order. Seconds
+(any key with "seconds" in its name, and rank_latency's measures) are skipped: they are this
+machine's. Prints one line per benchmark and a table of the numbers that differ; exits 1 if any
+does. Needs the data folder (LLM_SPIDER_DATA) and, for the live benchmarks, the local zoo's models.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "benchmarks" / "results"
+QUICK_MINUTES = 10
+
+
+@dataclass(frozen=True)
+class Benchmark:
+    name: str
+    output: str  # its record file in benchmarks/results/
+    args: tuple[str, ...]  # the script and its arguments, as the shipped file was made
+    minutes: float  # measured on 2 CPU cores (see the README's sections)
+    needs: tuple[str, ...] = field(default=())  # importable modules it needs beyond the base install
+
+
+BENCHMARKS = (
+    Benchmark("live_zoo", "live_zoo.json", ("benchmarks/live_zoo.py",), 6.1),
+    Benchmark("live_zoo_top3", "live_zoo_top3.json", ("benchmarks/live_zoo.py", "--top-k", "3"), 6.5),
+    Benchmark("truth_reliability", "truth_reliability.json", ("benchmarks/truth_reliability.py",), 1.5),
+    Benchmark("rerank_replay", "rerank_replay.json", ("benchmarks/rerank_replay.py",), 8.0),
+    Benchmark("spider_ablation", "spider_ablation.json", ("benchmarks/spider_ablation.py",), 9.0),
+    Benchmark("rank_latency", "rank_latency.json", ("benchmarks/rank_latency.py",), 1.0),
+    Benchmark("llm_leaderboard", "llm_leaderboard.json", ("benchmarks/llm_leaderboard.py",), 11.5),
+    Benchmark("spider_small_zoos", "spider_small_zoos.json", ("benchmarks/spider_small_zoos.py",), 16.0),
+    Benchmark("live_zoo_multisource", "live_zoo_multisource.json",
+              ("benchmarks/live_zoo.py", "--zoo", "multisource"), 40.0),
+    Benchmark("vision", "vision.json", ("benchmarks/vision_zoo.py",), 15.1, ("keras", "efficientnet_lite_pytorch")),
+    Benchmark("vllm_agreement", "vllm_agreement.json", ("benchmarks/vllm_agreement.py",), 2.0, ("vllm",)),
+)
+
+
+def is_seconds(key: str) -> bool:
+    return "seconds" in key
+
+
+def differences(shipped, new, path: str = "") -> list[tuple[str, object, object]]:
+    """(where, shipped value, new value) for every value that differs, seconds skipped; numbers are
+    equal when within 1e-9 (relative) of each other, NaN equals NaN."""
+    if isinstance(shipped, dict) and isinstance(new, dict):
+        out = []
+        for key in dict.fromkeys([*shipped, *new]):
+            if is_seconds(str(key)):
+                continue
+            if key not in shipped or key not in new:
+                out.append((f"{path}.{key}", shipped.get(key, "(absent)"), new.get(key, "(absent)")))
+            else:
+                out += differences(shipped[key], new[key], f"{path}.{key}")
+        return out
+    if isinstance(shipped, list) and isinstance(new, list):
+        if len(shipped) != len(new):
+            return [(f"{path} (length)", len(shipped), len(new))]
+        return [d for i, (a, b) in enumerate(zip(shipped, new)) for d in differences(a, b, f"{path}[{i}]")]
+    if isinstance(shipped, (int, float)) and isinstance(new, (int, float)) and not isinstance(shipped, bool):
+        if (math.isnan(shipped) and math.isnan(new)) or math.isclose(shipped, new, rel_tol=1e-9, abs_tol=1e-12):
+            return []
+        return [(path, shipped, new)]
+    return [] if shipped == new else [(path, shipped, new)]
+
+
+def describe(record, path: str) -> str:
+    """A readable place: the record's task/method/protocol fields before the key path."""
+    if not path.startswith("[") or not isinstance(record, list):
+        return path
+    index = int(path[1:path.index("]")])
+    rec = record[index] if index < len(record) else {}
+    labels = [str(rec[k]) for k in ("zoo", "regime", "protocol", "variant", "task", "method", "top_k", "seed", "measure")
+              if isinstance(rec, dict) and k in rec]
+    return f"[{index}] {' / '.join(labels)} {path[path.index(']') + 1:]}".strip()
+
+
+def available(bench: Benchmark) -> str | None:
+    import importlib.util
+
+    missing = [m for m in bench.needs if importlib.util.find_spec(m) is None]
+    return f"needs {', '.join(missing)}" if missing else None
+
+
+def run(bench: Benchmark, out_dir: Path) -> tuple[Path, float, Path]:
+    out = out_dir / bench.output
+    log = out_dir / f"{bench.name}.log"
+    t0 = time.perf_counter()
+    with log.open("w") as f:
+        proc = subprocess.run([sys.executable, *bench.args, "--output", str(out)], cwd=ROOT, stdout=f,
+                              stderr=subprocess.STDOUT, env={**os.environ, "HF_HUB_OFFLINE": "1"})
+    if proc.returncode != 0 or not out.is_file():
+        raise RuntimeError(f"{bench.name} failed (exit {proc.returncode}); see {log}")
+    return out, time.perf_counter() - t0, log
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--all", action="store_true", help="also the benchmarks that take ten minutes or more")
+    ap.add_argument("--only", default=None, help="comma-separated benchmark names: " +
+                    ", ".join(b.name for b in BENCHMARKS))
+    ap.add_argument("--keep", type=Path, default=None, help="keep the new record files and logs in this folder")
+    args = ap.parse_args()
+    by_name = {b.name: b for b in BENCHMARKS}
+    if args.only:
+        unknown = [n for n in args.only.split(",") if n not in by_name]
+        if unknown:
+            ap.error(f"unknown benchmark(s): {', '.join(unknown)}")
+        chosen = [by_name[n] for n in args.only.split(",")]
+    else:
+        chosen = [b for b in BENCHMARKS if args.all or b.minutes < QUICK_MINUTES]
+    out_dir = args.keep or Path(tempfile.mkdtemp(prefix="llm-spider-reproduce-"))
+    out_dir.mkdir(parents=True, exist_ok=True)
+    rows, diffs = [], []
+    for bench in chosen:
+        why = available(bench)
+        if why:
+            rows.append((bench.name, "skipped", why))
+            continue
+        print(f"running {bench.name} (about {bench.minutes:g} min on 2 cores) ...", flush=True)
+        try:
+            new_path, seconds, _ = run(bench, out_dir)
+        except RuntimeError as exc:
+            rows.append((bench.name, "FAILED", str(exc)))
+            continue
+        shipped = json.loads((RESULTS / bench.output).read_text())
+        found = differences(shipped, json.loads(new_path.read_text()))
+        diffs += [(bench.name, describe(shipped, where), a, b) for where, a, b in found]
+        rows.append((bench.name, "identical" if not found else f"{len(found)} value(s) differ",
+                     f"{seconds / 60:.1f} min"))
+    print("\nbenchmark              result                   time")
+    for name, result, note in rows:
+        print(f"{name:<22} {result:<24} {note}")
+    if diffs:
+        print("\nvalues that differ from the shipped record files (seconds skipped):")
+        for name, where, a, b in diffs[:200]:
+            print(f"  {name}: {where}: shipped {a!r}, now {b!r}")
+        if len(diffs) > 200:
+            print(f"  ... and {len(diffs) - 200} more")
+    print(f"\nnew record files and logs: {out_dir}")
+    return 1 if diffs or any(r[1] == "FAILED" for r in rows) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

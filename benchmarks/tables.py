@@ -1,0 +1,240 @@
+"""The README's results tables, rendered from the record files, so that they cannot drift from them.
+
+    python benchmarks/tables.py            # rewrite every marked table in README.md
+    python benchmarks/tables.py --check    # exit 1, naming the tables, if any differs from its file
+
+A table in README.md sits between ``<!-- table: NAME -->`` and ``<!-- /table -->``; NAME is a key of
+TABLES below, which reads benchmarks/results/*.json (or a zoo's recorded ground truth) through the
+same summaries the benchmarks print. tests/test_readme_tables.py runs the check.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pandas as pd
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "benchmarks" / "results"
+README = ROOT / "README.md"
+MARK = re.compile(r"(<!-- table: ([\w-]+) -->\n)(.*?)(<!-- /table -->)", re.S)
+
+
+def _records(name: str) -> list[dict]:
+    return json.loads((RESULTS / name).read_text())
+
+
+def _md(header: list[str], rows: list[list[str]]) -> str:
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    return "\n".join(lines + ["| " + " | ".join(r) + " |" for r in rows]) + "\n"
+
+
+def _signed(x: float, digits: int = 3) -> str:
+    return f"{x:+.{digits}f}".replace("-", "−")
+
+
+def _num(x: float, digits: int = 4) -> str:
+    return f"{x:.{digits}f}".replace("-", "−")
+
+
+def _int(x: float) -> str:
+    return f"{int(round(x)):,}"
+
+
+def _share(x: float) -> str:
+    return "0" if x == 0 else f"{100 * x:.1f} %"
+
+
+# --- one function per table ----------------------------------------------------------------------
+def llm_leaderboard() -> str:
+    from llm_spider.benchmark.runner import summarize
+
+    s = summarize(_records("llm_leaderboard.json"))
+    rows = [[r.protocol, r.method, _num(r.weighted_tau) + (f" ± {r.weighted_tau_sd:.4f}" if r.seeds > 1 else ""),
+             _num(r.top1_regret), f"{r.top1_hit:.2f}", f"{r.seconds:.1f}"] for r in s.itertuples()]
+    return _md(["protocol", "method", "weighted τ (± sd over seeds)", "top-1 regret", "top-1 hit", "seconds per seed"],
+               rows)
+
+
+SMALL_ZOO_LABELS = {
+    "leaderboard": "leaderboard",
+    "similar-tasks": "similar-tasks (the paper's baseline: encoder similarity)",
+    "similar-tasks (mixed similarity)": "similar-tasks, encoder + leaderboard-profile similarity",
+    "spider (prior=mean, memory)": "Spider, default (prior = mean, memory)",
+    "spider (prior=stacked)": "Spider, prior = stacked",
+    "stacked prior, untrained": "stacked prior alone (untrained)",
+    "spider (prior=similar, mixed similarity)": "Spider, prior = similar, profile-mixed similarity (the live zoos')",
+    "similar prior (mixed), untrained": "that prior alone (untrained)",
+}
+
+
+def spider_small_zoos() -> str:
+    df = pd.DataFrame(_records("spider_small_zoos.json"))
+    table = df.pivot_table(index="method", columns="regime", values="weighted_tau", sort=False)
+    tasks = df.groupby("regime")["task"].nunique()
+    best = table.max()
+    rows = [[SMALL_ZOO_LABELS.get(m, m), *[(f"**{table.loc[m, r]:.3f}**" if table.loc[m, r] == best[r]
+                                            else f"{table.loc[m, r]:.3f}") for r in table.columns]]
+            for m in table.index]
+    return _md(["method", *[f"τ, {r} regime ({tasks[r]} tasks over the zoos)" for r in table.columns]], rows)
+
+
+def _live_summary(name: str) -> pd.DataFrame:
+    from llm_spider.benchmark.live import summarize_live
+
+    return summarize_live(_records(name)).set_index("method")
+
+
+def live_zoo() -> str:
+    s = _live_summary("live_zoo.json")
+    rows = [[m, _num(r.top1_accuracy), _num(r.weighted_tau, 3), _num(r.top1_regret), _int(r.forward_passes),
+             _share(r.passes_vs_brute_force), f"{r.seconds:,.0f}"] for m, r in s.iterrows()]
+    tasks = int(s["tasks"].max())
+    return _md(["method", "mean top-1 accuracy", "mean weighted τ", "mean top-1 regret",
+                f"forward passes ({tasks} tasks)", "share of brute force", "seconds"], rows)
+
+
+def live_zoo_multisource() -> str:
+    multi, base = _live_summary("live_zoo_multisource.json"), _live_summary("live_zoo.json")
+    rows = []
+    for m, r in multi.iterrows():
+        b = base.loc[m] if m in base.index else None
+        rows.append([m, _num(r.top1_accuracy), _num(r.weighted_tau, 3), _num(r.top1_regret),
+                     f"{_int(r.forward_passes)} = {_share(r.passes_vs_brute_force)}" if r.forward_passes else "0",
+                     _num(b.top1_accuracy) if b is not None else "", _num(b.weighted_tau, 3) if b is not None else ""])
+    return _md(["method", "top-1 acc (multi-source)", "τ (multi-source)", "regret", "passes (share of brute force)",
+                "top-1 acc (base zoo)", "τ (base zoo)"], rows)
+
+
+def live_zoo_multisource_paired() -> str:
+    from llm_spider.benchmark.live import paired_differences
+
+    records = _records("live_zoo_multisource.json")
+    against = ("leaderboard", "similar-tasks", "self-assessed (probe confidence)", "self-assessed (verbal)")
+    rows = []
+    for method in ("spider+rerank", "spider+evidence"):
+        d = paired_differences(records, method, against).set_index(["against", "metric"])
+        for metric, label in (("top1_accuracy", "top-1"), ("weighted_tau", "τ")):
+            cells = []
+            for other in against:
+                r = d.loc[(other, metric)]
+                cells.append(f"{_signed(r.mean_difference)} [{_num(r.ci95_low, 3)}, {_num(r.ci95_high, 3)}] "
+                             f"{r.wins}/{r.ties}/{r.losses}")
+            rows.append([f"{method}, {label}", *cells])
+    return _md(["", *[f"vs {a}" for a in against]], rows)
+
+
+def truth_reliability() -> str:
+    by_zoo = {r["zoo"]: r for r in _records("truth_reliability.json")}
+    cols = [(z, by_zoo[z]["reliability"]) for z in ("local", "multisource") if z in by_zoo]
+    header = ["", *[f"{'base' if z == 'local' else 'multi-source'} zoo ({s['members']} members, {s['tasks']} tasks)"
+                    for z, s in cols]]
+    rows = [
+        ["weighted τ between the members' accuracies on two random halves of a task (mean over tasks)",
+         *[f"{s['mean_split_half_tau']:.3f} (< 0.5 on {s['tasks_split_half_below_half']} tasks)" for _, s in cols]],
+        ["gap between a task's two best members (mean)", *[f"{s['mean_top2_gap']:.3f}" for _, s in cols]],
+        ["items a paired test needs to separate them (median; 5 % two-sided, power 80 %)",
+         *[_int(s["median_items_needed"]) for _, s in cols]],
+        ["tasks too small to settle their own winner that way",
+         *[f"{s['tasks_winner_unsettled']} of {s['tasks']}" for _, s in cols]],
+    ]
+    return _md(header, rows)
+
+
+def truth_reliability_verdicts() -> str:
+    """Per zoo and re-ranked Spider: the share of item resamples in which it leads each baseline."""
+    against = ("leaderboard", "similar-tasks", "self-assessed (probe confidence)", "self-assessed (verbal)")
+    rows = []
+    for rec in _records("truth_reliability.json"):
+        zoo = "base" if rec["zoo"] == "local" else "multi-source"
+        for method in dict.fromkeys(v["method"] for v in rec["verdicts"]):
+            share = {(v["against"], v["metric"]): v["share_of_draws_ahead"] for v in rec["verdicts"] if v["method"] == method}
+            cells = [f"{100 * share[(a, 'weighted_tau')]:.0f} % / {100 * share[(a, 'top1_accuracy')]:.0f} %" for a in against]
+            rows.append([zoo, method, *cells, f"{100 * share[('all baselines', 'both')]:.0f} %"])
+    return _md(["zoo", "method", *[f"ahead of {a} (τ / top-1)" for a in against], "ahead of all, both metrics"], rows)
+
+
+VISION_LABELS = {"spider": "**Spider** (re-ranks top 3)", "spider (no rerank)": "Spider without re-ranking",
+                 "h-score": "H-Score (Ledoit-Wolf regularised)", "nce": "NCE", "leep": "LEEP", "n-leep": "N-LEEP",
+                 "logme": "LogME", "pactran": "PACTran", "otce": "OTCE", "lfc": "LFC", "gbc": "GBC"}
+
+
+def vision() -> str:
+    df = pd.DataFrame(_records("vision.json"))
+    g = df.groupby("method").agg(tau=("weighted_tau", "mean"), regret=("top1_regret", "mean"),
+                                 acc=("selected_accuracy", "mean"), seconds=("seconds", "mean"),
+                                 images=("images_forwarded", "mean")).sort_values("tau", ascending=False)
+    rows = [[VISION_LABELS.get(m, m), f"{r.tau:.3f}", f"{r.regret:.3f}", f"{r.acc:.3f}", f"{r.seconds:.1f}",
+             _int(r.images)] for m, r in g.iterrows()]
+    return _md(["method", "mean weighted τ", "mean top-1 regret", "selected model's accuracy", "seconds per task",
+                "images run per task"], rows)
+
+
+def multisource_members() -> str:
+    from llm_spider.zoo.diversity import diversity, truth_table
+    from llm_spider.zoo.evaluate import LIVE_TASK_SET
+    from llm_spider.zoo.local import load_zoo
+
+    zoo = load_zoo("multisource")
+    hist = pd.read_csv(zoo.results_dir / "history.csv")
+    hist = hist[hist["task"].isin(LIVE_TASK_SET)]
+    table = truth_table(hist, zoo.names())
+    per_task, _ = diversity(table)
+    won = per_task["best_model"].value_counts()
+    seconds = hist.groupby("model")["seconds"].sum()
+    means = table.mean().sort_values(ascending=False)
+    rows = [[m, f"{means[m]:.3f}", str(int(won.get(m, 0))), f"{table[m].min():.2f}-{table[m].max():.2f}",
+             _int(seconds[m])] for m in means.index]
+    return _md(["member", f"mean accuracy ({len(table)} tasks)", "tasks won", "range over tasks", "evaluate seconds"],
+               rows)
+
+
+TABLES: dict[str, Callable[[], str]] = {
+    "llm_leaderboard": llm_leaderboard, "spider_small_zoos": spider_small_zoos, "live_zoo": live_zoo,
+    "multisource_members": multisource_members, "live_zoo_multisource": live_zoo_multisource,
+    "live_zoo_multisource_paired": live_zoo_multisource_paired, "truth_reliability": truth_reliability,
+    "truth_reliability_verdicts": truth_reliability_verdicts, "vision": vision,
+}
+
+
+def render(text: str) -> tuple[str, list[str]]:
+    """``text`` with every marked table rebuilt, and the names of those that changed."""
+    changed = []
+
+    def repl(m: re.Match) -> str:
+        name = m.group(2)
+        if name not in TABLES:
+            raise SystemExit(f"README.md: unknown table '{name}' (known: {', '.join(TABLES)})")
+        new = TABLES[name]()
+        if new != m.group(3):
+            changed.append(name)
+        return m.group(1) + new + m.group(4)
+
+    return MARK.sub(repl, text), changed
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--check", action="store_true", help="only report tables that differ from their files")
+    args = ap.parse_args()
+    text = README.read_text()
+    new, changed = render(text)
+    if args.check:
+        if changed:
+            print(f"README.md tables out of date with their record files: {', '.join(changed)} "
+                  "(run python benchmarks/tables.py)")
+            return 1
+        print("README.md tables match their record files")
+        return 0
+    README.write_text(new)
+    print(f"rewrote {len(changed)} table(s): {', '.join(changed) or 'none changed'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
