@@ -54,8 +54,21 @@ BENCHMARKS = (
 )
 
 
+# The fields that name a record (which task, method, seed, ...): records are matched on them.
+ID_KEYS = ("zoo", "regime", "protocol", "variant", "task", "method", "top_k", "probes", "seed", "measure")
+
+
 def is_seconds(key: str) -> bool:
     return "seconds" in key
+
+
+def record_id(rec) -> tuple | None:
+    return tuple((k, str(rec[k])) for k in ID_KEYS if k in rec) or None if isinstance(rec, dict) else None
+
+
+def _by_id(records: list) -> dict | None:
+    ids = [record_id(r) for r in records]
+    return dict(zip(ids, records)) if all(ids) and len(set(ids)) == len(ids) else None
 
 
 def differences(shipped, new, path: str = "") -> list[tuple[str, object, object]]:
@@ -72,6 +85,13 @@ def differences(shipped, new, path: str = "") -> list[tuple[str, object, object]
                 out += differences(shipped[key], new[key], f"{path}.{key}")
         return out
     if isinstance(shipped, list) and isinstance(new, list):
+        old_ids, new_ids = _by_id(shipped), _by_id(new)
+        if old_ids is not None and new_ids is not None:  # records named by their fields: match on those
+            out = [(f"{path}[{_label(k)}]", "(absent)" if k not in old_ids else "(record)",
+                    "(absent)" if k not in new_ids else "(record)") for k in dict.fromkeys([*old_ids, *new_ids])
+                   if k not in old_ids or k not in new_ids]
+            return out + [d for k in old_ids if k in new_ids
+                          for d in differences(old_ids[k], new_ids[k], f"{path}[{_label(k)}]")]
         if len(shipped) != len(new):
             return [(f"{path} (length)", len(shipped), len(new))]
         return [d for i, (a, b) in enumerate(zip(shipped, new)) for d in differences(a, b, f"{path}[{i}]")]
@@ -82,15 +102,8 @@ def differences(shipped, new, path: str = "") -> list[tuple[str, object, object]
     return [] if shipped == new else [(path, shipped, new)]
 
 
-def describe(record, path: str) -> str:
-    """A readable place: the record's task/method/protocol fields before the key path."""
-    if not path.startswith("[") or not isinstance(record, list):
-        return path
-    index = int(path[1:path.index("]")])
-    rec = record[index] if index < len(record) else {}
-    labels = [str(rec[k]) for k in ("zoo", "regime", "protocol", "variant", "task", "method", "top_k", "seed", "measure")
-              if isinstance(rec, dict) and k in rec]
-    return f"[{index}] {' / '.join(labels)} {path[path.index(']') + 1:]}".strip()
+def _label(record_key: tuple) -> str:
+    return " / ".join(v for _, v in record_key)
 
 
 def available(bench: Benchmark) -> str | None:
@@ -143,7 +156,7 @@ def main() -> int:
             continue
         shipped = json.loads((RESULTS / bench.output).read_text())
         found = differences(shipped, json.loads(new_path.read_text()))
-        diffs += [(bench.name, describe(shipped, where), a, b) for where, a, b in found]
+        diffs += [(bench.name, where, a, b) for where, a, b in found]
         rows.append((bench.name, "identical" if not found else f"{len(found)} value(s) differ",
                      f"{seconds / 60:.1f} min"))
     print("\nbenchmark              result                   time")
