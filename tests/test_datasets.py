@@ -177,6 +177,24 @@ def test_bbh_and_mmlu_pro_from_their_hub_layouts(tmp_path):
     assert pro.iloc[0]["options"] == ["a", "b", "c"] and pro.iloc[0]["answer_index"] == 2
 
 
+def test_multiple_choice_sets_from_the_labelled_choices_layout(tmp_path):
+    import datasets as hf
+
+    files = {}
+    for split, rows in (("validation", [("Which is a gas?", ["iron", "air"], ["A", "B"], "B")]),
+                        ("test", [("Which melts ice?", ["heat", "cold", "dark"], ["1", "2", "3"], "1"),
+                                  ("No key here?", ["x", "y"], ["A", "B"], "")])):
+        files[("allenai/ai2_arc", "ARC-Easy", split)] = tmp_path / f"arc-{split}.parquet"
+        hf.Dataset.from_dict({"id": [f"q{i}" for i in range(len(rows))], "question": [r[0] for r in rows],
+                              "choices": [{"text": r[1], "label": r[2]} for r in rows],
+                              "answerKey": [r[3] for r in rows]}).to_parquet(files[("allenai/ai2_arc", "ARC-Easy", split)])
+    df = hub.mc("arc-easy", fetch=_parquet_fetch(files))
+    assert list(df.columns) == ["task", "split", "question", "options", "answer"]
+    assert df[["split", "question", "answer"]].values.tolist() == [["dev", "Which is a gas?", 1],
+                                                                  ["test", "Which melts ice?", 0]]  # keyless row dropped
+    assert df.iloc[1]["options"] == ["heat", "cold", "dark"] and set(df["task"]) == {"arc-easy"}
+
+
 def test_leaderboard_from_the_v1_result_files_and_the_v2_table(tmp_path):
     import datasets as hf
 

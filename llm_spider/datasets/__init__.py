@@ -74,7 +74,8 @@ def _tables() -> dict[str, Table]:
               hub.mmlu, hub.MMLU_HUB),
         Table("bbh", "bbh", "bbh/<task>.json", folder.bbh_files, folder.read_bbh,
               partial(hub.bbh, BBH_TASKS), hub.BBH_HUB),
-        *(Table(f"mc/{s}", "mc", f"mc/{s}/test.json", partial(folder.mc_files, task=s), folder.read_mc)
+        *(Table(f"mc/{s}", "mc", f"mc/{s}/test.json", partial(folder.mc_files, task=s), folder.read_mc,
+                partial(hub.mc, s) if s in hub.MC_HUB else None, hub.MC_HUB[s][0] if s in hub.MC_HUB else "")
           for s in MC_SETS),
         Table("mmlu_pro/questions", "mmlu_pro", "mmlu_pro/questions.jsonl.gz", folder.mmlu_pro_questions_files,
               folder.read_mmlu_pro_questions, hub.mmlu_pro_questions, hub.MMLU_PRO_HUB),

@@ -111,6 +111,33 @@ def bbh(tasks: tuple[str, ...], fetch: Fetch = load_dataset) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True)
 
 
+# --- multiple-choice sets with a labelled-choices layout ---------------------------------------------
+# set → (Hub id, config, {Hub split: our split}, question field). Sets whose public copies differ from
+# the data folder's in split, size or option order (TruthfulQA, WinoGrande, PIQA, SocialIQA, MedQA)
+# have no loader: they need a data folder.
+MC_HUB = {
+    "arc-challenge": ("allenai/ai2_arc", "ARC-Challenge", {"validation": "dev", "test": "test"}, "question"),
+    "arc-easy": ("allenai/ai2_arc", "ARC-Easy", {"validation": "dev", "test": "test"}, "question"),
+    "openbookqa": ("allenai/openbookqa", "main", {"validation": "dev", "test": "test"}, "question_stem"),
+    "commonsenseqa": ("tau/commonsense_qa", None, {"validation": "test"}, "question"),  # its test split has no answers
+}
+
+
+def mc(name: str, fetch: Fetch = load_dataset) -> pd.DataFrame:
+    """A set stored as question, ``choices`` {text, label} and ``answerKey`` (a label) → task, split,
+    question, options, answer index (the data folder's ``mc/<set>`` table)."""
+    repo, config, splits, field = MC_HUB[name]
+    frames = []
+    for hub_split, split in splits.items():
+        df = _frame(fetch(repo, config, split=hub_split) if config else fetch(repo, split=hub_split))
+        labels = [list(c["label"]) for c in df["choices"]]
+        answers = [lab.index(str(key)) if str(key) in lab else -1 for lab, key in zip(labels, df["answerKey"])]
+        frames.append(pd.DataFrame({"task": name, "split": split, "question": df[field].astype(str),
+                                    "options": [list(c["text"]) for c in df["choices"]], "answer": answers}))
+    out = pd.concat(frames, ignore_index=True)
+    return out[out["answer"] >= 0].reset_index(drop=True)  # an unanswerable row cannot be scored
+
+
 # --- MMLU-Pro --------------------------------------------------------------------------------------
 def mmlu_pro_questions(fetch: Fetch = load_dataset) -> pd.DataFrame:
     """``TIGER-Lab/MMLU-Pro`` (split ``test``) → the questions table (its chain-of-thought column dropped)."""
