@@ -72,7 +72,7 @@ def test_the_cache_is_read_the_second_time_and_a_changed_source_is_converted_aga
     root = write_folder(own_data / "data")
     datasets.set_data_dir(root)
     first = datasets.info("mmlu")
-    cached = list((own_data / "cache" / "llm-spider" / "data").glob("mmlu-*.parquet"))
+    cached = list(datasets.cache_root().glob("mmlu-*.parquet"))
     assert len(cached) == 1 and first["source_sha"].startswith(cached[0].stem.split("-")[-1])
     datasets.set_data_dir(root)  # a new run: the converted table comes from the cache, not the readers
     with monkeypatch.context() as m:
@@ -85,7 +85,7 @@ def test_the_cache_is_read_the_second_time_and_a_changed_source_is_converted_aga
     again = datasets.info("mmlu")
     assert again["source_sha"] != first["source_sha"] and again["content_sha"] != first["content_sha"]
     assert "grass" in datasets.load("mmlu").iloc[-1]["question"]
-    assert len(list((own_data / "cache" / "llm-spider" / "data").glob("mmlu-*.parquet"))) == 1  # the stale one went
+    assert len(list(datasets.cache_root().glob("mmlu-*.parquet"))) == 1  # the stale one went
 
 
 def test_content_hash_ignores_the_format_and_sees_the_values():

@@ -33,6 +33,7 @@ from llm_spider.errors import SpiderError, UnknownNameError
 from llm_spider.paths import default_cache_dir
 
 ENV_VAR = "LLM_SPIDER_DATA"
+CACHE_FORMAT = 2  # part of every cache key: a new conversion or hash scheme never reads an old entry
 DOCS = "docs/data.md"
 # The tasks of the two task families whose data set is a folder of files, one per task or set.
 BBH_TASKS = (
@@ -116,7 +117,7 @@ def hub_offline() -> bool:
 
 
 def cache_root() -> Path:
-    return default_cache_dir() / "data"
+    return default_cache_dir() / "data" / f"v{CACHE_FORMAT}"
 
 
 # --- reading -------------------------------------------------------------------------------------
@@ -242,15 +243,20 @@ def _plain(value):
 
 def frame_sha(df: pd.DataFrame) -> str:
     """A content hash that does not depend on the file format or library versions: column names,
-    then each column's values (numbers as float64 bytes, anything else as JSON)."""
+    then each column's values (numbers as float64 bytes, strings with their lengths, anything else as
+    JSON)."""
     h = hashlib.sha256(json.dumps([str(c) for c in df.columns]).encode())
     for col in df.columns:
         values = df[col]
         if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
             arr = values.to_numpy(dtype=np.float64, na_value=np.nan)
             h.update(np.where(np.isnan(arr), np.nan, arr).tobytes())
+            continue
+        items = values.tolist()
+        if all(isinstance(v, str) for v in items):  # the common case, hashed without a JSON pass
+            h.update(b"s" + np.array([len(v) for v in items], dtype=np.int64).tobytes() + "".join(items).encode())
         else:
-            h.update("\x1f".join(json.dumps(_plain(v), ensure_ascii=False) for v in values).encode())
+            h.update(b"j" + "\x1f".join(json.dumps(_plain(v), ensure_ascii=False) for v in items).encode())
     return h.hexdigest()
 
 
