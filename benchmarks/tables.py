@@ -76,12 +76,13 @@ SMALL_ZOO_LABELS = {
 def spider_small_zoos() -> str:
     df = pd.DataFrame(_records("spider_small_zoos.json"))
     table = df.pivot_table(index="method", columns="regime", values="weighted_tau", sort=False)
-    tasks = df.groupby("regime")["task"].nunique()
+    tasks = df.groupby(["regime", "zoo"])["task"].nunique().groupby("regime").median()
     best = table.max()
     rows = [[SMALL_ZOO_LABELS.get(m, m), *[(f"**{table.loc[m, r]:.3f}**" if table.loc[m, r] == best[r]
                                             else f"{table.loc[m, r]:.3f}") for r in table.columns]]
             for m in table.index]
-    return _md(["method", *[f"τ, {r} regime ({tasks[r]} tasks over the zoos)" for r in table.columns]], rows)
+    zoos = df.groupby("regime")["zoo"].nunique()
+    return _md(["method", *[f"τ, {r} regime ({zoos[r]} zoos × {tasks[r]:.0f} tasks)" for r in table.columns]], rows)
 
 
 def _live_summary(name: str) -> pd.DataFrame:
