@@ -34,21 +34,21 @@ class Benchmark:
     name: str
     output: str  # its record file in benchmarks/results/
     args: tuple[str, ...]  # the script and its arguments, as the shipped file was made
-    minutes: float  # measured on 2 CPU cores (see the README's sections)
+    minutes: float  # measured on 2 CPU cores, alone, with task vectors and converted data cached
     needs: tuple[str, ...] = field(default=())  # importable modules it needs beyond the base install
 
 
 BENCHMARKS = (
-    Benchmark("live_zoo", "live_zoo.json", ("benchmarks/live_zoo.py",), 6.1),
-    Benchmark("live_zoo_top3", "live_zoo_top3.json", ("benchmarks/live_zoo.py", "--top-k", "3"), 6.5),
-    Benchmark("truth_reliability", "truth_reliability.json", ("benchmarks/truth_reliability.py",), 1.5),
-    Benchmark("rerank_replay", "rerank_replay.json", ("benchmarks/rerank_replay.py",), 8.0),
-    Benchmark("spider_ablation", "spider_ablation.json", ("benchmarks/spider_ablation.py",), 9.0),
+    Benchmark("live_zoo", "live_zoo.json", ("benchmarks/live_zoo.py",), 6.0),
+    Benchmark("live_zoo_top3", "live_zoo_top3.json", ("benchmarks/live_zoo.py", "--top-k", "3"), 5.8),
+    Benchmark("truth_reliability", "truth_reliability.json", ("benchmarks/truth_reliability.py",), 0.8),
+    Benchmark("rerank_replay", "rerank_replay.json", ("benchmarks/rerank_replay.py",), 2.9),
+    Benchmark("spider_ablation", "spider_ablation.json", ("benchmarks/spider_ablation.py",), 3.9),
     Benchmark("rank_latency", "rank_latency.json", ("benchmarks/rank_latency.py",), 1.0),
-    Benchmark("llm_leaderboard", "llm_leaderboard.json", ("benchmarks/llm_leaderboard.py",), 11.5),
-    Benchmark("spider_small_zoos", "spider_small_zoos.json", ("benchmarks/spider_small_zoos.py",), 16.0),
+    Benchmark("llm_leaderboard", "llm_leaderboard.json", ("benchmarks/llm_leaderboard.py",), 4.6),
+    Benchmark("spider_small_zoos", "spider_small_zoos.json", ("benchmarks/spider_small_zoos.py",), 4.6),
     Benchmark("live_zoo_multisource", "live_zoo_multisource.json",
-              ("benchmarks/live_zoo.py", "--zoo", "multisource"), 40.0),
+              ("benchmarks/live_zoo.py", "--zoo", "multisource"), 9.6),
     Benchmark("vision", "vision.json", ("benchmarks/vision_zoo.py",), 15.1, ("keras", "efficientnet_lite_pytorch")),
     Benchmark("vllm_agreement", "vllm_agreement.json", ("benchmarks/vllm_agreement.py",), 2.0, ("vllm",)),
 )
