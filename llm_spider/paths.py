@@ -44,9 +44,9 @@ def user_checkpoint_dir() -> Path:
     return user_data_dir() / "spider"
 
 
-def data_matched_checkpoint_dir(history_sha256: str) -> Path:
+def data_matched_checkpoint_dir(leaderboard_sha256: str) -> Path:
     """Where `rank` keeps the Spider it trained for a leaderboard table other than the shipped one's."""
-    return user_data_dir() / "spider-for-data" / history_sha256[:16]
+    return user_data_dir() / "spider-for-data" / leaderboard_sha256[:16]
 
 
 def user_local_zoo_dir(zoo: str = "local") -> Path:

@@ -64,8 +64,11 @@ def _data_or_skip():
 
 @pytest.fixture(autouse=True)
 def _own_data_home(tmp_path, monkeypatch):
-    """A user's own Spider checkpoint (XDG data home) must never leak into or out of a test."""
+    """A user's own Spider checkpoint (XDG data home) must never leak into or out of a test, nor a
+    data folder a test pointed the data layer at (a command's --data-dir)."""
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg-data"))
+    yield
+    datasets.set_data_dir(None)
 
 
 @pytest.fixture(scope="session")

@@ -260,28 +260,44 @@ def test_rank_a_task_file_with_the_shipped_checkpoint(tmp_path, cache_dir):
     assert "checkpoint" not in result.stderr  # nothing of this task was in the history
 
 
-def test_the_shipped_spider_records_the_data_folders_leaderboard(leaderboard):
+def test_the_shipped_spider_records_the_data_folders_leaderboard():
+    from llm_spider import datasets
     from llm_spider.paths import SHIPPED_CHECKPOINT
     from llm_spider.ranking.spider import SpiderRanker
 
-    assert SpiderRanker.load(SHIPPED_CHECKPOINT).history_sha256_ == leaderboard.sha256()
+    assert SpiderRanker.load(SHIPPED_CHECKPOINT).leaderboard_sha256_ == datasets.content_sha("leaderboard")
 
 
-def test_another_leaderboard_table_gets_a_spider_of_its_own_once(leaderboard, cache_dir, monkeypatch):
-    """The data folder may hold another table than the shipped Spider's: rank trains one for it,
-    once, into the user data dir, and reuses it; the shipped table keeps the shipped Spider."""
+def test_another_leaderboard_table_gets_a_spider_of_its_own_once(tmp_path, cache_dir, monkeypatch):
+    """A data folder may hold another leaderboard table than the shipped Spider's: rank trains one for
+    it, once, into the user data dir, says so, and reuses it; the shipped table keeps the shipped Spider."""
     import importlib
 
+    import pandas as pd
+
+    from llm_spider import datasets
     from llm_spider.paths import SHIPPED_CHECKPOINT, data_matched_checkpoint_dir
 
-    cli_app = importlib.import_module("llm_spider.cli.app")  # the module (the package exports the Typer app)
+    real = datasets.data_dir()
+    other = tmp_path / "data"
+    for part in ("mmlu", "bbh", "mc"):
+        (other / part).parent.mkdir(parents=True, exist_ok=True)
+        (other / part).symlink_to(real / part)
+    board = pd.read_csv(real / "leaderboard" / "open_llm_leaderboard_skills.csv")
+    subjects = ["anatomy", "virology", "marketing", "astronomy", "nutrition", "sociology"]
+    cut = board[["Unnamed: 0", "Model", "Family", *(f"hendrycksTest-{s}" for s in subjects)]].dropna().iloc[:20]
+    (other / "leaderboard").mkdir()
+    cut.to_csv(other / "leaderboard" / "open_llm_leaderboard_skills.csv", index=False)
 
-    tasks = ["mmlu_anatomy", "mmlu_virology", "mmlu_marketing", "mmlu_astronomy", "mmlu_nutrition", "mmlu_sociology"]
-    other = leaderboard.subset(models=leaderboard.complete_models(tasks)[:20], tasks=tasks)
-    spider, path = cli_app.load_spider(None, other, cache_dir)
-    assert path == data_matched_checkpoint_dir(other.sha256()) and (path / "spider.json").is_file()
-    assert spider.history_sha256_ == other.sha256() and sorted(spider.models_) == sorted(other.models)
+    result = invoke("rank", "--task", "mmlu_anatomy", "--data-dir", other, "--cache-dir", cache_dir, "--format", "json")
+    assert result.exit_code == 0, result.output
+    sha = datasets.content_sha("leaderboard")
+    path = data_matched_checkpoint_dir(sha)
+    assert "training a Spider for it once" in result.stderr and (path / "spider.json").is_file()
+    assert len(json.loads(result.stdout)) == 20 and str(path) in result.stderr.replace("\n", "")
+    cli_app = importlib.import_module("llm_spider.cli.app")  # the module (the package exports the Typer app)
     monkeypatch.setattr(cli_app, "train_spider", lambda *a, **k: pytest.fail("trained a second time"))
-    again, again_path = cli_app.load_spider(None, other, cache_dir)
-    assert again_path == path and again.models_ == spider.models_
-    assert cli_app.load_spider(None, leaderboard, cache_dir)[1] == SHIPPED_CHECKPOINT
+    again = invoke("rank", "--task", "mmlu_anatomy", "--data-dir", other, "--cache-dir", cache_dir, "--format", "json")
+    assert again.exit_code == 0 and "training" not in again.stderr and json.loads(again.stdout) == json.loads(result.stdout)
+    datasets.set_data_dir(real)
+    assert cli_app.load_spider(None, cache_dir, object())[1] == SHIPPED_CHECKPOINT

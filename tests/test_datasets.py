@@ -27,8 +27,10 @@ def own_data(tmp_path, monkeypatch):
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     monkeypatch.delenv(datasets.ENV_VAR, raising=False)
     datasets.set_data_dir(None)
+    datasets.reset()
     yield tmp_path
     datasets.set_data_dir(None)
+    datasets.reset()
 
 
 def write_folder(root: Path, question: str = "Which colour is the sky on a clear day?") -> Path:
@@ -74,14 +76,14 @@ def test_the_cache_is_read_the_second_time_and_a_changed_source_is_converted_aga
     first = datasets.info("mmlu")
     cached = list(datasets.cache_root().glob("mmlu-*.parquet"))
     assert len(cached) == 1 and first["source_sha"].startswith(cached[0].stem.split("-")[-1])
-    datasets.set_data_dir(root)  # a new run: the converted table comes from the cache, not the readers
+    datasets.reset()  # a new run: the converted table comes from the cache, not the readers
     with monkeypatch.context() as m:
         m.setitem(datasets.TABLES, "mmlu", replace(datasets.TABLES["mmlu"], read=lambda files: pytest.fail("converted again")))
         assert datasets.info("mmlu")["content_sha"] == first["content_sha"]
     write_folder(own_data / "data2", question="Which colour is grass?")
     (root / "mmlu" / "test" / "zoology_test.csv").write_text(
         (own_data / "data2" / "mmlu" / "test" / "zoology_test.csv").read_text())
-    datasets.set_data_dir(root)
+    datasets.reset()
     again = datasets.info("mmlu")
     assert again["source_sha"] != first["source_sha"] and again["content_sha"] != first["content_sha"]
     assert "grass" in datasets.load("mmlu").iloc[-1]["question"]
@@ -238,7 +240,7 @@ def test_a_hub_table_is_fetched_once_then_read_from_the_cache(own_data, monkeypa
                                                                           fetch=_parquet_fetch(files))))
     df = datasets.load("bbh")
     assert len(df) == 27 and datasets.info("bbh")["source"] == "hub" and datasets.info("bbh")["hub_id"] == "lukaemon/bbh"
-    datasets.set_data_dir(None)  # a new run, offline: the conversion is read back, the Hub is not asked
+    datasets.reset()  # a new run, offline: the conversion is read back, the Hub is not asked
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     assert datasets.load("bbh").equals(df)
     status = datasets.status().set_index("table")

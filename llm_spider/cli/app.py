@@ -117,11 +117,12 @@ def encoder_info(encoder) -> dict:
     return {"name": encoder.encoder.name, "n_prompts": encoder.n_prompts, "seed": encoder.seed}
 
 
-def load_spider(checkpoint: Path | None, history=None, cache_dir: Path | None = None):
+def load_spider(checkpoint: Path | None, cache_dir: Path | None = None, leaderboard=None):
     """The Spider to rank with: ``checkpoint``, else the user's own, else the shipped one. The shipped
-    one records the hash of the history it was trained on: when ``history`` (the data folder's
-    leaderboard) is another table, a Spider is trained for that table once, into the user data dir,
-    and reused from then on."""
+    one records the content hash of the leaderboard table it was trained on: when ``leaderboard``
+    (the data layer's leaderboard history) comes from another table, a Spider is trained for that
+    table once, into the user data dir, and reused from then on."""
+    from llm_spider import datasets
     from llm_spider.paths import SHIPPED_CHECKPOINT, data_matched_checkpoint_dir, user_checkpoint_dir
     from llm_spider.ranking.spider import SpiderRanker
 
@@ -130,15 +131,15 @@ def load_spider(checkpoint: Path | None, history=None, cache_dir: Path | None = 
     if (user_checkpoint_dir() / "spider.json").is_file():
         return SpiderRanker.load(user_checkpoint_dir()), user_checkpoint_dir()
     shipped = SpiderRanker.load(SHIPPED_CHECKPOINT)
-    if history is None or shipped.history_sha256_ in (None, sha := history.sha256()):
+    if leaderboard is None or shipped.leaderboard_sha256_ in (None, sha := datasets.content_sha("leaderboard")):
         return shipped, SHIPPED_CHECKPOINT
     path = data_matched_checkpoint_dir(sha)
     if (path / "spider.json").is_file():
         return SpiderRanker.load(path), path
-    stderr.print(f"note: this leaderboard table (history {sha[:12]}) is not the one the shipped Spider was trained "
-                 f"on ({shipped.history_sha256_[:12]}): training a Spider for it once, into {path}")
+    stderr.print(f"note: this leaderboard table ({sha[:12]}) is not the one the shipped Spider was trained on "
+                 f"({shipped.leaderboard_sha256_[:12]}): training a Spider for it once, into {path}")
     encoder = task_encoder(shipped.encoder_["n_prompts"], shipped.encoder_["seed"], cache_dir)
-    spider, seconds = train_spider(history, encoder, random_state=shipped.random_state, source="data:leaderboard")
+    spider, seconds = train_spider(leaderboard, encoder, random_state=shipped.random_state, source="data:leaderboard")
     spider.save(path)
     stderr.print(f"note: trained in {seconds:.1f}s on {len(spider.tasks_)} tasks × {len(spider.models_)} models; "
                  "later runs on this table reuse it")
@@ -147,7 +148,9 @@ def load_spider(checkpoint: Path | None, history=None, cache_dir: Path | None = 
 
 def train_spider(history, encoder, random_state: int = 0, epochs: int | None = None, source: str = ""):
     """Fit a Spider on ``history`` (its tasks with prompts) with a progress bar; returns it and the seconds
-    the fit took. It remembers its encoder, its source and the history's hash."""
+    the fit took. It remembers its encoder, its source and, trained on the data layer's leaderboard
+    (``source`` "data:leaderboard"), that table's content hash."""
+    from llm_spider import datasets
     from llm_spider.ranking.spider import SpiderRanker
 
     known = comparable_tasks(history)
@@ -162,7 +165,8 @@ def train_spider(history, encoder, random_state: int = 0, epochs: int | None = N
         spider.fit(history, tokens)
     spider._on_epoch = None
     spider.encoder_ = encoder_info(encoder)
-    spider.trained_on_, spider.history_sha256_ = source, history.sha256()
+    spider.trained_on_ = source
+    spider.leaderboard_sha256_ = datasets.content_sha("leaderboard") if source == "data:leaderboard" else None
     return spider, time.perf_counter() - start
 
 
@@ -268,7 +272,7 @@ def zoo_add_model(
     from llm_spider.zoo.history import model_scores_from_file
 
     given = model_scores_from_file(scores, name)
-    spider, path = load_spider(checkpoint, load_history(None), cache_dir)
+    spider, path = load_spider(checkpoint, cache_dir, load_history(None))
     encoder = checkpoint_encoder(spider, cache_dir, None, None)
     usable = [t for t in given if t in spider.tasks_ and t in REGISTRY]
     tokens = encode_tasks([REGISTRY.get(t) for t in usable], encoder)
@@ -326,7 +330,7 @@ def rank(
     start = time.perf_counter()
     use_checkpoint = method == "spider" and (history is None or checkpoint is not None)
     if use_checkpoint:
-        ranker, path = load_spider(checkpoint, h, cache_dir)
+        ranker, path = load_spider(checkpoint, cache_dir, None if history else h)
         encoder = checkpoint_encoder(ranker, cache_dir, n_prompts, prompt_seed)
         tokens = encode_tasks([target], encoder)
         seen = [c for c in hidden if c in ranker.tasks_]

@@ -91,7 +91,8 @@ def _tables() -> dict[str, Table]:
 
 TABLES = _tables()
 _data_dir: Path | None = None
-_memo: dict[str, tuple[pd.DataFrame, dict]] = {}
+# Tables already read in this process, by name, data folder and cache folder.
+_memo: dict[tuple[str, str, str], tuple[pd.DataFrame, dict]] = {}
 
 
 # --- where the data folder is --------------------------------------------------------------------
@@ -99,6 +100,10 @@ def set_data_dir(path: str | Path | None) -> None:
     """Use ``path`` as the data folder for this process (the CLI's ``--data-dir``); None: the variable."""
     global _data_dir
     _data_dir = Path(path).expanduser() if path else None
+
+
+def reset() -> None:
+    """Forget the tables read in this process (the next read comes from the cache or the source)."""
     _memo.clear()
 
 
@@ -144,30 +149,32 @@ def info(name: str) -> dict:
 
 
 def _resolve(name: str) -> tuple[pd.DataFrame, dict]:
-    if name in _memo:
-        return _memo[name]
     spec = table(name)
     root = data_dir()
+    key = (name, str(root), str(cache_root()))
+    if key not in _memo:
+        _memo[key] = _read(spec, root)
+    return _memo[key]
+
+
+def _read(spec: Table, root: Path | None) -> tuple[pd.DataFrame, dict]:
     if root is not None:
         files = spec.files(root)
         if files and all(p.is_file() for p in files):
-            _memo[name] = _from_folder(spec, root, files)
-            return _memo[name]
+            return _from_folder(spec, root, files)
     cached = _cache_file(spec, "hub")
     if cached.is_file() and cached.with_suffix(".json").is_file():
-        _memo[name] = (pd.read_parquet(cached), json.loads(cached.with_suffix(".json").read_text()))
-        return _memo[name]
+        return pd.read_parquet(cached), json.loads(cached.with_suffix(".json").read_text())
     reason = _hub_reason(spec)
     if reason is None:
         try:
-            _memo[name] = _store(spec, spec.hub(), "hub", {"hub_id": spec.hub_id}, cached)
-            return _memo[name]
+            return _store(spec, spec.hub(), "hub", {"hub_id": spec.hub_id}, cached)
         except Exception as exc:  # network, Hub and format errors alike mean "not available"
             first = (str(exc).strip().splitlines() or [""])[0][:160]
             reason = f"its Hugging Face Hub copy ({spec.hub_id}) could not be fetched ({type(exc).__name__}: {first})"
     where = f"the data folder {root} has no {spec.where}" if root is not None else \
         f"no data folder is set (set {ENV_VAR} or pass --data-dir: a folder holding {spec.where})"
-    raise DataMissingError(f"data set '{name}' not found: {where}, and {reason}; see {DOCS}")
+    raise DataMissingError(f"data set '{spec.name}' not found: {where}, and {reason}; see {DOCS}")
 
 
 def _hub_reason(spec: Table) -> str | None:

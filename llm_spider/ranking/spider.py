@@ -674,7 +674,7 @@ class SpiderRanker(Ranker):
                 "models": list(self.models_), "tasks": list(self.tasks_), "token_dim": self.token_dim_,
                 "n_tokens": self.n_tokens_, "encoder": getattr(self, "encoder_", None),
                 "fit_log": getattr(self, "fit_log_", None), "trained_on": getattr(self, "trained_on_", None),
-                "history_sha256": getattr(self, "history_sha256_", None),
+                "leaderboard_sha256": getattr(self, "leaderboard_sha256_", None),
                 "added_models": getattr(self, "added_models_", []),
                 **({"stack_lambda": self.stack_lambda_, "stack_taus": self.stack_taus_} if self.prior in HISTORY_PRIORS else {})}
 
@@ -734,7 +734,7 @@ class SpiderRanker(Ranker):
         self.token_dim_, self.n_tokens_ = int(config["token_dim"]), int(config["n_tokens"])
         self.encoder_, self.fit_log_ = config.get("encoder"), config.get("fit_log")
         self.added_models_ = list(config.get("added_models", []))
-        self.trained_on_, self.history_sha256_ = config.get("trained_on"), config.get("history_sha256")
+        self.trained_on_, self.leaderboard_sha256_ = config.get("trained_on"), config.get("leaderboard_sha256")
         if self.prior in HISTORY_PRIORS:
             self.stack_lambda_, self.stack_taus_ = float(config["stack_lambda"]), list(config.get("stack_taus", []))
         self.prior_ = tensors["prior"].numpy().astype(np.float64)

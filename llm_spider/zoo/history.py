@@ -206,12 +206,6 @@ class History:
             out.append(m)
         return out
 
-    def sha256(self) -> str:
-        """A hash of the scores alone (model, task, score; not their order or provenance): a Spider
-        checkpoint records it, so that ranking can tell when the history changed under it."""
-        rows = self.scores[["model", "task", "score"]].sort_values(["model", "task"], ignore_index=True)
-        return datasets.frame_sha(rows)
-
     def summary(self) -> pd.DataFrame:
         """One row per model: number of tasks scored, mean score, and the model's metadata."""
         wide = self.wide()
