@@ -139,18 +139,19 @@ def load_spider(checkpoint: Path | None, cache_dir: Path | None = None, leaderbo
     stderr.print(f"note: this leaderboard table ({sha[:12]}) is not the one the shipped Spider was trained on "
                  f"({shipped.leaderboard_sha256_[:12]}): training a Spider for it once, into {path}")
     encoder = task_encoder(shipped.encoder_["n_prompts"], shipped.encoder_["seed"], cache_dir)
-    spider, seconds = train_spider(leaderboard, encoder, random_state=shipped.random_state, source="data:leaderboard")
+    spider, seconds = train_spider(leaderboard, encoder, random_state=shipped.random_state, source="data:leaderboard",
+                                   leaderboard_sha=sha)
     spider.save(path)
     stderr.print(f"note: trained in {seconds:.1f}s on {len(spider.tasks_)} tasks × {len(spider.models_)} models; "
                  "later runs on this table reuse it")
     return spider, path
 
 
-def train_spider(history, encoder, random_state: int = 0, epochs: int | None = None, source: str = ""):
+def train_spider(history, encoder, random_state: int = 0, epochs: int | None = None, source: str = "",
+                 leaderboard_sha: str | None = None):
     """Fit a Spider on ``history`` (its tasks with prompts) with a progress bar; returns it and the seconds
-    the fit took. It remembers its encoder, its source and, trained on the data layer's leaderboard
-    (``source`` "data:leaderboard"), that table's content hash."""
-    from llm_spider import datasets
+    the fit took. It remembers its encoder, its source and, when ``history`` is the data layer's
+    leaderboard, that table's content hash (``leaderboard_sha``)."""
     from llm_spider.ranking.spider import SpiderRanker
 
     known = comparable_tasks(history)
@@ -165,8 +166,7 @@ def train_spider(history, encoder, random_state: int = 0, epochs: int | None = N
         spider.fit(history, tokens)
     spider._on_epoch = None
     spider.encoder_ = encoder_info(encoder)
-    spider.trained_on_ = source
-    spider.leaderboard_sha256_ = datasets.content_sha("leaderboard") if source == "data:leaderboard" else None
+    spider.trained_on_, spider.leaderboard_sha256_ = source, leaderboard_sha
     return spider, time.perf_counter() - start
 
 
@@ -391,12 +391,14 @@ def train(
 
       llm-spider train --output llm_spider/data/spider
     """
+    from llm_spider import datasets
     from llm_spider.paths import user_checkpoint_dir
 
     h = load_history(history)
     encoder = task_encoder(n_prompts, prompt_seed, cache_dir)
     spider, seconds = train_spider(h, encoder, random_state=seed, epochs=epochs,
-                                   source=str(history) if history else "data:leaderboard")
+                                   source=str(history) if history else "data:leaderboard",
+                                   leaderboard_sha=None if history else datasets.content_sha("leaderboard"))
     out = spider.save(output or user_checkpoint_dir())
     log = spider.fit_log_
     stderr.print(f"trained on {len(spider.tasks_)} tasks × {len(spider.models_)} models in {seconds:.1f}s "

@@ -157,11 +157,15 @@ def _resolve(name: str) -> tuple[pd.DataFrame, dict]:
     return _memo[key]
 
 
+def _folder_files(spec: Table, root: Path | None) -> list[Path] | None:
+    """The table's source files in the data folder, or None when the folder lacks any of them."""
+    files = spec.files(root) if root is not None else []
+    return files if files and all(p.is_file() for p in files) else None
+
+
 def _read(spec: Table, root: Path | None) -> tuple[pd.DataFrame, dict]:
-    if root is not None:
-        files = spec.files(root)
-        if files and all(p.is_file() for p in files):
-            return _from_folder(spec, root, files)
+    if (files := _folder_files(spec, root)) is not None:
+        return _from_folder(spec, root, files)
     cached = _cache_file(spec, "hub")
     if cached.is_file() and cached.with_suffix(".json").is_file():
         return pd.read_parquet(cached), json.loads(cached.with_suffix(".json").read_text())
@@ -293,8 +297,7 @@ def status() -> pd.DataFrame:
     root = data_dir()
     rows = []
     for spec in TABLES.values():
-        files = spec.files(root) if root is not None else []
-        if files and all(p.is_file() for p in files):
+        if _folder_files(spec, root) is not None:
             source, where = "folder", str(root / spec.where) if "{" not in spec.where else str(root)
         elif _cache_file(spec, "hub").is_file():
             source, where = "hub (cached)", spec.hub_id

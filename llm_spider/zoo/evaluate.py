@@ -209,12 +209,16 @@ class LocalStore:
         path = self.root / HISTORY_FILE
         return pd.read_csv(path) if path.is_file() else pd.DataFrame(columns=["model", "task", "score"])
 
-    def items_frame(self) -> pd.DataFrame:
-        """Stored items with each one's gold option index (``answer``) attached from its task's data."""
+    def stored_items(self) -> pd.DataFrame:
+        """items.parquet as stored: ids and outputs (a column ``answer`` of an older store is dropped)."""
         path = self.root / ITEMS_FILE
         if not path.is_file():
-            return pd.DataFrame(columns=["model", "task", "item", "answer", "logprobs", "mass"])
-        return with_answers(pd.read_parquet(path).drop(columns=["answer"], errors="ignore"))
+            return pd.DataFrame(columns=STORED_ITEM_COLUMNS)
+        return pd.read_parquet(path).drop(columns=["answer"], errors="ignore")
+
+    def items_frame(self) -> pd.DataFrame:
+        """Stored items with each one's gold option index (``answer``) attached from its task's data."""
+        return with_answers(self.stored_items())
 
     def record(self, row: dict, items: pd.DataFrame) -> None:
         """Upsert one completed run into history.csv and items.parquet (atomic replace of each)."""
@@ -223,8 +227,7 @@ class LocalStore:
         hist = hist[~((hist["model"] == row["model"]) & (hist["task"] == row["task"]))]
         hist = pd.concat([hist, pd.DataFrame([row])], ignore_index=True).sort_values(["model", "task"])
         _atomic(self.root / HISTORY_FILE, lambda p: hist.to_csv(p, index=False))
-        path = self.root / ITEMS_FILE
-        old = pd.read_parquet(path) if path.is_file() else pd.DataFrame(columns=STORED_ITEM_COLUMNS)
+        old = self.stored_items()
         old = old[~((old["model"] == row["model"]) & (old["task"] == row["task"]))]
         allitems = pd.concat([old[STORED_ITEM_COLUMNS], items[STORED_ITEM_COLUMNS]],
                              ignore_index=True).sort_values(["model", "task", "item"])
@@ -289,7 +292,7 @@ def _finished_items(store: LocalStore, model: str, task: Task, backend: str, met
     if row.empty or any(str(row.iloc[0].get(k)) != str(meta[k]) for k in ("backend", "template_sha")) \
             or int(row.iloc[0].get("shots", -1)) != meta["shots"]:
         return {}, 0.0
-    items = store.items_frame()
+    items = store.stored_items()  # outputs only: the answers are the task's own, not the store's
     items = items[(items["model"] == model) & (items["task"] == task.name)]
     have = {int(r.item): {"i": int(r.item), "logprobs": [float(x) for x in r.logprobs],
                           "mass": float(r.mass)} for r in items.itertuples()}
