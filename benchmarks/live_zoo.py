@@ -39,10 +39,15 @@ def main() -> None:
 
     from rich.console import Console
 
-    from llm_spider.benchmark.live import compare, local_results, paired_differences, summarize_live
-    from llm_spider.cli.app import encode_tasks, task_encoder
-    from llm_spider.cli.live import pick_models, save_live_plot
-    from llm_spider.cli.output import emit, Format
+    from llm_spider.api import encode_tasks, pick_models, task_encoder
+    from llm_spider.benchmark.live import (
+        compare,
+        local_results,
+        paired_differences,
+        summarize_live,
+    )
+    from llm_spider.output import Format, RichProgress, emit
+    from llm_spider.plots import save_live_plot
     from llm_spider.tasks import REGISTRY
     from llm_spider.zoo.evaluate import LIVE_TASK_SET
     from llm_spider.zoo.local import load_backend, load_zoo
@@ -50,7 +55,7 @@ def main() -> None:
     console = Console(stderr=True)
     zoo = load_zoo(args.zoo)
     history, items = local_results(None, zoo.results_dir)
-    members = pick_models(zoo, args.models, False)
+    members = pick_models(zoo, args.models, False, RichProgress())
     targets = [REGISTRY.get("mmlu_subset"), *(REGISTRY.get(t) for t in LIVE_TASK_SET)]
     encoder = task_encoder(32, 0, None)
     cache: dict = {}
@@ -67,7 +72,7 @@ def main() -> None:
     for target in targets:
         console.print(f"[bold]{target.name}[/]")
         records += compare([target], members, history, items, encoder, loader, top_k=args.top_k,
-                           n_probes=args.probes, log=console.print, encode=lambda ts: encode_tasks(ts, encoder))
+                           n_probes=args.probes, log=console.print, encode=lambda ts: encode_tasks(ts, encoder, RichProgress()))
     wall = time.perf_counter() - t0
     for r in records:
         r.update(top_k=args.top_k, probes=args.probes, zoo=zoo.name)

@@ -7,9 +7,8 @@ Same as ``llm-spider benchmark llm`` (all its options work here), run from the r
 Prints one row per (protocol, method, seed) and writes benchmarks/results/llm_leaderboard.json.
 """
 
+import subprocess
 import sys
 
-from llm_spider.cli import app
-
-if __name__ == "__main__":
-    app(["benchmark", "llm", *sys.argv[1:]], prog_name="llm_leaderboard.py")
+if __name__ == "__main__":  # the CLI's own command, run as a process: benchmarks never import the CLI
+    sys.exit(subprocess.run([sys.executable, "-m", "llm_spider", "benchmark", "llm", *sys.argv[1:]]).returncode)

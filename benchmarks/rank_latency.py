@@ -5,7 +5,7 @@
 Measures, on this machine:
 - ``process_cached``: a whole `llm-spider rank --task mmlu_subset` process whose task vectors are cached
   (Python start and imports included; the encoder is never loaded);
-- ``in_process_cached``: the same command inside a warm process (imports done);
+- ``in_process_cached``: the same ranking through the library API inside a warm process (imports done);
 - ``after_encoder_loaded``: ranking a task that is not cached yet, in a process whose encoder is already
   loaded (so it includes encoding the task's 32 prompts);
 - ``encoder_load``: loading the sentence encoder once, the cost the target excludes;
@@ -42,20 +42,15 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--output", type=Path, default=RESULTS)
     out = ap.parse_args().output
-    from typer.testing import CliRunner
+    from llm_spider import api
 
-    from llm_spider.cli import app
-
-    runner = CliRunner()
     cache = Path(tempfile.mkdtemp(prefix="rank-latency-"))
 
-    def rank(*args: str) -> None:
-        result = runner.invoke(app, ["rank", *args, "--cache-dir", str(cache), "--format", "json"])
-        if result.exit_code != 0:
-            raise SystemExit(result.output)
+    def rank(task: str) -> None:
+        api.rank(task, cache_dir=cache).frame()
 
     rows = []
-    first = timed(lambda: rank("--task", "mmlu_subset"))  # encodes mmlu_subset, loads everything
+    first = timed(lambda: rank("mmlu_subset"))  # encodes mmlu_subset, loads everything
     rows.append({"measure": "first_run_fresh_cache", "seconds": first})
     cmd = [sys.executable, "-m", "llm_spider", "rank", "--task", "mmlu_subset", "--cache-dir", str(cache)]
     proc = [timed(lambda: subprocess.run(cmd, check=True, capture_output=True)) for _ in range(REPEATS)]
@@ -65,7 +60,7 @@ def main() -> None:
         env = {**os.environ, "XDG_CACHE_HOME": tempfile.mkdtemp(prefix="rank-latency-data-")}
         cold.append(timed(lambda: subprocess.run(cmd, check=True, capture_output=True, env=env)))
     rows.append({"measure": "process_data_cold", "seconds": statistics.median(cold)})
-    warm = [timed(lambda: rank("--task", "mmlu_subset")) for _ in range(REPEATS)]
+    warm = [timed(lambda: rank("mmlu_subset")) for _ in range(REPEATS)]
     rows.append({"measure": "in_process_cached", "seconds": statistics.median(warm)})
 
     from llm_spider.encoders import SentenceEncoder
@@ -73,7 +68,7 @@ def main() -> None:
     rows.append({"measure": "encoder_load", "seconds": timed(lambda: SentenceEncoder().model)})
     after = []
     for name in ("mmlu_virology", "bbh_navigate", "arc_easy"):  # not cached yet: each is encoded
-        after.append(timed(lambda n=name: rank("--task", n)))
+        after.append(timed(lambda n=name: rank(n)))
     rows.append({"measure": "after_encoder_loaded", "seconds": statistics.median(after)})
 
     for row in rows:

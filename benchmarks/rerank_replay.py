@@ -37,10 +37,16 @@ def main() -> None:
     import pandas as pd
     from rich.console import Console
 
-    from llm_spider.benchmark.live import (brute_force, local_results, score_selections, select_all,
-                                           stored_probe_runs, truth_for)
-    from llm_spider.cli.app import encode_tasks, task_encoder
-    from llm_spider.cli.output import Format, emit
+    from llm_spider.api import encode_tasks, task_encoder
+    from llm_spider.benchmark.live import (
+        brute_force,
+        local_results,
+        score_selections,
+        select_all,
+        stored_probe_runs,
+        truth_for,
+    )
+    from llm_spider.output import Format, RichProgress, emit
     from llm_spider.ranking.rerank import DEFAULT_FEATURES
     from llm_spider.tasks import REGISTRY
     from llm_spider.zoo.evaluate import LIVE_TASK_SET
@@ -55,7 +61,7 @@ def main() -> None:
         history, items = local_results(None, zoo.results_dir)
         names = history.models
         targets = [REGISTRY.get(t) for t in LIVE_TASK_SET]
-        tokens = encode_tasks([REGISTRY.get(t) for t in history.tasks], encoder)
+        tokens = encode_tasks([REGISTRY.get(t) for t in history.tasks], encoder, RichProgress())
         ks = sorted({min(int(k), len(names) - 1) for k in args.top_k.split(",")})
         for target in targets:
             t0 = time.perf_counter()

@@ -39,12 +39,13 @@ def main() -> None:
     parser.add_argument("--output", type=Path, default=RESULTS)
     args = parser.parse_args()
 
+    from llm_spider.api import comparable_tasks, encode_tasks, task_encoder
     from llm_spider.benchmark import DEFAULT_PROTOCOLS, get_protocol, run_protocol
-    from llm_spider.cli.app import comparable_tasks, encode_tasks, task_encoder
+    from llm_spider.output import RichProgress
     from llm_spider.zoo import History
 
     history = History.from_leaderboard()
-    tokens = encode_tasks(comparable_tasks(history), task_encoder(32, 0, None))
+    tokens = encode_tasks(comparable_tasks(history), task_encoder(32, 0, None), RichProgress())
     records = []
     for variant in args.variant or list(VARIANTS):
         params = VARIANTS[variant]

@@ -52,9 +52,10 @@ def main() -> None:
     import pandas as pd
     from rich.progress import track
 
+    from llm_spider.api import encode_tasks, task_encoder
     from llm_spider.baselines import LeaderboardRanker, SimilarTasksRanker
-    from llm_spider.cli.app import encode_tasks, task_encoder
     from llm_spider.metrics import top1_regret, weighted_tau
+    from llm_spider.output import RichProgress
     from llm_spider.ranking.base import TaskView
     from llm_spider.ranking.spider import SpiderRanker
     from llm_spider.tasks import REGISTRY
@@ -63,7 +64,7 @@ def main() -> None:
 
     board = History.from_leaderboard()
     known = [t for t in board.tasks if t in REGISTRY]
-    tokens = encode_tasks([REGISTRY.get(t) for t in known], task_encoder(32, 0, None))
+    tokens = encode_tasks([REGISTRY.get(t) for t in known], task_encoder(32, 0, None), RichProgress())
     records = []
     for regime in args.regime.split(","):
         rng = np.random.default_rng(args.seed)

@@ -1,11 +1,12 @@
-"""The README's results tables, rendered from the record files, so that they cannot drift from them.
+"""The results tables of docs/results/*.md, rendered from the record files, so that they cannot drift
+from them.
 
-    python benchmarks/tables.py            # rewrite every marked table in README.md
+    python benchmarks/tables.py            # rewrite every marked table in docs/results/*.md
     python benchmarks/tables.py --check    # exit 1, naming the tables, if any differs from its file
 
-A table in README.md sits between ``<!-- table: NAME -->`` and ``<!-- /table -->``; NAME is a key of
+A table sits between ``<!-- table: NAME -->`` and ``<!-- /table -->``; NAME is a key of
 TABLES below, which reads benchmarks/results/*.json (or a zoo's recorded ground truth) through the
-same summaries the benchmarks print. tests/test_readme_tables.py runs the check.
+same summaries the benchmarks print. tests/benchmarks/test_readme_tables.py runs the check.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ import pandas as pd
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"
-README = ROOT / "README.md"
+DOCS = ROOT / "docs" / "results"
 MARK = re.compile(r"(<!-- table: ([\w-]+) -->\n)(.*?)(<!-- /table -->)", re.S)
 
 
@@ -203,6 +204,11 @@ TABLES: dict[str, Callable[[], str]] = {
 }
 
 
+def documents() -> list[Path]:
+    """The files that hold results tables."""
+    return sorted(DOCS.glob("*.md"))
+
+
 def render(text: str) -> tuple[str, list[str]]:
     """``text`` with every marked table rebuilt, and the names of those that changed."""
     changed = []
@@ -210,7 +216,7 @@ def render(text: str) -> tuple[str, list[str]]:
     def repl(m: re.Match) -> str:
         name = m.group(2)
         if name not in TABLES:
-            raise SystemExit(f"README.md: unknown table '{name}' (known: {', '.join(TABLES)})")
+            raise SystemExit(f"unknown table '{name}' (known: {', '.join(TABLES)})")
         new = TABLES[name]()
         if new != m.group(3):
             changed.append(name)
@@ -223,17 +229,20 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--check", action="store_true", help="only report tables that differ from their files")
     args = ap.parse_args()
-    text = README.read_text()
-    new, changed = render(text)
+    stale = []
+    for doc in documents():
+        new, changed = render(doc.read_text())
+        stale += [f"{doc.name}:{name}" for name in changed]
+        if changed and not args.check:
+            doc.write_text(new)
     if args.check:
-        if changed:
-            print(f"README.md tables out of date with their record files: {', '.join(changed)} "
+        if stale:
+            print(f"results tables out of date with their record files: {', '.join(stale)} "
                   "(run python benchmarks/tables.py)")
             return 1
-        print("README.md tables match their record files")
+        print("results tables match their record files")
         return 0
-    README.write_text(new)
-    print(f"rewrote {len(changed)} table(s): {', '.join(changed) or 'none changed'}")
+    print(f"rewrote {len(stale)} table(s): {', '.join(stale) or 'none changed'}")
     return 0
 
 

@@ -30,6 +30,7 @@ def default_cache_dir() -> Path:
 
 # The Spider checkpoint trained on the data folder's leaderboard (`llm-spider train --output` reproduces it).
 SHIPPED_CHECKPOINT = DATA_DIR / "spider"
+ZOO_DIR = DATA_DIR / "zoos"  # the shipped local zoos (zoo files and their results)
 
 
 def user_data_dir() -> Path:
@@ -72,4 +73,4 @@ def image_source_root(source: str) -> tuple[Path, str]:
 
 def vision_zoo_dir() -> Path:
     """The shipped vision zoo ground truth (`llm-spider vision evaluate --output` reproduces it)."""
-    return DATA_DIR / "zoos" / "vision"
+    return ZOO_DIR / "vision"

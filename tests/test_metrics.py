@@ -3,7 +3,14 @@ import pytest
 from scipy import stats
 
 from llm_spider import datasets
-from llm_spider.metrics import evaluate_ranking, kendall_tau, ndcg_at_k, top1_hit, top1_regret, weighted_tau
+from llm_spider.metrics import (
+    evaluate_ranking,
+    kendall_tau,
+    ndcg_at_k,
+    top1_hit,
+    top1_regret,
+    weighted_tau,
+)
 
 
 def test_weighted_tau_perfect_and_reversed():

@@ -12,6 +12,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
@@ -32,19 +33,21 @@ class Backend(ABC):
     """One loaded model. ``forward_passes`` counts prompts run through it: the compute measure that
     `compare` reports (one pass per prompt scores all its options)."""
 
-    name: str = "backend"
+    name: str = "backend"  # set by the registry (backends/__init__.py)
+    supports_adapters: bool = False  # can it run a LoRA specialist (base + adapter)?
 
     def __init__(self) -> None:
         self.forward_passes = 0
+
+    @classmethod
+    def open(cls, model_dir: str | Path, batch_size: int = 8, threads: int | None = None) -> Backend:
+        """Load the converted model in ``model_dir`` with the options every backend is given."""
+        return cls(model_dir)
 
     @abstractmethod
     def option_logprobs(self, prompts: Sequence[str], options: Sequence[Sequence[str]],
                         progress: Progress | None = None) -> OptionScores:
         """Score ``options[i]`` (continuations such as " A") after ``prompts[i]``."""
-
-    @abstractmethod
-    def hidden_states(self, prompts: Sequence[str], progress: Progress | None = None) -> np.ndarray:
-        """The last layer's hidden state at each prompt's last token: (n_prompts, hidden)."""
 
     def close(self) -> None:
         """Free the model's memory."""

@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from llm_spider.backends.base import Backend, OptionScores, Progress, option_token_id
+from llm_spider.backends.registry import register_backend
 from llm_spider.errors import SpiderError
 
 CACHE_FORMAT = 1
@@ -81,10 +82,15 @@ def is_converted(out_dir: Path) -> bool:
         return False
 
 
+@register_backend("transformers")
 class TransformersBackend(Backend):
     """A causal LM from a local transformers directory, run batched on the CPU (or ``device``)."""
 
-    name = "transformers"
+    supports_adapters = True
+
+    @classmethod
+    def open(cls, model_dir: str | Path, batch_size: int = 8, threads: int | None = None) -> TransformersBackend:
+        return cls(model_dir, batch_size=batch_size, threads=threads)
 
     def __init__(self, model_dir: str | Path, batch_size: int = 8, threads: int | None = None,
                  device: str = "cpu", max_tokens: int = 2048):
@@ -204,19 +210,6 @@ class TransformersBackend(Backend):
                 if progress:
                     progress(len(batch))
         return OptionScores(out, mass)
-
-    def hidden_states(self, prompts: Sequence[str], progress: Progress | None = None) -> np.ndarray:
-        import torch
-
-        ids = self._prompt_ids(prompts)
-        out = np.zeros((len(prompts), self.model.config.hidden_size), np.float32)
-        with torch.inference_mode():
-            for batch in self._batches(ids):
-                out[batch] = self._last_hidden([ids[i] for i in batch]).float().numpy()
-                self.forward_passes += len(batch)
-                if progress:
-                    progress(len(batch))
-        return out
 
     def close(self) -> None:
         del self.model

@@ -18,11 +18,13 @@ from pathlib import Path
 import numpy as np
 
 from llm_spider.backends.base import Backend, OptionScores, Progress, option_token_id
+from llm_spider.backends.registry import register_backend
 from llm_spider.errors import SpiderError
 
 
+@register_backend("vllm")
 class VLLMBackend(Backend):
-    name = "vllm"
+    """vLLM's engine over the same converted model (GPU, or its CPU build in its own environment)."""
 
     def __init__(self, model_dir: str | Path, max_model_len: int = 2048, dtype: str = "float32",
                  batch_prompts: int = 64, memory_fraction: float = 0.3, enforce_eager: bool = True, **llm_kwargs):
@@ -81,9 +83,6 @@ class VLLMBackend(Backend):
             if progress:
                 progress(len(chunk))
         return OptionScores(out, mass)
-
-    def hidden_states(self, prompts: Sequence[str], progress: Progress | None = None) -> np.ndarray:
-        raise SpiderError("the vllm backend does not expose hidden states; use --backend transformers")
 
     def close(self) -> None:
         del self.llm

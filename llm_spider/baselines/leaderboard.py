@@ -9,13 +9,13 @@ from __future__ import annotations
 import pandas as pd
 
 from llm_spider.ranking.base import Ranker, TaskView
+from llm_spider.ranking.registry import register_ranker
 from llm_spider.zoo.history import History
 
 
+@register_ranker("leaderboard")
 class LeaderboardRanker(Ranker):
     """Each model's mean score over the tasks it was scored on."""
-
-    name = "leaderboard"
 
     def _fit(self, history: History, tasks) -> None:
         self.mean_scores_ = history.wide().mean(axis=1)

@@ -8,12 +8,12 @@ import numpy as np
 import pandas as pd
 
 from llm_spider.ranking.base import Ranker, TaskView
+from llm_spider.ranking.registry import register_ranker
 
 
+@register_ranker("random")
 class RandomRanker(Ranker):
     """Scores drawn uniformly; the task name is mixed into the seed so folds differ but repeat."""
-
-    name = "random"
 
     def __init__(self, random_state: int = 0):
         self.random_state = random_state

@@ -23,27 +23,33 @@ import pandas as pd
 from llm_spider.errors import SpiderError
 from llm_spider.metrics import paired_bootstrap, top1_regret, weighted_tau
 from llm_spider.ranking.base import TaskView, sort_scores
-from llm_spider.ranking.probes import N_FEATURES, features_from_items, probe_features, stored_probe_rows
-from llm_spider.ranking.rerank import DEFAULT_FEATURES, ProbeEvidenceReranker, probe_accuracy, probe_stats
+from llm_spider.ranking.probes import (
+    features_from_items,
+    probe_features,
+    stored_probe_rows,
+)
+from llm_spider.ranking.rerank import (
+    DEFAULT_FEATURES,
+    ProbeEvidenceReranker,
+    probe_accuracy,
+    probe_stats,
+)
+from llm_spider.ranking.spider.presets import LIVE_SIMILARITY, PRESETS
 from llm_spider.tasks import REGISTRY
 from llm_spider.tasks.base import Task
-from llm_spider.zoo.evaluate import SHIPPED_LOCAL_DIR, LocalStore, probe_items, scoring_items
+from llm_spider.zoo.evaluate import (
+    SHIPPED_LOCAL_DIR,
+    LocalStore,
+    probe_items,
+    scoring_items,
+)
 from llm_spider.zoo.history import History
 
 DEFAULT_TOP_K = 2
 DEFAULT_PROBES = 16
-# Spider settings for a zoo of a dozen models and a couple of dozen history tasks: PTM-specific
-# tokens on, and the residual over the similar tasks' estimate, with task similarity from the
-# encoder and the tasks' leaderboard profiles (encoders/profile.py), in place of the mean + memory.
-# Chosen on small zoos cut from the leaderboard table (benchmarks/spider_small_zoos.py), not on a
-# live zoo's targets: there the default Spider is the leaderboard mean whenever the neighbours know
-# better, and the profile-mixed neighbours beat both the mean and the encoder-only neighbours.
-# The first pass keeps its own early-stopping state (first_pass="own"): the probe path must train,
-# and on so few tasks that training otherwise drags the first pass away from its prior by noise.
-# The evidence re-rank weighs probes against the same prior (LIVE_SIMILARITY).
-LIVE_SIMILARITY = "mixed"
-LIVE_SPIDER = {"extra_dim": N_FEATURES, "prior": "similar", "similarity": LIVE_SIMILARITY, "memory": False,
-               "first_pass": "own"}
+# The Spider's live-zoo preset (ranking/spider/presets.py); the evidence re-rank weighs probes
+# against the same prior (LIVE_SIMILARITY).
+LIVE_SPIDER = PRESETS["live"]
 PROFILE_BASELINE = "similar-tasks (+profile)"
 METHODS = ("spider+rerank", "spider+evidence", "spider", "similar-tasks", PROFILE_BASELINE, "leaderboard",
            "self-assessed (probe confidence)", "self-assessed (verbal)", "brute force (probes)", "brute force")

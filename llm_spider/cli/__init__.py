@@ -1,6 +1,11 @@
-"""The command line interface (Typer + rich)."""
+"""The command line interface (Typer + rich): parses, calls llm_spider.api, prints."""
 
-from llm_spider.cli import data, live, specialists, vision  # noqa: F401  (register their commands on the app)
-from llm_spider.cli.app import app, main
+from llm_spider.cli import data, live, llm, specialists, vision  # noqa: F401  (each registers its commands)
+from llm_spider.cli.common import app
+
+
+def main() -> None:
+    app()
+
 
 __all__ = ["app", "main"]

@@ -8,8 +8,8 @@ from typing import Annotated, Optional
 import pandas as pd
 import typer
 
-from llm_spider.cli.app import FormatOpt, app, progress_bar, reads_data, user_errors
-from llm_spider.cli.output import Format, emit, stderr
+from llm_spider.cli.common import FormatOpt, app, reads_data, user_errors
+from llm_spider.output import Format, emit, progress_bar, stderr
 
 data_app = typer.Typer(help="The public data sets (leaderboard, MMLU, BBH, ...): where each is read from. "
                             "See docs/data.md.", no_args_is_help=True)

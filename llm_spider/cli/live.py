@@ -8,10 +8,18 @@ from typing import Annotated, Optional
 import pandas as pd
 import typer
 
-from llm_spider.cli.app import CacheOpt, FormatOpt, app, progress_bar, reads_data, user_errors, zoo_app
-from llm_spider.cli.output import Format, emit, stderr
+from llm_spider import api
+from llm_spider.cli.common import (
+    PROGRESS,
+    CacheOpt,
+    FormatOpt,
+    app,
+    reads_data,
+    user_errors,
+    zoo_app,
+)
 from llm_spider.errors import SpiderError
-from llm_spider.paths import user_local_zoo_dir
+from llm_spider.output import Format, emit, stderr, write_json_atomic
 
 ZooOpt = Annotated[str, typer.Option("--zoo", help="A local zoo: `local` (3 base LLMs), `multisource` (the bases "
                                                    "+ 9 LoRA domain specialists), or a zoo JSON file / a directory "
@@ -29,37 +37,6 @@ ThreadsOpt = Annotated[Optional[int], typer.Option("--threads", min=1, help="CPU
 ResultsOpt = Annotated[Optional[Path], typer.Option(
     "--results", help="Your `evaluate` results directory, used on top of the zoo's shipped ones (default: "
                       "~/.local/share/llm-spider/zoos/<zoo>).")]
-
-
-def split_names(text: str | None) -> list[str] | None:
-    return [s.strip() for s in text.split(",") if s.strip()] if text else None
-
-
-def pick_models(zoo, names: str | None, large: bool):
-    """The members to run; without --models, uninstalled defaults are skipped with a note."""
-    chosen = zoo.select(split_names(names), include_large=large)
-    missing = [m for m in chosen if not m.installed]
-    if names and missing:
-        raise SpiderError(missing[0].missing_message())
-    for m in missing:
-        stderr.print(f"note: skipping {m.missing_message()}", highlight=False)
-    ready = [m for m in chosen if m.installed]
-    if not ready:
-        raise SpiderError(f"no member of zoo '{zoo.name}' is installed; see `llm-spider zoo list --zoo {zoo.name}`")
-    return ready
-
-
-# --- zoo list --zoo ------------------------------------------------------------------------------
-def local_zoo_table(zoo_name: str, fmt: Format) -> None:
-    from llm_spider.zoo.local import load_zoo
-
-    zoo = load_zoo(zoo_name)
-    df = pd.DataFrame([{"model": m.name, "params_b": m.params_b, "member": "default" if m.default else "opt-in (--large)",
-                        "installed": m.installed, "install": "" if m.installed else m.missing_message(),
-                        "title": m.title, "base": m.base, "source": m.source} for m in zoo.models])
-    if not df["base"].astype(bool).any():  # a zoo without specialists: no empty columns
-        df = df.drop(columns=["base", "source"])
-    emit(df, fmt, title=f"zoo '{zoo.name}': {zoo.description}")
 
 
 # --- evaluate ------------------------------------------------------------------------------------
@@ -99,62 +76,11 @@ def evaluate(
     a shipped zoo's members reuse that zoo's shipped items (a whole-task run after a --max-items
     one runs only the rest); `--no-reuse` runs them all.
     """
-    from llm_spider.tasks import REGISTRY
-    from llm_spider.zoo.evaluate import (LIVE_TASK_SET, SHIPPED_LOCAL_DIR, LocalStore, evaluate_run, expand_tasks,
-                                         sample_cap, scoring_items)
-    from llm_spider.zoo.local import ZOO_DIR, load_backend, load_zoo
-
-    if not task and not task_set:
-        raise SpiderError("say which tasks: --task NAME[,NAME...] or --task-set")
-    names = (split_names(task) or []) + (list(LIVE_TASK_SET) if task_set else [])
-    tasks = expand_tasks(REGISTRY.get(n) for n in names)
-    for t in tasks:
-        scoring_items(t)  # refuse a task that cannot be scored before loading any model
-    z = load_zoo(zoo)
-    members = pick_models(z, models, large)
-    store = LocalStore(output or user_local_zoo_dir(z.name))
-    shipped = {m.name: m.sha256 for m in load_zoo("local").models}
-    # a finished row counts only if it scored the same items (the whole task, or the same sample)
-    caps = {t.name: sample_cap(t, max_items) or 0 for t in tasks}
-    done = store.history_frame()
-    if "max_items" not in done:
-        done["max_items"] = None
-    rows = []
-    # A shipped zoo's own results (e.g. a 100-item sample) are reused by a bigger run of the same
-    # members; a user's zoo directory is not, since its adapters may have been rebuilt since.
-    own = z.results_dir if z.results_dir and ZOO_DIR.resolve() in Path(z.results_dir).resolve().parents else None
-    for m in members:
-        same_weights = not m.adapter and shipped.get(m.name) == m.sha256
-        reuse = [LocalStore(SHIPPED_LOCAL_DIR)] if reuse_shipped and same_weights else []
-        if reuse_shipped and own is not None and Path(own).resolve() != SHIPPED_LOCAL_DIR.resolve():
-            reuse.append(LocalStore(own))
-        pending = [t for t in tasks if restart or done[(done["model"] == m.name) & (done["task"] == t.name)
-                                                       & (done["max_items"].fillna(0) == caps[t.name])].empty]
-        if not pending:
-            stderr.print(f"{m.name}: all {len(tasks)} task(s) already evaluated in {store.root}")
-            continue
-        b = load_backend(m, backend, cache_dir, batch_size, threads, progress=lambda msg: stderr.print(msg))
-        with progress_bar() as bar:
-            for t in pending:
-                bar_id = bar.add_task(f"{m.name} · {t.name}", total=None)
-                try:
-                    row = evaluate_run(b, m, t, store, restart=restart, max_items=max_items, reuse=reuse,
-                                       progress=lambda n: bar.advance(bar_id, n),
-                                       on_start=lambda total, have: bar.update(bar_id, total=total, completed=have))
-                except KeyboardInterrupt:
-                    bar.stop()
-                    stderr.print(f"[yellow]interrupted[/]: every finished batch is saved in {store.root}; "
-                                 "rerun the same command to resume")
-                    raise typer.Exit(130) from None
-                rows.append(row)
-                bar.remove_task(bar_id)
-                reused = f", {row['reused_items']} reused" if row["reused_items"] else ""
-                stderr.print(f"{m.name} · {t.name}: accuracy {row['score']:.4f} on {row['n_items']} items "
-                             f"({row['seconds']:.0f} s{reused})")
-        b.close()
+    rows, root = api.evaluate(zoo, api.split_names(task), task_set, models, large, backend, batch_size, threads,
+                              max_items, output, restart, reuse_shipped, cache_dir, PROGRESS)
     if rows:
         emit(pd.DataFrame(rows)[["model", "task", "score", "n_items", "backend", "seconds"]], fmt,
-             title=f"evaluated → {store.root}")
+             title=f"evaluated → {root}")
 
 
 # --- compare -------------------------------------------------------------------------------------
@@ -191,31 +117,18 @@ def compare(
     runs every model on the whole task. With several tasks, a second table gives each re-ranked
     Spider minus each baseline per task, with a 95 % paired bootstrap interval.
     """
-    from llm_spider.benchmark.live import compare as run_compare
-    from llm_spider.benchmark.live import local_results, paired_differences, summarize_live
-    from llm_spider.cli.app import encode_tasks, task_encoder
-    from llm_spider.cli.output import write_json_atomic
-    from llm_spider.tasks import REGISTRY
-    from llm_spider.zoo.local import load_backend, load_zoo
+    from llm_spider.benchmark.live import paired_differences, summarize_live
     from llm_spider.zoo.reliability import reliability_note
 
-    targets = [REGISTRY.get(n) for n in split_names(task) or []]
-    if not targets:
-        raise SpiderError("say which task: --task NAME")
-    z = load_zoo(zoo)
-    history, items = local_results(results or user_local_zoo_dir(z.name), z.results_dir)
-    members = pick_models(z, models, large)
-    encoder = task_encoder(32, 0, cache_dir)
-    log = lambda msg: stderr.print(msg, highlight=False)  # noqa: E731
-    records = run_compare(targets, members, history, items, encoder,
-                          lambda m: load_backend(m, backend, cache_dir, batch_size, threads, progress=log),
-                          top_k=top_k, n_probes=probes, seed=seed, log=log,
-                          encode=lambda ts: encode_tasks(ts, encoder))
+    records, targets, items, members = api.compare(api.split_names(task) or [], zoo, models, large, top_k, probes,
+                                                   backend, batch_size, threads, results, seed, cache_dir, PROGRESS)
     df = pd.DataFrame(records)
     if output:
         write_json_atomic(output, records)
     summary = summarize_live(records)
     if plot:
+        from llm_spider.plots import save_live_plot
+
         save_live_plot(summary, plot)
         stderr.print(f"plot written to {plot}")
     if fmt is Format.table:
@@ -233,43 +146,11 @@ def compare(
             emit(paired, fmt, title="re-ranked Spider minus each baseline, per task: mean, 95 % paired bootstrap "
                                     "interval, wins/ties/losses")
         parts = sorted({c for t in targets for c in t.components})
-        note = reliability_note(items, parts, [m.name for m in members])
+        note = reliability_note(items, parts, members)
         if note:
             stderr.print(note, highlight=False, soft_wrap=True)
     else:
         emit(df, fmt)
-
-
-def save_live_plot(summary: pd.DataFrame, path: Path) -> None:
-    """Accuracy of the selected model and weighted τ against forward passes (log scale): the
-    paper's efficiency-accuracy picture."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, axes = plt.subplots(1, 2, figsize=(12, 4.4))
-    markers = "o^sDvP*Xh"
-    for ax, col, label in ((axes[0], "top1_accuracy", "true accuracy of the selected model"),
-                           (axes[1], "weighted_tau", "weighted Kendall's τ")):
-        zero = 0
-        for i, row in summary.reset_index(drop=True).iterrows():
-            x = row["forward_passes"]
-            if x <= 0:  # methods that run no model: spread at the left edge so none hides another
-                x, zero = 0.5 * 1.25 ** zero, zero + 1
-            ax.scatter(x, row[col], s=70, color=f"C{i}", marker=markers[i % len(markers)], label=row["method"],
-                       zorder=3, edgecolor="black", linewidth=0.5)
-        ax.set_xscale("log")
-        ax.set_xlabel("forward passes through zoo models, log\n(methods that run none: at the left edge)")
-        ax.set_ylabel(label)
-        ax.grid(alpha=0.3)
-    handles, labels = axes[0].get_legend_handles_labels()
-    fig.legend(handles, labels, fontsize=8, loc="center right")
-    axes[0].set_title(f"mean over {int(summary['tasks'].max())} task(s)", fontsize=9)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.tight_layout(rect=(0, 0, 0.8, 1))
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
 
 
 # --- zoo truth -----------------------------------------------------------------------------------
@@ -293,15 +174,11 @@ def zoo_truth(
     is: on how many tasks the member with the best mean accuracy is not the task's best, and by how much.
     With --reliability: how much of each task's order of members is signal rather than item noise.
     """
-    from llm_spider.benchmark.live import local_results
     from llm_spider.zoo.diversity import diversity, truth_table
-    from llm_spider.zoo.local import load_zoo
 
     if diversity_view and reliability_view:
         raise SpiderError("choose one of --diversity and --reliability")
-    z = load_zoo(zoo)
-    history, items = local_results(results or user_local_zoo_dir(z.name), z.results_dir)
-    members = [m.name for m in z.models if m.name in set(history.scores["model"])]
+    z, history, items, members = api.zoo_results(zoo, results)
     if reliability_view:
         _emit_reliability(z.name, items, members, splits, fmt)
         return

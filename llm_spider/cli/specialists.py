@@ -8,10 +8,11 @@ from typing import Annotated, Optional
 import pandas as pd
 import typer
 
-from llm_spider.cli.app import CacheOpt, FormatOpt, reads_data, user_errors, zoo_app
-from llm_spider.cli.live import ThreadsOpt, split_names
-from llm_spider.cli.output import Format, emit, stderr
+from llm_spider.api import split_names
+from llm_spider.cli.common import CacheOpt, FormatOpt, reads_data, user_errors, zoo_app
+from llm_spider.cli.live import ThreadsOpt
 from llm_spider.errors import SpiderError
+from llm_spider.output import Format, emit, stderr
 
 
 @zoo_app.command("build-specialists")

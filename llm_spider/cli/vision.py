@@ -8,10 +8,10 @@ from typing import Annotated, Optional
 import pandas as pd
 import typer
 
-from llm_spider.cli.app import CacheOpt, FormatOpt, app, progress_bar, user_errors
-from llm_spider.cli.live import split_names
-from llm_spider.cli.output import Format, emit, stderr
+from llm_spider.api import split_names
+from llm_spider.cli.common import PROGRESS, CacheOpt, FormatOpt, app, user_errors
 from llm_spider.errors import SpiderError
+from llm_spider.output import Format, emit, progress_bar, stderr
 
 vision_app = typer.Typer(help="The vision zoo: image backbones ranked for an image-classification task.",
                          no_args_is_help=True)
@@ -22,29 +22,16 @@ VisionModelsOpt = Annotated[Optional[str], typer.Option(
 
 
 def installed_members(names: str | None) -> list[str]:
-    """The members to use; without --models, uninstalled ones are skipped with a note."""
-    from llm_spider.backends.vision import VISION_ZOO, member_installed
+    from llm_spider.vision.selector import installed_members as members
 
-    chosen = split_names(names) or list(VISION_ZOO)
-    unknown = [m for m in chosen if m not in VISION_ZOO]
-    if unknown:
-        raise SpiderError(f"unknown vision model {unknown[0]!r}; the zoo has: {', '.join(VISION_ZOO)}")
-    missing = [m for m in chosen if not member_installed(m)]
-    if names and missing:
-        raise SpiderError(f"{missing[0]} is not installed: {VISION_ZOO[missing[0]].install}")
-    for m in missing:
-        stderr.print(f"note: skipping {m}, not installed: {VISION_ZOO[m].install}", highlight=False)
-    ready = [m for m in chosen if m not in missing]
-    if len(ready) < 2:
-        raise SpiderError("fewer than two vision members are installed: pip install 'llm-spider[vision]'")
-    return ready
+    return members(split_names(names), PROGRESS)
 
 
 @vision_app.command("zoo")
 @user_errors
 def zoo(fmt: FormatOpt = Format.table) -> None:
     """List the vision zoo's members: source data, installed or not, and how to install."""
-    from llm_spider.backends.vision import VISION_ZOO, member_installed
+    from llm_spider.vision.backbones import VISION_ZOO, member_installed
 
     df = pd.DataFrame([{"model": m.name, "trained_on": m.source, "installed": member_installed(m.name),
                         "install": "" if member_installed(m.name) else m.install} for m in VISION_ZOO.values()])
@@ -56,7 +43,7 @@ def zoo(fmt: FormatOpt = Format.table) -> None:
 def tasks(history: Annotated[bool, typer.Option("--history", help="Also list the random training tasks.")] = False,
           fmt: FormatOpt = Format.table) -> None:
     """List the named image tasks (real Debian clip-art, stamps and Fashion-MNIST) and their classes."""
-    from llm_spider.tasks.vision_tasks import NAMED, all_specs, class_label
+    from llm_spider.vision.tasks import NAMED, all_specs, class_label
 
     specs = [s for s in all_specs().values() if history or s.name in NAMED]
     df = pd.DataFrame([{"task": s.name, "classes": len(s.classes), "description": s.description,
@@ -82,8 +69,13 @@ def evaluate(
     Each finished (model, task) row is saved as it comes and features are cached, so a rerun after
     an interruption redoes only what was not finished.
     """
-    from llm_spider.tasks.vision_tasks import all_specs, get_spec
-    from llm_spider.zoo.vision import HISTORY_FILE, FeatureStore, evaluate_vision, write_history
+    from llm_spider.vision.tasks import all_specs, get_spec
+    from llm_spider.vision.zoo import (
+        HISTORY_FILE,
+        FeatureStore,
+        evaluate_vision,
+        write_history,
+    )
 
     members = installed_members(models)
     specs = [get_spec(t) for t in split_names(task_list)] if task_list else list(all_specs().values())
@@ -109,22 +101,6 @@ def evaluate(
     stderr.print(f"wrote {path}")
     wide = table.pivot(index="task", columns="model", values="score")[members].reset_index()
     emit(wide, fmt, title="linear-probe accuracy")
-
-
-def _folder_target(dataset: str, image_size: int | None, max_per_class: int | None):
-    """A folder of class folders as a benchmark Target (checked before any model loads)."""
-    from llm_spider.benchmark.vision import Target
-    from llm_spider.tasks.images import load_image_folder
-
-    path = Path(dataset)
-    if not path.exists():
-        raise SpiderError(f"{dataset!r} is neither a named image task (see `llm-spider vision tasks`) nor a folder")
-    task = load_image_folder(path, image_size=image_size, max_per_class=max_per_class)
-    chunks = [task.images[task.labels == k] for k in range(len(task.classes))]
-    if min(len(c) for c in chunks) < 2:
-        raise SpiderError(f"{path}: every class needs at least two images (the estimators compare images "
-                          "within a class)")
-    return Target(task.name, chunks)
 
 
 @vision_app.command("rank")
@@ -155,72 +131,18 @@ def rank(
     then re-ranks its top-k by running them on 10 images per class. For a named task the true
     linear-probe accuracy is shown too.
     """
-    import numpy as np
+    from llm_spider.vision import VisionSelector
 
-    from llm_spider.benchmark.vision import ESTIMATORS, VisionBench
-    from llm_spider.ranking.base import sort_scores
-    from llm_spider.zoo.vision import FeatureStore, read_history
-
-    from llm_spider.tasks.vision_tasks import all_specs, get_spec
-
-    named = dataset in all_specs()
-    target = None if named else _folder_target(dataset, image_size, max_per_class)  # a bad folder fails first
-    members = installed_members(models)
-    truth_table = read_history(ground_truth)
-    missing = [m for m in members if m not in set(truth_table["model"])]
-    if missing:
-        raise SpiderError(f"no ground truth for {', '.join(missing)}: the Spider cannot rank a member it never saw")
-    bench = VisionBench(FeatureStore(cache_dir), truth_table, members, top_k=max(top_k, 1))
-    target = bench.target(get_spec(dataset)) if named else target  # named: the store's images, loaded once
-    stderr.print(f"{target.name}: {len(target.chunks)} classes, {sum(len(c) for c in target.chunks)} images")
-    with progress_bar() as bar:
-        job = bar.add_task("extracting features", total=None)
-        bench.store.progress = lambda n: bar.advance(job, n)
-        sels = bench.spider(target)
-        if baselines:
-            sels += bench.estimators(target)
-    chosen = sels[0] if top_k else sels[1]
-    order = list(sort_scores(chosen.scores).index)
-    df = pd.DataFrame({"spider_rank": np.arange(1, len(order) + 1), "model": order})
-    for s in sels:
-        if s.method in ESTIMATORS:
-            df[s.method] = s.scores.reindex(order).to_numpy()
-    if target.name in bench.specs:
-        df["true_accuracy"] = bench.truth_for(target.name).reindex(order).to_numpy()
+    selector = VisionSelector(split_names(models), top_k, ground_truth, cache_dir, PROGRESS)
+    result = selector.rank(dataset, baselines, image_size, max_per_class)
+    df, sels = result.frame, result.selections
     beside = "; estimator scores beside (higher = better)" if baselines else ""
-    emit(df, fmt, title=f"vision zoo ranked for {target.name} by the Spider "
+    emit(df, fmt, title=f"vision zoo ranked for {result.task} by the Spider "
                         f"({'re-ranked top ' + str(top_k) if top_k else 'no re-ranking'}){beside}")
     costs = "; ".join(f"{s.method}: {s.seconds:.1f}s, {s.images_forwarded} images" for s in sels
                       if s.method in ("spider" if top_k else "spider (no rerank)", "logme"))
     why = " (every estimator needs every member on every image)" if baselines else ""
     stderr.print(f"compute — {costs}{why}", highlight=False)
-
-
-def save_vision_plot(summary: pd.DataFrame, path: Path) -> Path:
-    """Mean weighted τ against mean seconds per task, one point per method (log seconds)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(7, 4.5))
-    for i, row in enumerate(summary.itertuples()):
-        spider = str(row.method).startswith("spider")
-        ax.scatter(row.seconds, row.weighted_tau, s=60 if spider else 35, marker="*" if spider else "o",
-                   color="tab:red" if spider else "tab:blue", zorder=3)
-        ax.annotate(str(row.method), (row.seconds, row.weighted_tau), textcoords="offset points",
-                    xytext=(5, 4 if i % 2 == 0 else -10), fontsize=8)  # alternate: close points stay legible
-    ax.set_xscale("log")
-    ax.set_xlabel("seconds per task (feature extraction + method, CPU)")
-    ax.set_ylabel(f"mean weighted Kendall's τ ({int(summary['tasks'].max())} tasks)")
-    ax.axhline(0, color="grey", lw=0.5)
-    ax.grid(alpha=0.3)
-    ax.set_title("vision zoo: ranking quality against compute")
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
 
 
 @vision_app.command("benchmark")
@@ -249,11 +171,11 @@ def benchmark(
     """
     import time
 
-    from llm_spider.backends.vision import SMALL_ZOO
-    from llm_spider.benchmark.vision import VisionBench, default_targets, summarize
-    from llm_spider.cli.output import write_json_atomic
-    from llm_spider.tasks.vision_tasks import SMALL_TARGETS
-    from llm_spider.zoo.vision import FeatureStore, read_history
+    from llm_spider.output import write_json_atomic
+    from llm_spider.vision.backbones import SMALL_ZOO
+    from llm_spider.vision.benchmark import VisionBench, default_targets, summarize
+    from llm_spider.vision.tasks import SMALL_TARGETS
+    from llm_spider.vision.zoo import FeatureStore, read_history
 
     if small:
         models = models or ",".join(SMALL_ZOO)
@@ -290,5 +212,7 @@ def benchmark(
         stderr.print(f"wrote {output}")
         plot = plot or output.with_suffix(".png")
     if plot:
+        from llm_spider.plots import save_vision_plot
+
         save_vision_plot(summary, plot)
         stderr.print(f"wrote {plot}")

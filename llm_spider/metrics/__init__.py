@@ -30,7 +30,9 @@ def weighted_tau(truth, pred) -> float:
     (hyperbolically), so swapping the best models costs more than swapping the worst.
     """
     t, p = _pair(truth, pred)
-    from scipy import stats  # imported here: scipy.stats costs ~1 s, and `rank` never needs it
+    from scipy import (
+        stats,  # imported here: scipy.stats costs ~1 s, and `rank` never needs it
+    )
 
     return float(stats.weightedtau(t, p, rank=None).statistic)
 

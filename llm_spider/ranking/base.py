@@ -72,15 +72,17 @@ class Ranker(ABC):
     name: ClassVar[str]
     needs_task_tokens: ClassVar[bool] = False
 
-    def fit(self, history: History, tasks: Mapping[str, np.ndarray] | None = None) -> Ranker:
+    def fit(self, history: History, tasks: Mapping[str, np.ndarray] | None = None, **fit_params) -> Ranker:
+        """Learn from ``history`` and the history tasks' token sets ``tasks``; ``fit_params`` go to
+        ``_fit`` (e.g. the Spider's PTM-specific tokens and its progress hook)."""
         if not history.models:
             raise SpiderError("cannot fit a ranker on an empty history")
         self.history_ = history
         self.models_ = history.models
-        self._fit(history, dict(tasks or {}))
+        self._fit(history, dict(tasks or {}), **fit_params)
         return self
 
-    def _fit(self, history: History, tasks: dict[str, np.ndarray]) -> None:
+    def _fit(self, history: History, tasks: dict[str, np.ndarray], **fit_params) -> None:
         """Subclasses learn here; the default learns nothing beyond the history itself."""
 
     @abstractmethod

@@ -23,10 +23,10 @@ from collections.abc import Callable, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from llm_spider.baselines.similar_tasks import SimilarTasksRanker
 from llm_spider.errors import SpiderError
 from llm_spider.ranking.base import TaskView
 from llm_spider.ranking.probes import stored_probe_rows
+from llm_spider.ranking.similarity import NearestTasks
 from llm_spider.zoo.history import History
 
 PROBE_STATS = ("probe_accuracy", "gold_prob")
@@ -58,7 +58,7 @@ class ProbeEvidenceReranker:
     """Scores candidates by ``coef_ @ [features]`` (the prior and probe statistics), fitted on history.
 
     The prior is the similar-tasks estimate with ``similarity`` (``"encoder"`` or ``"mixed"``, see
-    baselines/similar_tasks.py); the live zoos use the Spider's own, ``"mixed"``.
+    ranking/similarity.py); the live zoos use the Spider's own, ``"mixed"``.
 
     ``fit(history, tasks, items, probe_index)``: ``tasks`` are the history tasks' general token
     sets (for the similar-tasks prior), ``items`` the stored per-item results, ``probe_index(task)``
@@ -74,12 +74,9 @@ class ProbeEvidenceReranker:
         self.features, self.k, self.temperature, self.min_tasks = tuple(features), k, temperature, min_tasks
         self.similarity = similarity
 
-    def _prior_ranker(self, history: History, tasks: Mapping[str, np.ndarray]) -> SimilarTasksRanker:
-        return SimilarTasksRanker(self.k, self.temperature, self.similarity).fit(history, tasks)
-
     def prior(self, history: History, tasks: Mapping[str, np.ndarray], view: TaskView) -> pd.Series:
         """The history's estimate of each model's accuracy on ``view``: similar-tasks' weighted mean."""
-        return self._prior_ranker(history, tasks).predict(view)
+        return NearestTasks(self.k, self.temperature, self.similarity).fit(history, tasks).estimate(view.name, view.tokens)
 
     def fit(self, history: History, tasks: Mapping[str, np.ndarray], items: pd.DataFrame,
             probe_index: Callable[[str], Sequence[int]]) -> ProbeEvidenceReranker:

@@ -16,10 +16,10 @@ import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from llm_spider.backends.registry import BACKENDS
 from llm_spider.errors import SpiderError, UnknownNameError
-from llm_spider.paths import DATA_DIR, default_cache_dir
+from llm_spider.paths import ZOO_DIR, default_cache_dir
 
-ZOO_DIR = DATA_DIR / "zoos"
 BYTES_PER_PARAM = {"float32": 4, "bfloat16": 2, "float16": 2}
 
 
@@ -203,22 +203,15 @@ def load_backend(model: LocalModel, backend: str = "transformers", cache_dir: Pa
         if progress:
             progress(f"converting {model.name} from GGUF to a safetensors cache (once; ~1 min)")
         convert_gguf(model.gguf_file(cache_dir), out, dtype)
-    if backend == "transformers":
-        from llm_spider.backends.hf import TransformersBackend
+    cls = BACKENDS.get(backend)
+    if model.adapter and not cls.supports_adapters:
+        raise SpiderError(f"{model.name} is a LoRA specialist: it runs on the transformers backend "
+                          f"(--backend transformers); {backend} would need the adapter served beside the base")
+    b = cls.open(out, batch_size=batch_size, threads=threads)
+    if model.adapter:
+        from llm_spider.zoo.specialists import load_specialist
 
-        b = TransformersBackend(out, batch_size=batch_size, threads=threads)
-        if model.adapter:
-            from llm_spider.zoo.specialists import load_specialist
-
-            t0 = time.perf_counter()
-            load_specialist(b, Path(model.adapter))
-            b.load_seconds = getattr(b, "load_seconds", 0.0) + time.perf_counter() - t0
-        return b
-    if backend == "vllm":
-        if model.adapter:
-            raise SpiderError(f"{model.name} is a LoRA specialist: it runs on the transformers backend "
-                              "(--backend transformers); vLLM would need the adapter served beside the base")
-        from llm_spider.backends.vllm import VLLMBackend
-
-        return VLLMBackend(out)
-    raise UnknownNameError("backend", backend, ["transformers", "vllm"])
+        t0 = time.perf_counter()
+        load_specialist(b, Path(model.adapter))
+        b.load_seconds = getattr(b, "load_seconds", 0.0) + time.perf_counter() - t0
+    return b

@@ -186,8 +186,8 @@ def write_index(root: Path) -> dict:
     (not only this run's) with base, source, recipe, adapter hash and training split, preceded by
     the local zoo's entries for its default members and for the specialists' bases: the zoo a user
     chooses from is the plain models plus their fine-tuned variants."""
+    from llm_spider.paths import ZOO_DIR
     from llm_spider.zoo.evaluate import _atomic
-    from llm_spider.zoo.local import ZOO_DIR
 
     records = [(p.parent.name, json.loads(p.read_text())) for p in sorted(Path(root).glob(f"*/{RECORD_FILE}"))]
     local = {m["name"]: m for m in json.loads((ZOO_DIR / "local.json").read_text())["models"]}

@@ -1,0 +1,42 @@
+"""The library API under the CLI: what `llm-spider` does, callable from Python.
+
+    from llm_spider import api
+
+    result = api.rank(task="mmlu_subset")          # the shipped Spider, no training
+    print(result.frame(top=5))
+    spider, path, seconds = api.train(epochs=4)    # your own Spider on the data folder's leaderboard
+
+Slow calls take ``progress=`` (llm_spider.progress.Progress; silent by default).
+"""
+
+from llm_spider.api.live import (
+    Interrupted,
+    compare,
+    evaluate,
+    local_zoo_frame,
+    pick_models,
+    split_names,
+    zoo_results,
+)
+from llm_spider.api.llm import (
+    DEFAULT_METHOD,
+    DEFAULT_PROMPTS,
+    RankResult,
+    add_model,
+    benchmark_llm,
+    checkpoint_encoder,
+    comparable_tasks,
+    encode_tasks,
+    encoder_info,
+    load_history,
+    load_spider,
+    rank,
+    task_encoder,
+    train,
+    train_spider,
+)
+
+__all__ = ["DEFAULT_METHOD", "DEFAULT_PROMPTS", "Interrupted", "RankResult", "add_model", "benchmark_llm",
+           "checkpoint_encoder", "comparable_tasks", "compare", "encode_tasks", "encoder_info", "evaluate",
+           "load_history", "load_spider", "local_zoo_frame", "pick_models", "rank", "split_names", "task_encoder",
+           "train", "train_spider", "zoo_results"]

@@ -1,0 +1,149 @@
+"""Live zoos as library calls: which members to run, `evaluate` (the ground truth), `compare` (every
+selection method side by side) and a zoo's truth table."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from llm_spider.api.llm import encode_tasks, task_encoder
+from llm_spider.errors import SpiderError
+from llm_spider.paths import user_local_zoo_dir
+from llm_spider.progress import SILENT, Progress
+
+
+class Interrupted(Exception):
+    """A long run stopped by the user (Ctrl-C) after saving its finished work; the message says where."""
+
+
+def split_names(text: str | None) -> list[str] | None:
+    return [s.strip() for s in text.split(",") if s.strip()] if text else None
+
+
+def pick_models(zoo, names: str | None, large: bool, progress: Progress = SILENT):
+    """The members to run; without ``names``, uninstalled defaults are skipped with a note."""
+    chosen = zoo.select(split_names(names), include_large=large)
+    missing = [m for m in chosen if not m.installed]
+    if names and missing:
+        raise SpiderError(missing[0].missing_message())
+    for m in missing:
+        progress.note(f"note: skipping {m.missing_message()}")
+    ready = [m for m in chosen if m.installed]
+    if not ready:
+        raise SpiderError(f"no member of zoo '{zoo.name}' is installed; see `llm-spider zoo list --zoo {zoo.name}`")
+    return ready
+
+
+def local_zoo_frame(zoo_name: str) -> tuple[pd.DataFrame, object]:
+    """A local zoo's members: size, default or opt-in, installed, how to install; and the zoo."""
+    from llm_spider.zoo.local import load_zoo
+
+    zoo = load_zoo(zoo_name)
+    df = pd.DataFrame([{"model": m.name, "params_b": m.params_b, "member": "default" if m.default else "opt-in (--large)",
+                        "installed": m.installed, "install": "" if m.installed else m.missing_message(),
+                        "title": m.title, "base": m.base, "source": m.source} for m in zoo.models])
+    if not df["base"].astype(bool).any():  # a zoo without specialists: no empty columns
+        df = df.drop(columns=["base", "source"])
+    return df, zoo
+
+
+def evaluate(zoo: str = "local", tasks: list[str] | None = None, task_set: bool = False, models: str | None = None,
+             large: bool = False, backend: str = "transformers", batch_size: int = 8, threads: int | None = None,
+             max_items: int | None = None, output: Path | None = None, restart: bool = False,
+             reuse_shipped: bool = True, cache_dir: Path | None = None, progress: Progress = SILENT
+             ) -> tuple[list[dict], Path]:
+    """Measure each member's accuracy on whole tasks (resumable); returns the finished rows and the
+    results directory. A ``KeyboardInterrupt`` becomes ``Interrupted`` once the finished batches are saved."""
+    from llm_spider.paths import ZOO_DIR
+    from llm_spider.tasks import REGISTRY
+    from llm_spider.zoo.evaluate import (
+        LIVE_TASK_SET,
+        SHIPPED_LOCAL_DIR,
+        LocalStore,
+        evaluate_run,
+        expand_tasks,
+        sample_cap,
+        scoring_items,
+    )
+    from llm_spider.zoo.local import load_backend, load_zoo
+
+    if not tasks and not task_set:
+        raise SpiderError("say which tasks: --task NAME[,NAME...] or --task-set")
+    names = list(tasks or []) + (list(LIVE_TASK_SET) if task_set else [])
+    todo = expand_tasks(REGISTRY.get(n) for n in names)
+    for t in todo:
+        scoring_items(t)  # refuse a task that cannot be scored before loading any model
+    z = load_zoo(zoo)
+    members = pick_models(z, models, large, progress)
+    store = LocalStore(output or user_local_zoo_dir(z.name))
+    shipped = {m.name: m.sha256 for m in load_zoo("local").models}
+    # a finished row counts only if it scored the same items (the whole task, or the same sample)
+    caps = {t.name: sample_cap(t, max_items) or 0 for t in todo}
+    done = store.history_frame()
+    if "max_items" not in done:
+        done["max_items"] = None
+    rows = []
+    # A shipped zoo's own results (e.g. a 100-item sample) are reused by a bigger run of the same
+    # members; a user's zoo directory is not, since its adapters may have been rebuilt since.
+    own = z.results_dir if z.results_dir and ZOO_DIR.resolve() in Path(z.results_dir).resolve().parents else None
+    for m in members:
+        same_weights = not m.adapter and shipped.get(m.name) == m.sha256
+        reuse = [LocalStore(SHIPPED_LOCAL_DIR)] if reuse_shipped and same_weights else []
+        if reuse_shipped and own is not None and Path(own).resolve() != SHIPPED_LOCAL_DIR.resolve():
+            reuse.append(LocalStore(own))
+        pending = [t for t in todo if restart or done[(done["model"] == m.name) & (done["task"] == t.name)
+                                                      & (done["max_items"].fillna(0) == caps[t.name])].empty]
+        if not pending:
+            progress.note(f"{m.name}: all {len(todo)} task(s) already evaluated in {store.root}")
+            continue
+        b = load_backend(m, backend, cache_dir, batch_size, threads, progress=progress.note)
+        for t in pending:
+            try:
+                with progress.bar(f"{m.name} · {t.name}") as bar:
+                    row = evaluate_run(b, m, t, store, restart=restart, max_items=max_items, reuse=reuse,
+                                       progress=bar.advance,
+                                       on_start=lambda total, have, bar=bar: bar.update(completed=have, total=total))
+            except KeyboardInterrupt:
+                raise Interrupted(f"every finished batch is saved in {store.root}; rerun the same command to resume") from None
+            rows.append(row)
+            reused = f", {row['reused_items']} reused" if row["reused_items"] else ""
+            progress.note(f"{m.name} · {t.name}: accuracy {row['score']:.4f} on {row['n_items']} items "
+                          f"({row['seconds']:.0f} s{reused})")
+        b.close()
+    return rows, store.root
+
+
+def compare(tasks: list[str], zoo: str = "local", models: str | None = None, large: bool = False, top_k: int = 2,
+            probes: int = 16, backend: str = "transformers", batch_size: int = 8, threads: int | None = None,
+            results: Path | None = None, seed: int = 0, cache_dir: Path | None = None,
+            progress: Progress = SILENT) -> tuple[list[dict], list, pd.DataFrame, list[str]]:
+    """Every selection method on a live zoo for each target: returns (records, targets, items, members)."""
+    from llm_spider.benchmark.live import compare as run_compare
+    from llm_spider.benchmark.live import local_results
+    from llm_spider.tasks import REGISTRY
+    from llm_spider.zoo.local import load_backend, load_zoo
+
+    targets = [REGISTRY.get(n) for n in tasks]
+    if not targets:
+        raise SpiderError("say which task: --task NAME")
+    z = load_zoo(zoo)
+    history, items = local_results(results or user_local_zoo_dir(z.name), z.results_dir)
+    members = pick_models(z, models, large, progress)
+    encoder = task_encoder(32, 0, cache_dir)
+    records = run_compare(targets, members, history, items, encoder,
+                          lambda m: load_backend(m, backend, cache_dir, batch_size, threads, progress=progress.note),
+                          top_k=top_k, n_probes=probes, seed=seed, log=progress.note,
+                          encode=lambda ts: encode_tasks(ts, encoder, progress))
+    return records, targets, items, [m.name for m in members]
+
+
+def zoo_results(zoo: str = "local", results: Path | None = None):
+    """A live zoo's measured results: (zoo, history, per-item table, members with results)."""
+    from llm_spider.benchmark.live import local_results
+    from llm_spider.zoo.local import load_zoo
+
+    z = load_zoo(zoo)
+    history, items = local_results(results or user_local_zoo_dir(z.name), z.results_dir)
+    members = [m.name for m in z.models if m.name in set(history.scores["model"])]
+    return z, history, items, members

@@ -1,0 +1,82 @@
+"""What every command shares: the Typer apps, the common options, error mapping and progress bars."""
+
+from __future__ import annotations
+
+import functools
+import inspect
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from llm_spider.api.live import Interrupted
+from llm_spider.errors import SpiderError
+from llm_spider.output import Format, RichProgress, stderr
+
+app = typer.Typer(
+    help="Rank the pre-trained models in a zoo for a task without running them all (Model Spider).\n\n"
+         "Start with:  llm-spider rank --task mmlu_subset",
+    no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
+)
+tasks_app = typer.Typer(help="Browse the built-in tasks.", no_args_is_help=True)
+zoo_app = typer.Typer(help="Browse the model zoo and its score history.", no_args_is_help=True)
+benchmark_app = typer.Typer(help="Measure how well each ranking method works on historical tasks.",
+                            no_args_is_help=True)
+app.add_typer(tasks_app, name="tasks")
+app.add_typer(zoo_app, name="zoo")
+app.add_typer(benchmark_app, name="benchmark")
+
+FormatOpt = Annotated[Format, typer.Option("--format", "-f", help="Output format.", case_sensitive=False)]
+HistoryOpt = Annotated[Optional[Path], typer.Option(
+    "--history", help="Your own score table (CSV or parquet; long: model,task,score or wide: model + one "
+                      "column per task). Default: the Open LLM Leaderboard table of the data folder.")]
+DataDirOpt = Annotated[Optional[Path], typer.Option(
+    "--data-dir", help="The data folder holding the public data sets (leaderboard/, mmlu/, bbh/, mc/, ...; "
+                       "default: $LLM_SPIDER_DATA, else their Hugging Face Hub copies). See docs/data.md.")]
+PromptsOpt = Annotated[int, typer.Option("--prompts", min=1, help="Prompts sampled per task for its representation.")]
+CheckpointOpt = Annotated[Optional[Path], typer.Option(
+    "--checkpoint", help="A Spider checkpoint directory (default: yours from `llm-spider train` / `zoo add-model` "
+                         "if you have one, else the one shipped with the package).")]
+PromptSeedOpt = Annotated[int, typer.Option("--prompt-seed", help="Seed for sampling the prompts.")]
+CacheOpt = Annotated[Optional[Path], typer.Option("--cache-dir", help="Where task vectors are cached "
+                                                                     "(default ~/.cache/llm-spider).")]
+
+
+def user_errors(fn: Callable) -> Callable:
+    """Print a user's mistake as one clear line and exit 2 (an interrupted run: exit 130), not a traceback."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except SpiderError as exc:
+            stderr.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+            raise typer.Exit(2) from None
+        except Interrupted as exc:
+            stderr.print(f"[yellow]interrupted[/]: {exc}", highlight=False, soft_wrap=True)
+            raise typer.Exit(130) from None
+
+    return wrapper
+
+
+def reads_data(fn: Callable) -> Callable:
+    """Give a command that reads the public data sets a ``--data-dir`` option (one definition for all
+    of them), and point the data layer at it before the command runs."""
+    from llm_spider import datasets
+
+    sig = inspect.signature(fn, eval_str=True)  # Typer reads a given signature as is: no string annotations
+    option = inspect.Parameter("data_dir", inspect.Parameter.KEYWORD_ONLY, default=None, annotation=DataDirOpt)
+
+    @functools.wraps(fn)
+    def wrapper(*args, data_dir: Path | None = None, **kwargs):
+        datasets.set_data_dir(data_dir)
+        return fn(*args, **kwargs)
+
+    wrapper.__signature__ = sig.replace(parameters=[*sig.parameters.values(), option])
+    wrapper.__annotations__ = {**fn.__annotations__, "data_dir": DataDirOpt}
+    return wrapper
+
+
+PROGRESS = RichProgress()
+

@@ -1,0 +1,102 @@
+"""Render tables for people (rich) or programs (JSON, CSV), always on stdout.
+
+Progress (rich bars, the API's ``Progress`` drawn) and notes go to stderr, so ``--format json`` output can be piped as is.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from enum import Enum
+from pathlib import Path
+
+import pandas as pd
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn
+from rich.progress import Progress as RichBars
+from rich.table import Table
+
+from llm_spider.progress import Bar, Progress
+
+stderr = Console(stderr=True)
+
+
+class Format(str, Enum):
+    table = "table"
+    json = "json"
+    csv = "csv"
+
+
+def _clean(value):
+    if isinstance(value, float) and not math.isfinite(value):  # JSON has no NaN or ∞: both become null
+        return None
+    if hasattr(value, "item"):  # numpy scalar
+        return value.item()
+    return value
+
+
+def records(df: pd.DataFrame) -> list[dict]:
+    return [{k: _clean(v) for k, v in row.items()} for row in df.to_dict(orient="records")]
+
+
+def emit(df: pd.DataFrame, fmt: Format, title: str | None = None, digits: int = 4) -> None:
+    if fmt is Format.json:
+        sys.stdout.write(json.dumps(records(df), indent=2) + "\n")
+    elif fmt is Format.csv:
+        df.to_csv(sys.stdout, index=False)
+    else:
+        table = Table(title=title, title_justify="left")
+        for col in df.columns:
+            table.add_column(str(col), justify="right" if pd.api.types.is_numeric_dtype(df[col]) else "left")
+        for row in df.itertuples(index=False):
+            table.add_row(*[_fmt_cell(v, digits) for v in row])
+        # wide enough that a table of many score columns keeps model names whole
+        Console(width=max(120, Console().width, 15 * len(df.columns))).print(table)
+
+
+def _fmt_cell(value, digits: int) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "–"
+    if isinstance(value, float):
+        return f"{value:.{digits}f}"
+    return str(value)
+
+
+def write_json_atomic(path: Path, payload) -> None:
+    """Write the whole file or nothing: a failed or killed run never leaves a partial result."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+    tmp.write_text(json.dumps(payload, indent=2) + "\n")
+    os.replace(tmp, path)
+
+
+def progress_bar() -> RichBars:
+    return RichBars(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                    console=stderr, transient=True)
+
+
+class _RichBar(Bar):
+    def __init__(self, bars: RichBars, job):
+        self.bars, self.job = bars, job
+
+    def advance(self, n: float = 1) -> None:
+        self.bars.advance(self.job, n)
+
+    def update(self, completed: float | None = None, total: float | None = None) -> None:
+        self.bars.update(self.job, completed=completed, total=total)
+
+
+class RichProgress(Progress):
+    """The API's progress on stderr: notes as lines, bars as transient rich bars."""
+
+    def note(self, message: str) -> None:
+        stderr.print(message, highlight=False, soft_wrap=True)
+
+    @contextmanager
+    def bar(self, description: str, total: float | None = None) -> Iterator[Bar]:
+        with progress_bar() as bars:
+            yield _RichBar(bars, bars.add_task(description, total=total))

@@ -1,0 +1,115 @@
+"""`VisionSelector`: rank the vision zoo for an image-classification dataset, the Spider first and the
+transferability estimators beside it. What `llm-spider vision rank` calls.
+
+    from llm_spider.vision import VisionSelector
+
+    result = VisionSelector(top_k=3).rank("path/to/class_folders")
+    print(result.frame)
+
+The Spider is fitted on the zoo's ground truth over the history tasks that share no class with the
+dataset (once per such history, then cached), reads the dataset through a few images per class
+(general tokens) and re-ranks its top-k by running them on a few more (PTM-specific tokens).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from llm_spider.errors import SpiderError
+from llm_spider.progress import SILENT, Progress
+from llm_spider.ranking.base import sort_scores
+
+
+def installed_members(names: list[str] | None, progress: Progress = SILENT) -> list[str]:
+    """The members to use; without ``names``, uninstalled ones are skipped with a note."""
+    from llm_spider.vision.backbones import VISION_ZOO, member_installed
+
+    chosen = names or list(VISION_ZOO)
+    unknown = [m for m in chosen if m not in VISION_ZOO]
+    if unknown:
+        raise SpiderError(f"unknown vision model {unknown[0]!r}; the zoo has: {', '.join(VISION_ZOO)}")
+    missing = [m for m in chosen if not member_installed(m)]
+    if names and missing:
+        raise SpiderError(f"{missing[0]} is not installed: {VISION_ZOO[missing[0]].install}")
+    for m in missing:
+        progress.note(f"note: skipping {m}, not installed: {VISION_ZOO[m].install}")
+    ready = [m for m in chosen if m not in missing]
+    if len(ready) < 2:
+        raise SpiderError("fewer than two vision members are installed: pip install 'llm-spider[vision]'")
+    return ready
+
+
+def folder_target(dataset: str | Path, image_size: int | None = None, max_per_class: int | None = None):
+    """A folder of class folders as a benchmark Target (checked before any model loads)."""
+    from llm_spider.vision.benchmark import Target
+    from llm_spider.vision.images import load_image_folder
+
+    path = Path(dataset)
+    if not path.exists():
+        raise SpiderError(f"{dataset!r} is neither a named image task (see `llm-spider vision tasks`) nor a folder")
+    task = load_image_folder(path, image_size=image_size, max_per_class=max_per_class)
+    chunks = [task.images[task.labels == k] for k in range(len(task.classes))]
+    if min(len(c) for c in chunks) < 2:
+        raise SpiderError(f"{path}: every class needs at least two images (the estimators compare images "
+                          "within a class)")
+    return Target(task.name, chunks)
+
+
+@dataclass
+class VisionRanking:
+    """``frame``: spider_rank, model, each estimator's score, true_accuracy (named tasks);
+    ``selections``: every method's scores and compute."""
+
+    task: str
+    n_classes: int
+    n_images: int
+    frame: pd.DataFrame
+    selections: list
+
+
+class VisionSelector:
+    """``members`` (default: every installed one), ``top_k`` candidates re-ranked (0: none),
+    ``ground_truth`` the zoo's history table (default: the shipped one), ``cache_dir`` for features."""
+
+    def __init__(self, members: list[str] | None = None, top_k: int = 3, ground_truth: Path | None = None,
+                 cache_dir: Path | None = None, progress: Progress = SILENT):
+        self.members, self.top_k, self.ground_truth = members, top_k, ground_truth
+        self.cache_dir, self.progress = cache_dir, progress
+
+    def rank(self, dataset: str, baselines: bool = True, image_size: int | None = None,
+             max_per_class: int | None = None) -> VisionRanking:
+        """Rank the zoo for ``dataset``: a named image task or a folder of class folders."""
+        from llm_spider.vision.benchmark import VisionBench
+        from llm_spider.vision.estimators import ESTIMATORS
+        from llm_spider.vision.tasks import all_specs, get_spec
+        from llm_spider.vision.zoo import FeatureStore, read_history
+
+        named = dataset in all_specs()
+        target = None if named else folder_target(dataset, image_size, max_per_class)  # a bad folder fails first
+        members = installed_members(self.members, self.progress)
+        truth_table = read_history(self.ground_truth)
+        missing = [m for m in members if m not in set(truth_table["model"])]
+        if missing:
+            raise SpiderError(f"no ground truth for {', '.join(missing)}: the Spider cannot rank a member it never saw")
+        bench = VisionBench(FeatureStore(self.cache_dir), truth_table, members, top_k=max(self.top_k, 1))
+        target = bench.target(get_spec(dataset)) if named else target  # named: the store's images, loaded once
+        n_images = sum(len(c) for c in target.chunks)
+        self.progress.note(f"{target.name}: {len(target.chunks)} classes, {n_images} images")
+        with self.progress.bar("extracting features") as bar:
+            bench.store.progress = bar.advance
+            sels = bench.spider(target)
+            if baselines:
+                sels += bench.estimators(target)
+        chosen = sels[0] if self.top_k else sels[1]
+        order = list(sort_scores(chosen.scores).index)
+        df = pd.DataFrame({"spider_rank": np.arange(1, len(order) + 1), "model": order})
+        for s in sels:
+            if s.method in ESTIMATORS.names():
+                df[s.method] = s.scores.reindex(order).to_numpy()
+        if target.name in bench.specs:
+            df["true_accuracy"] = bench.truth_for(target.name).reindex(order).to_numpy()
+        return VisionRanking(target.name, len(target.chunks), n_images, df, sels)

@@ -1,0 +1,126 @@
+"""The vision zoo's ground truth and feature access: every member on every image task.
+
+Features are extracted per class (cached, see ``backends.vision.extract_cached``) so tasks that
+share classes share work; a task's features are its classes' stacked. Ground truth is each
+member's linear-probe accuracy (``zoo.linear_probe``) on each task, written as a long table
+like the leaderboard history (model, task, score, ...), so the same ``History`` and rankers
+read it. `llm-spider vision evaluate --output llm_spider/data/zoos/vision` reproduces the
+shipped table.
+"""
+
+from __future__ import annotations
+
+import platform
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from llm_spider.errors import SpiderError
+from llm_spider.paths import default_cache_dir, vision_zoo_dir
+from llm_spider.vision.backbones import (
+    ImageFeatureExtractor,
+    extract_cached,
+    load_member,
+)
+from llm_spider.vision.tasks import ImageTaskSpec, load_class
+from llm_spider.vision.truth import linear_probe_accuracy
+
+HISTORY_FILE = "history.csv"
+Progress = Callable[[int], None]
+
+
+@dataclass
+class TaskFeatures:
+    """One member's view of one task."""
+
+    features: np.ndarray  # (n, d) float32
+    probs: np.ndarray  # (n, K) source-class probabilities; K = 0 without a source head
+    labels: np.ndarray  # (n,)
+    seconds: float  # extraction time (the first, real one, also when read from the cache)
+
+
+class FeatureStore:
+    """Members loaded once, classes' images loaded once, features from the on-disk cache."""
+
+    def __init__(self, cache_dir: Path | None = None, batch_size: int = 32):
+        self.cache_dir = Path(cache_dir) if cache_dir else default_cache_dir()
+        self.batch_size = batch_size
+        self._members: dict[str, ImageFeatureExtractor] = {}
+        self._images: dict[str, np.ndarray] = {}
+        self.progress: Progress | None = None  # default progress callback (images done)
+
+    def member(self, name: str) -> ImageFeatureExtractor:
+        if name not in self._members:
+            self._members[name] = load_member(name)
+        return self._members[name]
+
+    def images(self, cls: str) -> np.ndarray:
+        if cls not in self._images:
+            self._images[cls] = load_class(cls)
+        return self._images[cls]
+
+    def chunks(self, spec: ImageTaskSpec) -> list[np.ndarray]:
+        return [self.images(c) for c in spec.classes]
+
+    def features(self, model: str, chunks: list[np.ndarray], progress: Progress | None = None) -> TaskFeatures:
+        """Features of a task given as per-class image arrays (class k = label k)."""
+        feats, probs, labels, seconds = [], [], [], 0.0
+        progress = progress or self.progress
+        for k, images in enumerate(chunks):
+            f, p, s = extract_cached(self.member(model), images, self.cache_dir, self.batch_size, progress)
+            feats.append(f)
+            probs.append(p)
+            labels.append(np.full(len(f), k))
+            seconds += s
+        return TaskFeatures(np.concatenate(feats), np.concatenate(probs), np.concatenate(labels), seconds)
+
+
+def evaluate_vision(models: Iterable[str], specs: Iterable[ImageTaskSpec], store: FeatureStore,
+                    progress: Progress | None = None, on_row: Callable[[dict], None] | None = None,
+                    done: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Linear-probe accuracy of every member on every task (long form). Rows of ``done`` (an
+    interrupted run's) are kept, not recomputed."""
+    rows = [] if done is None else done.to_dict(orient="records")
+    have = {(r["model"], r["task"]) for r in rows}
+    specs = list(specs)
+    for model in models:
+        for spec in specs:
+            if (model, spec.name) in have:
+                continue
+            tf = store.features(model, store.chunks(spec), progress)
+            start = time.perf_counter()
+            acc = linear_probe_accuracy(tf.features, tf.labels)
+            row = {"model": model, "task": spec.name, "score": acc, "n_images": int(len(tf.labels)),
+                   "n_classes": len(spec.classes), "protocol": "linear-probe-5fold",
+                   "extract_seconds": round(tf.seconds, 3), "probe_seconds": round(time.perf_counter() - start, 3)}
+            rows.append(row)
+            if on_row:
+                on_row(row)
+    return pd.DataFrame(rows)
+
+
+def write_history(table: pd.DataFrame, output: Path) -> Path:
+    """``history.csv`` plus the provenance the table's numbers depend on."""
+    output.mkdir(parents=True, exist_ok=True)
+    import torch
+
+    table = table.assign(source="vision-zoo", date=date.today().isoformat(),
+                         versions=f"torch {torch.__version__}; python {platform.python_version()}")
+    path = output / HISTORY_FILE
+    table.to_csv(path, index=False, float_format="%.6g")
+    return path
+
+
+def read_history(path: Path | None = None) -> pd.DataFrame:
+    path = Path(path) if path else vision_zoo_dir() / HISTORY_FILE
+    if path.is_dir():
+        path = path / HISTORY_FILE
+    if not path.is_file():
+        raise SpiderError(f"{path}: no vision zoo ground truth; `llm-spider vision evaluate --output "
+                          f"{path.parent}` computes it")
+    return pd.read_csv(path)
