@@ -11,7 +11,7 @@ the test. So the design is compared here, on zoos of the same shape cut from the
 ``live``: the live task set's tasks found in the leaderboard (18; the overall mean tends to win);
 ``random``: 19 tasks drawn per zoo from every leaderboard task with prompts (neighbours tend to win).
 Methods: the leaderboard mean, similar tasks (task similarity from the encoder, and mixed with the
-tasks' leaderboard profiles, encoders/profile.py: computed without the zoo's 12 members, so no
+tasks' leaderboard profiles, ranking/similarity.py: computed without the zoo's 12 members, so no
 member's score on a target is read), the Spider with its default prior (``mean``, with the history
 memory), with ``prior="stacked"`` and with ``prior="similar", similarity="mixed"`` (the live zoos'
 setting), each trained and untrained (the prior alone).

@@ -17,6 +17,8 @@ from llm_spider.zoo.history import History
 class LeaderboardRanker(Ranker):
     """Each model's mean score over the tasks it was scored on."""
 
+    compare_order = 0
+
     def _fit(self, history: History, tasks) -> None:
         self.mean_scores_ = history.wide().mean(axis=1)
 

@@ -29,6 +29,7 @@ class SimilarTasksRanker(Ranker):
     """
 
     needs_task_tokens = True
+    compare_order = 1
 
     def __init__(self, k: int = 10, temperature: float = 0.2, similarity: str = "encoder"):
         NearestTasks(k, temperature, similarity)  # validates the parameters

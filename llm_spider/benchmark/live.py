@@ -146,8 +146,9 @@ def select_all(target: Task, members: Sequence[str], history: History, items: pd
                n_probes: int, seed: int = 0, evidence_features: Sequence[str] = DEFAULT_FEATURES) -> list[Selection]:
     """Every method's ranking of ``members`` for ``target`` from the (target-free) ``history``;
     ``evidence_features``: what spider+evidence weighs (see ranking/rerank.py)."""
-    from llm_spider.baselines import LeaderboardRanker, SimilarTasksRanker
+    from llm_spider.baselines import SimilarTasksRanker
     from llm_spider.baselines.self_assessed import probe_confidence
+    from llm_spider.ranking import RANKERS
     from llm_spider.ranking.spider import SpiderRanker
 
     exclude = tuple(target.components)
@@ -157,13 +158,13 @@ def select_all(target: Task, members: Sequence[str], history: History, items: pd
     answers = [p.answer for p in probes]
     out = []
 
-    t0 = time.perf_counter()
-    lb = LeaderboardRanker().fit(train).predict(view)
-    out.append(Selection("leaderboard", _order(lb), 0, time.perf_counter() - t0))
-
-    t0 = time.perf_counter()
-    st = SimilarTasksRanker().fit(train, task_tokens).predict(view)
-    out.append(Selection("similar-tasks", _order(st), 0, time.perf_counter() - t0))
+    # Every registered history baseline, with its defaults, in its compare_order.
+    baselines = sorted((RANKERS.get(n) for n in RANKERS.names() if RANKERS.get(n).compare_order is not None),
+                       key=lambda cls: cls.compare_order)
+    for cls in baselines:
+        t0 = time.perf_counter()
+        ranker = cls().fit(train, task_tokens if cls.needs_task_tokens else None)
+        out.append(Selection(cls.name, _order(ranker.predict(view)), 0, time.perf_counter() - t0))
 
     # Not a baseline of the paper: the similar-tasks estimate with the Spider's own task similarity,
     # shown so that what the similarity buys and what the Spider adds to it can be told apart.
@@ -324,7 +325,8 @@ def paired_differences(records: Sequence[dict], method: str = "spider+rerank",
 
 
 def summarize_live(records: Sequence[dict]) -> pd.DataFrame:
-    """Mean per method over targets, in the order of METHODS."""
+    """Mean per method over targets, in the order of METHODS (methods it does not name, e.g. a newly
+    registered baseline, after them)."""
     df = pd.DataFrame(records)
     agg = df.groupby("method").agg(tasks=("task", "nunique"), top1_accuracy=("top1_accuracy", "mean"),
                                    weighted_tau=("weighted_tau", "mean"), top1_regret=("top1_regret", "mean"),
@@ -332,5 +334,5 @@ def summarize_live(records: Sequence[dict]) -> pd.DataFrame:
                                    encoder_seconds=("encoder_seconds", "sum"))
     brute = agg.loc["brute force", "forward_passes"] if "brute force" in agg.index else np.nan
     agg["passes_vs_brute_force"] = agg["forward_passes"] / brute
-    order = [m for m in METHODS if m in agg.index]
+    order = [m for m in METHODS if m in agg.index] + [m for m in agg.index if m not in METHODS]
     return agg.loc[order].reset_index()

@@ -10,8 +10,7 @@ import typer
 
 from llm_spider.api import split_names
 from llm_spider.cli.common import PROGRESS, CacheOpt, FormatOpt, app, user_errors
-from llm_spider.errors import SpiderError
-from llm_spider.output import Format, emit, progress_bar, stderr
+from llm_spider.output import Format, emit, stderr
 
 vision_app = typer.Typer(help="The vision zoo: image backbones ranked for an image-classification task.",
                          no_args_is_help=True)
@@ -19,12 +18,6 @@ app.add_typer(vision_app, name="vision")
 
 VisionModelsOpt = Annotated[Optional[str], typer.Option(
     "--models", help="Comma-separated members (default: every installed member; see `llm-spider vision zoo`).")]
-
-
-def installed_members(names: str | None) -> list[str]:
-    from llm_spider.vision.selector import installed_members as members
-
-    return members(split_names(names), PROGRESS)
 
 
 @vision_app.command("zoo")
@@ -69,35 +62,9 @@ def evaluate(
     Each finished (model, task) row is saved as it comes and features are cached, so a rerun after
     an interruption redoes only what was not finished.
     """
-    from llm_spider.vision.tasks import all_specs, get_spec
-    from llm_spider.vision.zoo import (
-        HISTORY_FILE,
-        FeatureStore,
-        evaluate_vision,
-        write_history,
-    )
+    from llm_spider.vision.selector import evaluate as run_evaluate
 
-    members = installed_members(models)
-    specs = [get_spec(t) for t in split_names(task_list)] if task_list else list(all_specs().values())
-    store = FeatureStore(cache_dir)
-    partial = output / (HISTORY_FILE + ".partial")  # rows of an interrupted run: a rerun skips them
-    done = pd.read_csv(partial) if partial.is_file() else None
-    if done is not None:
-        stderr.print(f"resuming: {len(done)} (model, task) rows already done in {partial}")
-    n_images = sum(len(store.images(c)) for s in specs for c in set(s.classes))
-    stderr.print(f"{len(members)} members × {len(specs)} tasks ({n_images} images per member before sharing)")
-    output.mkdir(parents=True, exist_ok=True)
-
-    def save_row(row: dict) -> None:
-        pd.DataFrame([row]).to_csv(partial, mode="a", header=not partial.is_file(), index=False)
-        bar.update(job, description=f"{row['model']} {row['task']}")
-
-    with progress_bar() as bar:
-        job = bar.add_task("extracting", total=n_images * len(members))
-        table = evaluate_vision(members, specs, store, progress=lambda n: bar.advance(job, n), on_row=save_row,
-                                done=done)
-    path = write_history(table, output)
-    partial.unlink(missing_ok=True)
+    table, path, members = run_evaluate(output, split_names(task_list), split_names(models), cache_dir, PROGRESS)
     stderr.print(f"wrote {path}")
     wide = table.pivot(index="task", columns="model", values="score")[members].reset_index()
     emit(wide, fmt, title="linear-probe accuracy")
@@ -172,35 +139,11 @@ def benchmark(
     import time
 
     from llm_spider.output import write_json_atomic
-    from llm_spider.vision.backbones import SMALL_ZOO
-    from llm_spider.vision.benchmark import VisionBench, default_targets, summarize
-    from llm_spider.vision.tasks import SMALL_TARGETS
-    from llm_spider.vision.zoo import FeatureStore, read_history
+    from llm_spider.vision.selector import benchmark as run_benchmark
 
-    if small:
-        models = models or ",".join(SMALL_ZOO)
-        task_list = task_list or ",".join(SMALL_TARGETS)
-    members = installed_members(models)
-    truth_table = read_history(ground_truth)
-    bench = VisionBench(FeatureStore(cache_dir), truth_table, members, top_k=top_k,
-                        log=lambda s: stderr.print(s, highlight=False))
-    targets = split_names(task_list) or [t for t in default_targets() if t in bench.specs]
-    unknown = [t for t in targets if t not in bench.specs]
-    if unknown:
-        raise SpiderError(f"no ground truth or no installed images for {', '.join(unknown)} "
-                          f"(`llm-spider vision tasks` lists them; sudo apt-get install openclipart-png "
-                          "tuxpaint-stamps-default dataset-fashion-mnist)")
-    if top_k >= len(members):
-        raise SpiderError(f"--top-k {top_k} re-ranks the whole zoo of {len(members)}; use fewer")
     start = time.perf_counter()
-    records = []
-    with progress_bar() as bar:
-        job = bar.add_task("extracting features", total=None)
-        bench.store.progress = lambda n: bar.advance(job, n)
-        for t in targets:
-            bar.update(job, description=f"{t}")
-            records += bench.run(t)
-    summary = summarize(records)
+    records, summary, targets, members = run_benchmark(split_names(task_list), split_names(models), small, top_k,
+                                                       ground_truth, cache_dir, PROGRESS)
     stderr.print(f"{len(targets)} tasks × {len(members)} members in {time.perf_counter() - start:.0f}s")
     if fmt is Format.table:
         per_task = (pd.DataFrame(records).pivot(index="method", columns="task", values="weighted_tau")

@@ -69,8 +69,10 @@ def sort_scores(scores: pd.Series) -> pd.Series:
 class Ranker(ABC):
     """Base class: hyper-parameters in ``__init__``, learned state in attributes ending in ``_``."""
 
-    name: ClassVar[str]
+    name: ClassVar[str]  # set by @register_ranker
     needs_task_tokens: ClassVar[bool] = False
+    # A history baseline that `compare` runs beside the Spider, in this order (None: not run there).
+    compare_order: ClassVar[float | None] = None
 
     def fit(self, history: History, tasks: Mapping[str, np.ndarray] | None = None, **fit_params) -> Ranker:
         """Learn from ``history`` and the history tasks' token sets ``tasks``; ``fit_params`` go to

@@ -3,10 +3,7 @@ the history predicts for it, with the weights fitted on the history's own stored
 
 Why beside the Spider net reading PTM-specific tokens (the paper's re-rank, ``spider+rerank`` in
 `compare`; this one is ``spider+evidence``): with a couple of dozen history tasks the net does not
-learn to trust 16 probe tokens over the task tokens — measured on both live zoos, it changes no
-pick on the base zoo and one to three on the multi-source zoo (three, all for the worse, with the
-stacked prior; one, +0.12, with the profile-mixed prior), and the tokens move scores by model
-family more than by probe correctness. The evidence
+learn to trust 16 probe tokens over the task tokens (docs/results/live.md, multisource.md). The evidence
 itself is plain: a candidate's accuracy on n probe items is an unbiased but noisy estimate of its
 accuracy on the task (standard error ~0.12 at n = 16), and the history gives a second estimate (the model's
 scores on the most similar history tasks) whose error the history can measure. How much to trust

@@ -113,3 +113,68 @@ class VisionSelector:
         if target.name in bench.specs:
             df["true_accuracy"] = bench.truth_for(target.name).reindex(order).to_numpy()
         return VisionRanking(target.name, len(target.chunks), n_images, df, sels)
+
+
+def benchmark(tasks: list[str] | None = None, members: list[str] | None = None, small: bool = False, top_k: int = 3,
+              ground_truth: Path | None = None, cache_dir: Path | None = None, progress: Progress = SILENT
+              ) -> tuple[list[dict], pd.DataFrame, list[str], list[str]]:
+    """The Spider against every registered estimator on each target task; returns (records, mean per
+    method, targets, members). ``small``: the CI-sized run (Lite0 and its random-init control, two tasks)."""
+    from llm_spider.vision.backbones import SMALL_ZOO
+    from llm_spider.vision.benchmark import VisionBench, default_targets, summarize
+    from llm_spider.vision.tasks import SMALL_TARGETS
+    from llm_spider.vision.zoo import FeatureStore, read_history
+
+    if small:
+        members = members or list(SMALL_ZOO)
+        tasks = tasks or list(SMALL_TARGETS)
+    members = installed_members(members, progress)
+    bench = VisionBench(FeatureStore(cache_dir), read_history(ground_truth), members, top_k=top_k, log=progress.note)
+    targets = tasks or [t for t in default_targets() if t in bench.specs]
+    unknown = [t for t in targets if t not in bench.specs]
+    if unknown:
+        raise SpiderError(f"no ground truth or no installed images for {', '.join(unknown)} "
+                          f"(`llm-spider vision tasks` lists them; sudo apt-get install openclipart-png "
+                          "tuxpaint-stamps-default dataset-fashion-mnist)")
+    if top_k >= len(members):
+        raise SpiderError(f"--top-k {top_k} re-ranks the whole zoo of {len(members)}; use fewer")
+    records = []
+    with progress.bar("extracting features") as bar:
+        bench.store.progress = bar.advance
+        for t in targets:
+            records += bench.run(t)
+    return records, summarize(records), targets, members
+
+
+def evaluate(output: Path, tasks: list[str] | None = None, members: list[str] | None = None,
+             cache_dir: Path | None = None, progress: Progress = SILENT) -> tuple[pd.DataFrame, Path, list[str]]:
+    """Ground truth: each member's linear-probe accuracy on each image task, written to ``output``
+    (history.csv). Finished rows are kept in a partial file as they come, so a rerun resumes.
+    Returns the table, its path and the members."""
+    from llm_spider.vision.tasks import all_specs, get_spec
+    from llm_spider.vision.zoo import (
+        HISTORY_FILE,
+        FeatureStore,
+        evaluate_vision,
+        write_history,
+    )
+
+    members = installed_members(members, progress)
+    specs = [get_spec(t) for t in tasks] if tasks else list(all_specs().values())
+    store = FeatureStore(cache_dir)
+    partial = output / (HISTORY_FILE + ".partial")  # rows of an interrupted run: a rerun skips them
+    done = pd.read_csv(partial) if partial.is_file() else None
+    if done is not None:
+        progress.note(f"resuming: {len(done)} (model, task) rows already done in {partial}")
+    n_images = sum(len(store.images(c)) for s in specs for c in set(s.classes))
+    progress.note(f"{len(members)} members × {len(specs)} tasks ({n_images} images per member before sharing)")
+    output.mkdir(parents=True, exist_ok=True)
+
+    def save_row(row: dict) -> None:
+        pd.DataFrame([row]).to_csv(partial, mode="a", header=not partial.is_file(), index=False)
+
+    with progress.bar("extracting", n_images * len(members)) as bar:
+        table = evaluate_vision(members, specs, store, progress=bar.advance, on_row=save_row, done=done)
+    path = write_history(table, output)
+    partial.unlink(missing_ok=True)
+    return table, path, members

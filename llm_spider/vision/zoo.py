@@ -2,7 +2,7 @@
 
 Features are extracted per class (cached, see ``backends.vision.extract_cached``) so tasks that
 share classes share work; a task's features are its classes' stacked. Ground truth is each
-member's linear-probe accuracy (``zoo.linear_probe``) on each task, written as a long table
+member's linear-probe accuracy (``vision.truth``) on each task, written as a long table
 like the leaderboard history (model, task, score, ...), so the same ``History`` and rankers
 read it. `llm-spider vision evaluate --output llm_spider/data/zoos/vision` reproduces the
 shipped table.

@@ -29,6 +29,7 @@ def cache(tmp_path_factory):
 
 
 @needs_real
+@pytest.mark.slow  # about a minute on 2 cores: it runs two backbones over two real image tasks
 def test_small_benchmark_ranks_the_pretrained_net_above_its_random_init(tmp_path, cache):
     out = tmp_path / "vision.json"
     result = runner.invoke(app, ["vision", "benchmark", "--small", "--top-k", "1", "--output", str(out),
