@@ -86,8 +86,9 @@ class _RichBar(Bar):
     def advance(self, n: float = 1) -> None:
         self.bars.advance(self.job, n)
 
-    def update(self, completed: float | None = None, total: float | None = None) -> None:
-        self.bars.update(self.job, completed=completed, total=total)
+    def update(self, completed: float | None = None, total: float | None = None,
+               description: str | None = None) -> None:
+        self.bars.update(self.job, completed=completed, total=total, description=description)
 
 
 class RichProgress(Progress):

@@ -14,12 +14,13 @@ T = TypeVar("T")
 
 
 class Bar:
-    """One bar: ``advance(n)`` steps done, ``update(completed=, total=)`` to set them outright."""
+    """One bar: ``advance(n)`` steps done, ``update(completed=, total=, description=)`` to set them outright."""
 
     def advance(self, n: float = 1) -> None:
         pass
 
-    def update(self, completed: float | None = None, total: float | None = None) -> None:
+    def update(self, completed: float | None = None, total: float | None = None,
+               description: str | None = None) -> None:
         pass
 
 

@@ -98,3 +98,10 @@ def test_benchmarks_use_the_library_not_the_cli():
     for script in (ROOT / "benchmarks").glob("*.py"):
         cli = [m for m in _imports(script, modules) if m.startswith("llm_spider.cli")]
         assert not cli, f"{script.name} imports {cli}: benchmarks call llm_spider.api"
+
+
+def test_the_api_exports_what_it_names():
+    from llm_spider import api
+
+    missing = [n for n in api.__all__ if not hasattr(api, n)]
+    assert not missing, f"llm_spider.api names but lacks {missing}"

@@ -11,6 +11,7 @@ Slow calls take ``progress=`` (llm_spider.progress.Progress; silent by default).
 
 from llm_spider.api.live import (
     Interrupted,
+    build_specialists,
     compare,
     evaluate,
     local_zoo_frame,
@@ -36,7 +37,7 @@ from llm_spider.api.llm import (
     train_spider,
 )
 
-__all__ = ["DEFAULT_METHOD", "DEFAULT_PROMPTS", "Interrupted", "RankResult", "add_model", "benchmark_llm",
+__all__ = ["DEFAULT_METHOD", "DEFAULT_PROMPTS", "Interrupted", "RankResult", "add_model", "benchmark_llm", "build_specialists",
            "checkpoint_encoder", "comparable_tasks", "compare", "encode_tasks", "encoder_info", "evaluate",
            "load_history", "load_spider", "local_zoo_frame", "pick_models", "rank", "split_names", "task_encoder",
            "train", "train_spider", "zoo_results"]

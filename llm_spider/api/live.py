@@ -147,3 +147,37 @@ def zoo_results(zoo: str = "local", results: Path | None = None):
     history, items = local_results(results or user_local_zoo_dir(z.name), z.results_dir)
     members = [m.name for m in z.models if m.name in set(history.scores["model"])]
     return z, history, items, members
+
+
+def build_specialists(bases: list[str] | None = None, sources: list[str] | None = None, steps: int = 48,
+                      batch_size: int = 4, rank: int = 8, lr: float = 1e-3, seed: int = 0, output: Path | None = None,
+                      rebuild: bool = False, threads: int | None = None, cache_dir: Path | None = None,
+                      progress: Progress = SILENT) -> list[dict]:
+    """Fine-tune each base member of the local zoo on each training source with LoRA (see
+    zoo/specialists.py); existing specialists are kept unless ``rebuild``. Returns their records."""
+    from llm_spider.zoo.local import load_backend, load_zoo
+    from llm_spider.zoo.sources import SOURCES
+    from llm_spider.zoo.specialists import LoraRecipe
+    from llm_spider.zoo.specialists import build_specialists as build
+
+    chosen = load_zoo("local").select(bases)
+    missing = [m for m in chosen if not m.installed]
+    if missing:
+        raise SpiderError(missing[0].missing_message())
+    names = sources or list(SOURCES)
+    unknown = [s for s in names if s not in SOURCES]
+    if unknown:
+        raise SpiderError(f"unknown source {unknown[0]!r}; sources: {', '.join(SOURCES)}")
+    recipe = LoraRecipe(rank=rank, alpha=2 * rank, lr=lr, steps=steps, batch_size=batch_size, seed=seed)
+    current = ["training"]
+    with progress.bar("training", steps) as bar:
+
+        def log(msg: str) -> None:
+            progress.note(msg)
+            current[0] = msg.split(":")[0]
+            bar.update(completed=0, description=current[0])
+
+        return build(chosen, names, recipe, output, rebuild,
+                     load=lambda m: load_backend(m, cache_dir=cache_dir, batch_size=batch_size, threads=threads),
+                     log=log, progress=lambda step, loss: bar.update(completed=step,
+                                                                       description=f"{current[0]} · loss {loss:.3f}"))

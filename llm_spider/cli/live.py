@@ -9,6 +9,7 @@ import pandas as pd
 import typer
 
 from llm_spider import api
+from llm_spider.backends import BACKENDS
 from llm_spider.cli.common import (
     PROGRESS,
     CacheOpt,
@@ -27,7 +28,8 @@ ZooOpt = Annotated[str, typer.Option("--zoo", help="A local zoo: `local` (3 base
 ModelsOpt = Annotated[Optional[str], typer.Option(
     "--models", help="Comma-separated zoo members (default: the zoo's default members that are installed).")]
 LargeOpt = Annotated[bool, typer.Option("--large", help="Also use the opt-in large members (if installed).")]
-BackendOpt = Annotated[str, typer.Option("--backend", help="transformers (CPU default) or vllm (needs the "
+BackendOpt = Annotated[str, typer.Option("--backend", help=f"Inference backend: {', '.join(BACKENDS.names())} "
+                                                            "(transformers on the CPU by default; vllm needs the "
                                                             "\\[vllm] extra in its own environment).")]
 BatchOpt = Annotated[int, typer.Option("--batch-size", min=1, help="Prompts per forward pass.")]
 ThreadsOpt = Annotated[Optional[int], typer.Option("--threads", min=1, help="CPU threads for torch "

@@ -8,11 +8,18 @@ from typing import Annotated, Optional
 import pandas as pd
 import typer
 
+from llm_spider import api
 from llm_spider.api import split_names
-from llm_spider.cli.common import CacheOpt, FormatOpt, reads_data, user_errors, zoo_app
+from llm_spider.cli.common import (
+    PROGRESS,
+    CacheOpt,
+    FormatOpt,
+    reads_data,
+    user_errors,
+    zoo_app,
+)
 from llm_spider.cli.live import ThreadsOpt
-from llm_spider.errors import SpiderError
-from llm_spider.output import Format, emit, stderr
+from llm_spider.output import Format, emit
 
 
 @zoo_app.command("build-specialists")
@@ -46,37 +53,8 @@ def build_specialists(
     `--bases gemma3-270m` (all sources) and `--bases qwen2.5-coder-0.5b-instruct --sources mmlu-stem,medicine`,
     `--output llm_spider/data/zoos/multisource`, default recipe.
     """
-    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
-
-    from llm_spider.zoo.local import load_backend, load_zoo
-    from llm_spider.zoo.sources import SOURCES
-    from llm_spider.zoo.specialists import LoraRecipe
-    from llm_spider.zoo.specialists import build_specialists as build
-
-    zoo = load_zoo("local")
-    chosen = zoo.select(split_names(bases))
-    missing = [m for m in chosen if not m.installed]
-    if missing:
-        raise SpiderError(missing[0].missing_message())
-    names = split_names(sources) or list(SOURCES)
-    unknown = [s for s in names if s not in SOURCES]
-    if unknown:
-        raise SpiderError(f"unknown source {unknown[0]!r}; sources: {', '.join(SOURCES)}")
-    recipe = LoraRecipe(rank=rank, alpha=2 * rank, lr=lr, steps=steps, batch_size=batch_size, seed=seed)
-    with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("loss {task.fields[loss]:.3f}"),
-                  TimeElapsedColumn(), console=stderr, transient=True) as bar:
-        job = bar.add_task("training", total=steps, loss=float("nan"))
-
-        def progress(step: int, loss: float) -> None:
-            bar.update(job, completed=step, loss=loss)
-
-        def log(msg: str) -> None:
-            stderr.print(msg, highlight=False)
-            bar.update(job, completed=0, description=msg.split(":")[0])
-
-        records = build(chosen, names, recipe, output, rebuild,
-                        load=lambda m: load_backend(m, cache_dir=cache_dir, batch_size=batch_size, threads=threads),
-                        log=log, progress=progress)
+    records = api.build_specialists(split_names(bases), split_names(sources), steps, batch_size, rank, lr, seed,
+                                    output, rebuild, threads, cache_dir, PROGRESS)
     df = pd.DataFrame([{"specialist": f"{r['base']}+{r['source']}", "items": r["train_items"],
                         "loss_first": r["loss_first"], "loss_last10": r["loss_last10_mean"],
                         "seconds": r["seconds"]} for r in records])
