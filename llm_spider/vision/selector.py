@@ -142,6 +142,7 @@ def benchmark(tasks: list[str] | None = None, members: list[str] | None = None, 
     with progress.bar("extracting features") as bar:
         bench.store.progress = bar.advance
         for t in targets:
+            bar.update(description=t)
             records += bench.run(t)
     return records, summarize(records), targets, members
 
@@ -170,10 +171,12 @@ def evaluate(output: Path, tasks: list[str] | None = None, members: list[str] | 
     progress.note(f"{len(members)} members × {len(specs)} tasks ({n_images} images per member before sharing)")
     output.mkdir(parents=True, exist_ok=True)
 
-    def save_row(row: dict) -> None:
-        pd.DataFrame([row]).to_csv(partial, mode="a", header=not partial.is_file(), index=False)
-
     with progress.bar("extracting", n_images * len(members)) as bar:
+
+        def save_row(row: dict) -> None:
+            pd.DataFrame([row]).to_csv(partial, mode="a", header=not partial.is_file(), index=False)
+            bar.update(description=f"{row['model']} {row['task']}")
+
         table = evaluate_vision(members, specs, store, progress=bar.advance, on_row=save_row, done=done)
     path = write_history(table, output)
     partial.unlink(missing_ok=True)
