@@ -86,3 +86,21 @@ def test_rank_refuses_a_folder_that_cannot_be_a_task(tmp_path, case, message):
     result = runner.invoke(app, ["vision", "rank", "--dataset", str(tmp_path)])
     assert result.exit_code == 2 and message in result.output
     assert "Traceback" not in result.output
+
+
+@needs_real
+def test_evaluate_reproduces_the_shipped_ground_truth(tmp_path, cache):
+    """`vision evaluate` on one task and two members gives the shipped table's accuracies again."""
+    import pandas as pd
+
+    from llm_spider.paths import vision_zoo_dir
+
+    members = ["efficientnet-lite0", "efficientnet-lite0-random-init"]
+    result = runner.invoke(app, ["vision", "evaluate", "--tasks", "clipart-animals", "--models", ",".join(members),
+                                 "--output", str(tmp_path), "--cache-dir", str(cache), "--format", "json"])
+    assert result.exit_code == 0, result.output
+    new = pd.read_csv(tmp_path / "history.csv").set_index("model")["score"]
+    shipped = pd.read_csv(vision_zoo_dir() / "history.csv")
+    shipped = shipped[shipped["task"] == "clipart-animals"].set_index("model")["score"]
+    assert sorted(new.index) == sorted(members) and not (tmp_path / "history.csv.partial").exists()
+    pd.testing.assert_series_equal(new.sort_index(), shipped.reindex(members).sort_index(), atol=1e-6)
