@@ -1,0 +1,246 @@
+"""Recorded zoos: models' per-item results on a question set, kept so that no model has to run again.
+
+A recorded zoo is a question set (each question tagged with one or more task fields, e.g. MMLU-Pro's
+``category`` and ``src``) and a results table (model × question → correct, and the chosen option or
+option log-probabilities where known). The per-task accuracy table derived from it is a history
+like any other; the per-item results let selection methods evaluate a model "on an item" without
+running it (the recorded backend).
+
+Why members with partial coverage are kept: a model that lacks some tasks (MMLU-Pro's
+DeepSeek-Coder-V2 has no chemistry and no engineering results) is still a candidate on the tasks it
+has. A (model, task) pair scores when the model has results on at least ``min_coverage`` (95 %) of
+the task's items, as its accuracy on those; pairs with fewer are left out of the history; every pair
+with some but not all items is listed by ``partial``, so callers can say so.
+
+Formats (``import_items``): questions as JSONL (``.jsonl`` or ``.jsonl.gz``), one object a line with
+``question_id``, the task field(s), ``question``, ``options`` (a list) and ``answer`` (a letter, an
+index or the option's text); results as CSV with ``model, question_id, correct`` (1/0, true/false)
+and optionally ``pred`` and ``logprobs`` (a JSON list). A bad row is refused with file:line and
+nothing is written.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import shutil
+import string
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from llm_spider.errors import SpiderError, UnknownNameError
+from llm_spider.paths import user_data_dir
+from llm_spider.zoo.history import History
+
+QUESTION_FIELDS = ("question_id", "question", "options", "answer")
+RESULT_FIELDS = ("model", "question_id", "correct")
+DEFAULT_MIN_ITEMS = 50
+BUILTIN = {"mmlu-pro": {"levels": ("category", "src"), "min_items": {"category": DEFAULT_MIN_ITEMS, "src": 100}}}
+CONFIG_FILE, QUESTIONS_FILE, ITEMS_FILE = "recorded.json", "questions.parquet", "items.parquet"
+
+
+def recorded_dir(name: str) -> Path:
+    """Where ``import_items`` keeps a user's recorded zoo."""
+    return user_data_dir() / "recorded" / name
+
+
+@dataclass
+class RecordedZoo:
+    """``questions``: question_id + the task fields (+ text); ``results``: model, question_id, correct
+    (0/1) [, pred, logprobs]; ``levels``: the task fields; ``min_items``: per level, the fewest items
+    a task needs to count as one."""
+
+    name: str
+    questions: pd.DataFrame
+    results: pd.DataFrame
+    levels: tuple[str, ...]
+    min_items: dict[str, int] = field(default_factory=dict)
+    source: str = ""
+    min_coverage: float = 0.95
+
+    def __post_init__(self) -> None:
+        self._correct = self.results.pivot(index="question_id", columns="model", values="correct")
+
+    @property
+    def members(self) -> list[str]:
+        return sorted(self._correct.columns)
+
+    def _level(self, level: str | None) -> str:
+        level = level or self.levels[0]
+        if level not in self.levels:
+            raise UnknownNameError("level", level, self.levels)
+        return level
+
+    def tasks(self, level: str | None = None) -> dict[str, np.ndarray]:
+        """Task → its question ids, for tasks with at least ``min_items`` questions."""
+        level = self._level(level)
+        floor = self.min_items.get(level, DEFAULT_MIN_ITEMS)
+        groups = self.questions.groupby(level)["question_id"]
+        return {str(t): ids.to_numpy() for t, ids in groups if len(ids) >= floor}
+
+    def coverage(self, level: str | None = None) -> pd.DataFrame:
+        """Tasks × members: the share of each task's questions the member has a result on."""
+        tasks = self.tasks(level)
+        have = self._correct.notna()
+        return pd.DataFrame({t: have.reindex(ids).mean() for t, ids in tasks.items()}).T[self.members]
+
+    def partial(self, level: str | None = None) -> list[tuple[str, str, float]]:
+        """(member, task, coverage) for the pairs with some but not all of the task's items."""
+        cov = self.coverage(level)
+        return [(m, t, float(cov.loc[t, m])) for t in cov.index for m in cov.columns if 0 < cov.loc[t, m] < 1]
+
+    def history(self, level: str | None = None) -> History:
+        """Per-task accuracy of every member with results on at least ``min_coverage`` of its items."""
+        level = self._level(level)
+        rows = []
+        for t, ids in self.tasks(level).items():
+            block = self._correct.reindex(ids)
+            enough = block.notna().mean() >= self.min_coverage
+            acc = block.loc[:, enough].mean()
+            rows += [{"model": m, "task": t, "score": float(a), "n_items": len(ids)} for m, a in acc.items()]
+        return History(pd.DataFrame(rows).assign(source=f"recorded:{self.name}:{level}"))
+
+    def outcomes(self, model: str, ids: Sequence) -> np.ndarray:
+        """1.0 / 0.0 per question id (NaN where the model has no result): what "running" gives."""
+        if model not in self._correct.columns:
+            raise UnknownNameError("model", model, self.members)
+        return self._correct[model].reindex(list(ids)).to_numpy(dtype=np.float64)
+
+
+def load_recorded(name: str) -> RecordedZoo:
+    """A built-in recorded zoo (``mmlu-pro``, from the data layer) or one made by ``import_items``."""
+    if name in BUILTIN:
+        from llm_spider import datasets
+
+        meta = BUILTIN[name]
+        questions = datasets.load("mmlu_pro/questions")
+        results = datasets.load("mmlu_pro/results")[["model", "question_id", "pred", "correct"]]
+        return RecordedZoo(name, questions, results, meta["levels"], dict(meta["min_items"]), "data:mmlu_pro")
+    root = recorded_dir(name)
+    if not (root / CONFIG_FILE).is_file():
+        known = [*BUILTIN, *sorted(p.name for p in recorded_dir("").glob("*") if (p / CONFIG_FILE).is_file())]
+        raise UnknownNameError("recorded zoo", name, known)
+    config = json.loads((root / CONFIG_FILE).read_text())
+    return RecordedZoo(name, pd.read_parquet(root / QUESTIONS_FILE), pd.read_parquet(root / ITEMS_FILE),
+                       tuple(config["levels"]), dict(config["min_items"]), config.get("source", ""))
+
+
+# --- import ---------------------------------------------------------------------------------------
+def _answer_index(answer, options: list, where: str) -> int:
+    if isinstance(answer, bool):
+        raise SpiderError(f"{where}: answer must be a letter, an index or an option's text")
+    if isinstance(answer, int) and 0 <= answer < len(options):
+        return answer
+    text = str(answer).strip()
+    if len(text) == 1 and text.upper() in string.ascii_uppercase[:len(options)]:
+        return string.ascii_uppercase.index(text.upper())
+    if text in [str(o) for o in options]:
+        return [str(o) for o in options].index(text)
+    raise SpiderError(f"{where}: answer {answer!r} is not a letter, index or text of its {len(options)} options")
+
+
+def read_questions(path: Path, levels: Sequence[str]) -> pd.DataFrame:
+    """Validated questions from JSONL (optionally gzipped); the first bad line raises with file:line."""
+    opener = gzip.open if path.suffix == ".gz" else open
+    rows, seen = [], set()
+    try:
+        with opener(path, "rt", encoding="utf-8") as f:
+            for n, line in enumerate(f, 1):
+                if not line.strip():
+                    continue
+                where = f"{path}:{n}"
+                try:
+                    obj = json.loads(line)
+                except json.JSONDecodeError as exc:
+                    raise SpiderError(f"{where}: not JSON ({exc.msg})") from None
+                if not isinstance(obj, dict):
+                    raise SpiderError(f"{where}: expected a JSON object")
+                missing = [k for k in (*QUESTION_FIELDS, *levels) if k not in obj or obj[k] in (None, "")]
+                if missing:
+                    raise SpiderError(f"{where}: missing field(s) {', '.join(missing)}")
+                if not isinstance(obj["options"], list) or len(obj["options"]) < 2:
+                    raise SpiderError(f"{where}: options must be a list of at least two")
+                qid = str(obj["question_id"])
+                if qid in seen:
+                    raise SpiderError(f"{where}: question_id {qid!r} appears twice")
+                seen.add(qid)
+                rows.append({"question_id": qid, **{lv: str(obj[lv]) for lv in levels},
+                             "question": str(obj["question"]), "options": [str(o) for o in obj["options"]],
+                             "answer_index": _answer_index(obj["answer"], obj["options"], where)})
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SpiderError(f"{path}: cannot read ({exc})") from None
+    if not rows:
+        raise SpiderError(f"{path}: no questions")
+    return pd.DataFrame(rows)
+
+
+def read_results(path: Path, question_ids: set[str]) -> pd.DataFrame:
+    """Validated per-item results from CSV; the first bad row raises with file:line (header = line 1)."""
+    try:
+        df = pd.read_csv(path, dtype=str, keep_default_na=False)
+    except (OSError, pd.errors.ParserError, UnicodeDecodeError) as exc:
+        raise SpiderError(f"{path}: cannot read as CSV ({str(exc).splitlines()[0]})") from None
+    missing = [c for c in RESULT_FIELDS if c not in df.columns]
+    if missing:
+        raise SpiderError(f"{path}: needs columns {', '.join(RESULT_FIELDS)} (missing: {', '.join(missing)})")
+    truth = {"1": 1, "0": 0, "true": 1, "false": 0, "1.0": 1, "0.0": 0}
+    correct = df["correct"].str.strip().str.lower().map(truth)
+    checks = [(df["model"].str.strip() == "", "empty model"),
+              (~df["question_id"].isin(question_ids), "question_id not in the questions file"),
+              (correct.isna(), "correct must be 1/0 or true/false"),
+              (df.duplicated(["model", "question_id"]), "a second result for this model and question")]
+    for bad, why in checks:
+        if bad.any():
+            i = int(np.flatnonzero(bad.to_numpy())[0])
+            raise SpiderError(f"{path}:{i + 2}: {why} ({df.iloc[i]['model']!r}, {df.iloc[i]['question_id']!r})")
+    out = pd.DataFrame({"model": df["model"].str.strip(), "question_id": df["question_id"], "correct": correct.astype(int)})
+    if "pred" in df:
+        out["pred"] = df["pred"]
+    if "logprobs" in df:
+        lp = []
+        for i, text in enumerate(df["logprobs"]):
+            try:
+                lp.append([float(x) for x in json.loads(text)] if text else None)
+            except (json.JSONDecodeError, TypeError, ValueError):
+                raise SpiderError(f"{path}:{i + 2}: logprobs must be a JSON list of numbers") from None
+        out["logprobs"] = lp
+    return out
+
+
+def import_items(questions: Path, results: Path, name: str, levels: Sequence[str] = ("task",),
+                 min_items: int = DEFAULT_MIN_ITEMS, root: Path | None = None) -> RecordedZoo:
+    """Validate both files, then write the recorded zoo ``name`` (replacing one of that name);
+    a bad file writes nothing."""
+    if name in BUILTIN:
+        raise SpiderError(f"'{name}' is a built-in recorded zoo; choose another --name")
+    q = read_questions(Path(questions), levels)
+    r = read_results(Path(results), set(q["question_id"]))
+    zoo = RecordedZoo(name, q, r, tuple(levels), {lv: min_items for lv in levels}, f"import:{Path(questions).name}")
+    target = root or recorded_dir(name)
+    tmp = target.with_name(target.name + ".partial")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    q.to_parquet(tmp / QUESTIONS_FILE, index=False)
+    r.to_parquet(tmp / ITEMS_FILE, index=False)
+    (tmp / CONFIG_FILE).write_text(json.dumps({"name": name, "levels": list(levels), "min_items": zoo.min_items,
+                                               "source": zoo.source}, indent=1) + "\n")
+    shutil.rmtree(target, ignore_errors=True)
+    tmp.replace(target)
+    return zoo
+
+
+def summary(zoo: RecordedZoo) -> pd.DataFrame:
+    """Per level: tasks, members scored on every task, members with partial coverage, items."""
+    rows = []
+    for level in zoo.levels:
+        tasks = zoo.tasks(level)
+        wide = zoo.history(level).wide() if tasks else pd.DataFrame()
+        partial = zoo.partial(level)
+        rows.append({"level": level, "tasks": len(tasks), "items": int(sum(len(i) for i in tasks.values())),
+                     "members": len(zoo.members), "members_on_every_task": int(wide.notna().all(axis=1).sum()),
+                     "pairs_left_out": int(wide.isna().sum().sum()), "pairs_partial": len(partial)})
+    return pd.DataFrame(rows)
