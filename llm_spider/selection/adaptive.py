@@ -1,0 +1,137 @@
+"""Adaptive selection: evaluate items on the contenders until the pick is settled to a stated confidence.
+
+Each member's accuracy on the task has a Beta posterior: a prior worth ``prior_strength`` items
+centred on the ranker's estimate (a flat Beta(1, 1) without one), updated by the items evaluated so
+far. Because a task has finitely many items, the posterior is of the accuracy on the whole task:
+the items seen are known, only the rest are uncertain, so a member evaluated on every item is known
+exactly.
+
+Which member to evaluate next: top-two Thompson sampling (Russo 2016). Draw one accuracy per member
+from the posteriors; the best draw is the leader; with probability ``beta`` evaluate it, else redraw
+until another member leads and evaluate that challenger. Why this rule: it spends items on the two
+likeliest winners and on nobody the posterior has already ruled out, it needs no tuning beyond
+``beta`` (0.5 is optimal up to a factor 2 for any instance), and a strong prior simply means fewer
+members are ever drawn as leader or challenger. Stop when P(pick within ``epsilon`` of the best) >=
+``confidence`` (estimated from posterior draws), when the budget is spent, or when nothing is left
+to evaluate.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from llm_spider.errors import SpiderError
+from llm_spider.selection.evaluators import ItemEvaluator
+
+
+@dataclass
+class AdaptiveResult:
+    """The pick and what is known of every candidate when selection stopped."""
+
+    task: str
+    pick: str
+    p_good: float  # P(pick within epsilon of the best), from the posterior
+    p_best: pd.Series  # per member: P(it is the best)
+    mean: pd.Series  # posterior mean accuracy on the whole task
+    low: pd.Series  # 95 % interval
+    high: pd.Series
+    evaluated: pd.Series  # items evaluated per member
+    evaluations: int
+    brute_force: int  # every candidate on every item
+    stopped: str  # "confidence", "budget" or "exhausted"
+    seconds: float
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def cost_share(self) -> float:
+        return self.evaluations / self.brute_force if self.brute_force else float("nan")
+
+    def frame(self) -> pd.DataFrame:
+        """One row per candidate, best posterior mean first."""
+        df = pd.DataFrame({"model": self.mean.index, "p_best": self.p_best, "mean": self.mean, "low": self.low,
+                           "high": self.high, "evaluated": self.evaluated}).reset_index(drop=True)
+        return df.sort_values("mean", ascending=False, kind="stable").reset_index(drop=True)
+
+
+def _beta_prior(prior: pd.Series | None, members: list[str], strength: float) -> tuple[np.ndarray, np.ndarray]:
+    mu = np.full(len(members), np.nan) if prior is None else prior.reindex(members).to_numpy(dtype=np.float64)
+    known = np.isfinite(mu) & (strength > 0)
+    mu = np.clip(np.where(known, mu, 0.5), 0.01, 0.99)
+    s = np.where(known, strength, 0.0)
+    return 1.0 + s * mu, 1.0 + s * (1.0 - mu)
+
+
+def select_adaptive(evaluator: ItemEvaluator, task: str, candidates: list[str] | None = None,
+                    prior: pd.Series | None = None, prior_strength: float = 0.0, epsilon: float = 0.02,
+                    confidence: float = 0.95, budget: int | None = None, batch: int = 4, beta: float = 0.5,
+                    samples: int = 2000, seed: int = 0) -> AdaptiveResult:
+    """Run adaptive selection of the best of ``candidates`` (default: every member) on ``task``.
+
+    ``prior``: estimated accuracy per member (NaN or absent: flat); ``prior_strength``: what that
+    estimate is worth, in items; ``budget``: the most evaluations to spend (default: brute force)."""
+    if not 0 < confidence < 1 or epsilon < 0 or batch < 1:
+        raise SpiderError("need 0 < confidence < 1, epsilon >= 0 and batch >= 1")
+    start = time.perf_counter()
+    rng = np.random.default_rng(seed)
+    members = list(candidates or evaluator.members)
+    if len(members) < 2:
+        raise SpiderError("selection needs at least two candidates")
+    items = np.asarray(evaluator.items(task))
+    order = items[rng.permutation(len(items))]  # one seeded order of items, shared by every member
+    m = len(members)
+    a0, b0 = _beta_prior(prior, members, prior_strength)
+    wins, losses, seen, missing = (np.zeros(m) for _ in range(4))
+    brute = m * len(items)
+    budget = brute if budget is None else min(int(budget), brute)
+    spent, stopped = 0, "exhausted"
+
+    def draws(n: int) -> np.ndarray:
+        """(n, m) accuracies on the whole task: known items exactly, the rest from the posterior."""
+        total = np.maximum(len(items) - missing, 1.0)
+        rest = rng.beta(a0 + wins, b0 + losses, size=(n, m))
+        return (wins + (total - seen + missing) * rest) / total
+
+    while True:
+        sample = draws(samples)
+        mean = sample.mean(axis=0)
+        pick = int(np.argmax(mean))
+        p_good = float(np.mean(sample[:, pick] >= sample.max(axis=1) - epsilon))
+        if p_good >= confidence:
+            stopped = "confidence"
+            break
+        if spent >= budget:
+            stopped = "budget"
+            break
+        open_ = seen < len(items)
+        if not open_.any():
+            break
+        theta = draws(1)[0]
+        theta[~open_] = -np.inf
+        leader = int(np.argmax(theta))
+        chosen = leader
+        if rng.random() >= beta and open_.sum() > 1:
+            for _ in range(100):
+                again = draws(1)[0]
+                again[~open_] = -np.inf
+                if int(np.argmax(again)) != leader:
+                    chosen = int(np.argmax(again))
+                    break
+        k = int(min(batch, len(items) - seen[chosen], budget - spent))
+        ids = order[int(seen[chosen]):int(seen[chosen]) + k]
+        out = evaluator.evaluate(members[chosen], task, ids)
+        wins[chosen] += np.nansum(out)
+        losses[chosen] += np.sum(out == 0)
+        missing[chosen] += np.sum(np.isnan(out))
+        seen[chosen] += k
+        spent += k
+    idx = pd.Index(members, name="model")
+    p_best = np.bincount(sample.argmax(axis=1), minlength=m) / len(sample)
+    notes = [f"{members[i]} had no answer on {int(missing[i])} of the items evaluated" for i in range(m) if missing[i]]
+    return AdaptiveResult(task, members[pick], p_good, pd.Series(p_best, idx), pd.Series(mean, idx),
+                          pd.Series(np.quantile(sample, 0.025, axis=0), idx),
+                          pd.Series(np.quantile(sample, 0.975, axis=0), idx), pd.Series(seen.astype(int), idx),
+                          spent, brute, stopped, time.perf_counter() - start, notes)

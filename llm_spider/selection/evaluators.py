@@ -1,0 +1,66 @@
+"""What selection asks of a zoo: "evaluate model m on items I of task T", answered 1/0 per item.
+
+Why an interface of its own: adaptive selection must not know whether it talks to recorded results
+or to live models. ``RecordedEvaluator`` answers from a recorded zoo's store (zoo/recorded.py); a
+live evaluator answers by running a backend on the items' prompts. Both count what they were asked,
+which is the cost selection reports.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+
+import numpy as np
+
+from llm_spider.errors import UnknownNameError
+from llm_spider.zoo.recorded import RecordedZoo
+
+
+class ItemEvaluator(ABC):
+    """The zoo's members, each task's items, and 1/0 outcomes of a member on items (NaN: no answer)."""
+
+    def __init__(self) -> None:
+        self.evaluations = 0
+
+    @property
+    @abstractmethod
+    def members(self) -> list[str]:
+        """The models that can be evaluated."""
+
+    @abstractmethod
+    def items(self, task: str) -> np.ndarray:
+        """The task's item ids, in a fixed order."""
+
+    @abstractmethod
+    def _outcomes(self, model: str, task: str, ids: Sequence) -> np.ndarray:
+        """1.0 / 0.0 per item; NaN where the model has no answer to give."""
+
+    def evaluate(self, model: str, task: str, ids: Sequence) -> np.ndarray:
+        """Outcomes of ``model`` on items ``ids`` of ``task``; every id asked for counts as one evaluation."""
+        if model not in self.members:
+            raise UnknownNameError("model", model, self.members)
+        out = self._outcomes(model, task, ids)
+        self.evaluations += len(ids)
+        return out
+
+
+class RecordedEvaluator(ItemEvaluator):
+    """Answers from a recorded zoo at one task level."""
+
+    def __init__(self, zoo: RecordedZoo, level: str | None = None):
+        super().__init__()
+        self.zoo, self.level = zoo, level
+        self._tasks = zoo.tasks(level)
+
+    @property
+    def members(self) -> list[str]:
+        return self.zoo.members
+
+    def items(self, task: str) -> np.ndarray:
+        if task not in self._tasks:
+            raise UnknownNameError("task", task, self._tasks)
+        return self._tasks[task]
+
+    def _outcomes(self, model: str, task: str, ids: Sequence) -> np.ndarray:
+        return self.zoo.outcomes(model, ids)

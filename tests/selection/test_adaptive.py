@@ -1,0 +1,65 @@
+"""Adaptive selection on recorded zoos with known answers."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from llm_spider.errors import SpiderError
+from llm_spider.selection import RecordedEvaluator, select_adaptive
+from llm_spider.zoo.recorded import RecordedZoo
+
+
+def zoo(accuracies: dict[str, float], n_items: int = 800, seed: int = 0) -> RecordedZoo:
+    """One task 't' of ``n_items``; each model right on a seeded share of items equal to its accuracy."""
+    rng = np.random.default_rng(seed)
+    questions = pd.DataFrame({"question_id": np.arange(n_items), "task": "t"})
+    rows = []
+    for m, acc in accuracies.items():
+        right = rng.permutation(n_items) < round(acc * n_items)
+        rows.append(pd.DataFrame({"model": m, "question_id": np.arange(n_items), "correct": right.astype(int)}))
+    return RecordedZoo("toy", questions, pd.concat(rows, ignore_index=True), ("task",), {"task": 1})
+
+
+ACC = {"best": 0.70, "close": 0.66, "mid": 0.55, "weak": 0.40, "floor": 0.25}
+
+
+def test_settles_on_the_best_within_epsilon_at_a_fraction_of_brute_force():
+    ev = RecordedEvaluator(zoo(ACC))
+    res = select_adaptive(ev, "t", epsilon=0.02, confidence=0.95, seed=1)
+    assert res.stopped == "confidence" and res.p_good >= 0.95
+    assert ACC[res.pick] >= max(ACC.values()) - 0.02
+    assert res.evaluations == ev.evaluations == res.evaluated.sum() and res.cost_share < 0.6
+    # the clearly weak members are hardly evaluated: the items go to the two contenders
+    assert res.evaluated[["best", "close"]].sum() > 3 * res.evaluated[["weak", "floor"]].sum()
+    assert list(res.frame()["model"][:2]) == ["best", "close"]
+
+
+def test_a_right_prior_saves_evaluations_and_a_flat_one_does_not_mislead():
+    truth = pd.Series(ACC)
+    flat = select_adaptive(RecordedEvaluator(zoo(ACC)), "t", seed=2)
+    informed = select_adaptive(RecordedEvaluator(zoo(ACC)), "t", prior=truth, prior_strength=200, seed=2)
+    assert informed.evaluations < flat.evaluations / 2
+    assert ACC[informed.pick] >= 0.68 and ACC[flat.pick] >= 0.68
+
+
+def test_exhausting_the_items_gives_the_exact_accuracies_and_a_budget_is_kept():
+    accs = {"a": 0.5, "b": 0.5}  # a tie: never settled by sampling, only by seeing every item
+    ev = RecordedEvaluator(zoo(accs, n_items=40))
+    res = select_adaptive(ev, "t", epsilon=0.0, confidence=0.99, seed=0)
+    assert res.stopped in ("exhausted", "confidence") and res.evaluations <= 80
+    if res.stopped == "exhausted":
+        assert res.mean.to_dict() == pytest.approx(accs) and (res.high - res.low).max() < 1e-9
+    capped = select_adaptive(RecordedEvaluator(zoo(ACC)), "t", budget=30, seed=0)
+    assert capped.stopped == "budget" and capped.evaluations == 30
+
+
+def test_same_seed_same_run_and_refusals():
+    a = select_adaptive(RecordedEvaluator(zoo(ACC)), "t", seed=5)
+    b = select_adaptive(RecordedEvaluator(zoo(ACC)), "t", seed=5)
+    assert (a.pick, a.evaluations, a.evaluated.tolist()) == (b.pick, b.evaluations, b.evaluated.tolist())
+    with pytest.raises(SpiderError, match="two candidates"):
+        select_adaptive(RecordedEvaluator(zoo(ACC)), "t", candidates=["best"])
+    with pytest.raises(SpiderError, match="confidence"):
+        select_adaptive(RecordedEvaluator(zoo(ACC)), "t", confidence=1.0)
