@@ -98,3 +98,29 @@ def save_vision_plot(summary: pd.DataFrame, path: Path) -> Path:
     fig.savefig(path, dpi=120)
     plt.close(fig)
     return path
+
+
+def save_select_plot(summary: pd.DataFrame, path: Path) -> Path:
+    """ε-good rate and mean top-1 regret against the mean share of brute force, one point per method
+    and member set (log cost; brute force at 1)."""
+    plt = _pyplot()
+    fig, axes = plt.subplots(1, 2, figsize=(12, 4.4))
+    markers = dict(zip(summary["members"].unique(), "os^Dv"))
+    for ax, col, label in ((axes[0], "eps_good", "share of runs within 0.02 of the best"),
+                           (axes[1], "top1_regret", "mean top-1 regret")):
+        for i, method in enumerate(summary["method"].unique()):
+            rows = summary[summary["method"] == method]
+            for row in rows.itertuples():
+                ax.scatter(max(row.cost_share, 1e-4), getattr(row, col), color=f"C{i}", marker=markers[row.members],
+                           s=50, edgecolor="black", linewidth=0.5,
+                           label=f"{method} ({row.members})" if ax is axes[0] else None)
+        ax.set_xscale("log")
+        ax.set_xlabel("share of brute force's evaluations (log; prior only at 1e-4)")
+        ax.set_ylabel(label)
+        ax.grid(alpha=0.3)
+    fig.legend(fontsize=7, loc="center right")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.tight_layout(rect=(0, 0, 0.8, 1))
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path

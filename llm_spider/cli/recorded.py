@@ -12,6 +12,7 @@ from llm_spider.cli.common import (
     PROGRESS,
     FormatOpt,
     app,
+    benchmark_app,
     reads_data,
     user_errors,
     zoo_app,
@@ -110,3 +111,39 @@ def select(
                         f"force ({r.brute_force:,}), {r.seconds:.2f}s")
     for note in r.notes:
         stderr.print(f"note: {note}", highlight=False)
+
+
+@benchmark_app.command("select")
+@user_errors
+@reads_data
+def benchmark_select(
+    zoo: Annotated[str, typer.Option("--zoo", help="A recorded zoo: mmlu-pro or one from `zoo import-items`.")]
+    = "mmlu-pro",
+    level: Annotated[Optional[list[str]], typer.Option("--level", help="Task level(s) (default: the zoo's first).")]
+    = None,
+    members: Annotated[Optional[list[str]], typer.Option(
+        "--members", help="Member set(s): all, open (mmlu-pro's open-weights models), sub12 (20 seeded zoos of 12).")]
+    = None,
+    method: Annotated[Optional[list[str]], typer.Option("--method", "-m", help="Methods (default: all).")] = None,
+    seed: Annotated[Optional[list[int]], typer.Option("--seed", "-s", help="Seeds (repeatable; default 0).")] = None,
+    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Write the JSON records here "
+                                                   "(and the plot beside it).")] = None,
+    fmt: FormatOpt = Format.table,
+) -> None:
+    """Selection methods on a recorded zoo, each task left out in turn: how often the pick is within
+    0.02 of the best, and at what share of brute force's item evaluations."""
+    from llm_spider.output import write_json_atomic
+    from llm_spider.selection.benchmark import METHODS, run, summarize
+
+    z = api.load_recorded(zoo)
+    records = []
+    for lv in level or [z.levels[0]]:
+        records += run(z, lv, members or ["all"], method or METHODS, seed or [0], progress=PROGRESS)
+    summary = summarize(records)
+    emit(summary, fmt, title=f"select on recorded zoo '{z.name}': means over tasks × seeds (× zoos for sub12)")
+    if output:
+        from llm_spider.plots import save_select_plot
+
+        write_json_atomic(output, records)
+        save_select_plot(summary, output.with_suffix(".png"))
+        stderr.print(f"wrote {output} and {output.with_suffix('.png')}")
