@@ -18,6 +18,11 @@ from llm_spider.errors import SpiderError
 from llm_spider.zoo.history import History
 
 PRIORS = ("leaderboard", "flat")
+# The errors of a few history tasks can happen to be tiny (two near-identical tasks), which would make
+# the prior worth more than any evaluation could overturn. One pseudo-task on which the prior knows
+# nothing (its error as large as a flat prior's) is pooled with the history's tasks, so a short
+# history gives a weak prior and a long one what its errors say.
+PSEUDO_TASKS = 1.0
 
 
 def leaderboard_prior(history: History, task: str) -> pd.Series:
@@ -41,4 +46,6 @@ def calibrated_strength(history: History) -> float:
         err.append(((both["truth"] - both["mu"]) ** 2).to_numpy())
         var.append((both["mu"] * (1 - both["mu"])).to_numpy())
     mse, spread = float(np.mean(np.concatenate(err))), float(np.mean(np.concatenate(var)))
-    return max(spread / max(mse, 1e-9) - 1.0, 0.0)
+    k = len(err)
+    pooled = (k * mse + PSEUDO_TASKS * spread) / (k + PSEUDO_TASKS)
+    return max(spread / max(pooled, 1e-12) - 1.0, 0.0)

@@ -1,0 +1,52 @@
+"""`benchmark select` on a toy recorded zoo: every method's record, and the left-out target."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from llm_spider.selection.benchmark import METHODS, member_sets, run, summarize
+from llm_spider.zoo.recorded import RecordedZoo
+
+FIELDS = {"zoo", "level", "members", "method", "seed", "task", "evaluations", "brute_force", "cost_share",
+          "eps_good", "top1_regret", "weighted_tau", "seconds"}
+
+
+def toy(n_items: int = 300) -> RecordedZoo:
+    """Three tasks; 'general' is best on two, 'special' on the third by a wide margin."""
+    rng = np.random.default_rng(0)
+    acc = {"general": [0.8, 0.8, 0.4], "special": [0.5, 0.5, 0.9], "mid": [0.6, 0.6, 0.6], "low": [0.3, 0.3, 0.3]}
+    questions = pd.DataFrame({"question_id": np.arange(3 * n_items), "task": np.repeat(["a", "b", "c"], n_items)})
+    rows = [pd.DataFrame({"model": m, "question_id": np.arange(3 * n_items),
+                          "correct": np.concatenate([rng.permutation(n_items) < a * n_items for a in accs]).astype(int)})
+            for m, accs in acc.items()]
+    return RecordedZoo("toy", questions, pd.concat(rows, ignore_index=True), ("task",), {"task": 1})
+
+
+def test_every_method_gives_a_contract_record_and_adaptive_finds_the_specialist():
+    records = run(toy(), seeds=(0, 1))
+    assert {r["method"] for r in records} == set(METHODS) and all(FIELDS <= set(r) for r in records)
+    assert len(records) == 3 * 2 * len(METHODS)
+    by = {(r["method"], r["task"], r["seed"]): r for r in records}
+    assert by[("brute-force", "c", 0)]["cost_share"] == 1.0 and by[("brute-force", "c", 0)]["eps_good"]
+    # The prior from tasks a and b says 'general'; only evaluating items on c finds 'special'.
+    assert by[("leaderboard", "c", 0)]["pick"] == "general" and not by[("leaderboard", "c", 0)]["eps_good"]
+    for seed in (0, 1):
+        assert by[("adaptive-leaderboard", "c", seed)]["pick"] == "special"
+        assert 0 < by[("adaptive-leaderboard", "c", seed)]["cost_share"] < 0.2
+    summary = summarize(records)
+    assert list(summary["method"]) == list(METHODS) and (summary["runs"] == 6).all()
+
+
+def test_member_sets():
+    names = [f"m{i}" for i in range(30)] + ["gemini-3.1-pro"]
+    assert member_sets(names, "open") == [names[:30]]
+    subs = member_sets(names, "sub12")
+    assert len(subs) == 20 and all(len(s) == 12 for s in subs) and subs == member_sets(names, "sub12")
+
+
+def test_a_short_history_that_happens_to_agree_gives_a_weak_prior():
+    from llm_spider.selection.prior import calibrated_strength
+
+    history = toy().history().drop_tasks(["c"])  # a and b order the members identically
+    assert calibrated_strength(history) < 5
