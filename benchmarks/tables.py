@@ -196,11 +196,22 @@ def multisource_members() -> str:
                rows)
 
 
+def select_mmlu_pro() -> str:
+    from llm_spider.selection.benchmark import summarize
+
+    s = summarize(_records("select_mmlu_pro.json"))
+    rows = [[r.level, r.members, r.method, _share(r.eps_good), f"{100 * r.cost_share:.2f} %", _num(r.top1_regret),
+             f"{r.weighted_tau:.3f}", str(r.runs)] for r in s.itertuples()]
+    return _md(["level", "members", "method", "within 0.02 of the best", "share of brute force", "mean top-1 regret",
+                "mean weighted τ", "runs"], rows)
+
+
 TABLES: dict[str, Callable[[], str]] = {
     "llm_leaderboard": llm_leaderboard, "spider_small_zoos": spider_small_zoos, "live_zoo": live_zoo,
     "multisource_members": multisource_members, "live_zoo_multisource": live_zoo_multisource,
     "live_zoo_multisource_paired": live_zoo_multisource_paired, "truth_reliability": truth_reliability,
     "truth_reliability_verdicts": truth_reliability_verdicts, "vision": vision,
+    "select_mmlu_pro": select_mmlu_pro,
 }
 
 

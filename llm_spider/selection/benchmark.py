@@ -2,7 +2,7 @@
 
 For a target task the history is the zoo's other tasks (no target item or score is used before it
 is evaluated); the truth is the members' recorded accuracy on the whole target. Member sets: ``all``,
-``open`` (members named in ``OPEN_WEIGHTS``, when the zoo is mmlu-pro) and ``sub12`` (20 seeded
+``open`` (the members not in ``CLOSED``: mmlu-pro's API models) and ``sub12`` (20 seeded
 random zoos of 12 members), so that a prior is also judged where its pick is not the best.
 
 Records: ``zoo, level, members, method, seed, task, evaluations, brute_force, cost_share, eps_good,
@@ -26,7 +26,8 @@ from llm_spider.selection.prior import calibrated_strength, leaderboard_prior
 
 METHODS = ("brute-force", "leaderboard", "adaptive-flat", "adaptive-leaderboard")
 MEMBER_SETS = ("all", "open", "sub12")
-CLOSED = ("gemini-1.5-flash-002", "gemini-1.5-pro-002", "gemini-3.1-pro", "gpt-4o-2024-05-13", "jamba-1.5-large")
+# mmlu-pro's members whose weights are not public (API models); every other member's are.
+CLOSED = ("gemini-1.5-flash-002", "gemini-1.5-pro-002", "gemini-3.1-pro", "gpt-4o-2024-05-13")
 SUB_ZOOS, SUB_SIZE = 20, 12
 
 

@@ -40,7 +40,7 @@ def test_every_method_gives_a_contract_record_and_adaptive_finds_the_specialist(
 
 def test_member_sets():
     names = [f"m{i}" for i in range(30)] + ["gemini-3.1-pro"]
-    assert member_sets(names, "open") == [names[:30]]
+    assert member_sets(names, "open") == [names[:30]]  # gemini-3.1-pro is an API model
     subs = member_sets(names, "sub12")
     assert len(subs) == 20 and all(len(s) == 12 for s in subs) and subs == member_sets(names, "sub12")
 
