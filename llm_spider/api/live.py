@@ -120,15 +120,13 @@ def compare(tasks: list[str], zoo: str = "local", models: str | None = None, lar
             progress: Progress = SILENT) -> tuple[list[dict], list, pd.DataFrame, list[str]]:
     """Every selection method on a live zoo for each target: returns (records, targets, items, members)."""
     from llm_spider.benchmark.live import compare as run_compare
-    from llm_spider.benchmark.live import local_results
     from llm_spider.tasks import REGISTRY
-    from llm_spider.zoo.local import load_backend, load_zoo
+    from llm_spider.zoo.local import load_backend
 
     targets = [REGISTRY.get(n) for n in tasks]
     if not targets:
         raise SpiderError("say which task: --task NAME")
-    z = load_zoo(zoo)
-    history, items = local_results(results or user_local_zoo_dir(z.name), z.results_dir)
+    z, history, items, _ = zoo_results(zoo, results)
     members = pick_models(z, models, large, progress)
     encoder = task_encoder(32, 0, cache_dir)
     records = run_compare(targets, members, history, items, encoder,

@@ -159,8 +159,8 @@ def select_all(target: Task, members: Sequence[str], history: History, items: pd
     out = []
 
     # Every registered history baseline, with its defaults, in its compare_order.
-    baselines = sorted((RANKERS.get(n) for n in RANKERS.names() if RANKERS.get(n).compare_order is not None),
-                       key=lambda cls: cls.compare_order)
+    classes = [RANKERS.get(n) for n in RANKERS.names()]
+    baselines = sorted((c for c in classes if c.compare_order is not None), key=lambda c: c.compare_order)
     for cls in baselines:
         t0 = time.perf_counter()
         ranker = cls().fit(train, task_tokens if cls.needs_task_tokens else None)

@@ -19,6 +19,9 @@ from llm_spider.cli.common import (
 )
 from llm_spider.output import Format, emit, stderr
 
+RecordedZooOpt = Annotated[str, typer.Option("--zoo", help="A recorded zoo: mmlu-pro (from the data folder) or one "
+                                                          "from `zoo import-items`.")]
+
 
 @zoo_app.command("import-items")
 @user_errors
@@ -48,8 +51,7 @@ def import_items(
 @user_errors
 @reads_data
 def recorded(
-    zoo: Annotated[str, typer.Option("--zoo", help="mmlu-pro (from the data folder) or a zoo from `zoo import-items`.")]
-    = "mmlu-pro",
+    zoo: RecordedZooOpt = "mmlu-pro",
     level: Annotated[Optional[str], typer.Option("--level", help="Task level (mmlu-pro: category or src; "
                                                  "default: the zoo's first).")] = None,
     fmt: FormatOpt = Format.table,
@@ -76,8 +78,7 @@ def _partial_note(zoo, level: str | None = None) -> None:
 @reads_data
 def select(
     task: Annotated[str, typer.Option("--task", "-t", help="A task of the recorded zoo (see `zoo recorded`).")],
-    zoo: Annotated[str, typer.Option("--zoo", help="A recorded zoo: mmlu-pro or one from `zoo import-items`.")]
-    = "mmlu-pro",
+    zoo: RecordedZooOpt = "mmlu-pro",
     level: Annotated[Optional[str], typer.Option("--level", help="Task level (mmlu-pro: category or src).")] = None,
     confidence: Annotated[float, typer.Option("--confidence", min=0.5, max=0.999,
                                               help="Stop when P(pick within epsilon of the best) reaches this.")] = 0.95,
@@ -117,8 +118,7 @@ def select(
 @user_errors
 @reads_data
 def benchmark_select(
-    zoo: Annotated[str, typer.Option("--zoo", help="A recorded zoo: mmlu-pro or one from `zoo import-items`.")]
-    = "mmlu-pro",
+    zoo: RecordedZooOpt = "mmlu-pro",
     level: Annotated[Optional[list[str]], typer.Option("--level", help="Task level(s) (default: the zoo's first).")]
     = None,
     members: Annotated[Optional[list[str]], typer.Option(

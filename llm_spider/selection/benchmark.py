@@ -43,13 +43,13 @@ def member_sets(members: Sequence[str], name: str, seed: int = 2026) -> list[lis
     raise UnknownNameError("member set", name, MEMBER_SETS)
 
 
-def _record(truth: pd.Series, pick: str, scores: pd.Series | None, evaluations: int, brute: int, **extra) -> dict:
+def _record(truth: pd.Series, pick: str, scores: pd.Series, evaluations: int, brute: int, epsilon: float) -> dict:
     best = float(truth.max())
-    both = pd.concat([truth, scores], axis=1, keys=["t", "s"]).dropna() if scores is not None else None
-    return {**extra, "pick": pick, "evaluations": int(evaluations), "brute_force": int(brute),
-            "cost_share": evaluations / brute, "eps_good": bool(truth[pick] >= best - 0.02),
+    both = pd.concat([truth, scores], axis=1, keys=["t", "s"]).dropna()
+    return {"pick": pick, "evaluations": int(evaluations), "brute_force": int(brute),
+            "cost_share": evaluations / brute, "eps_good": bool(truth[pick] >= best - epsilon),
             "top1_regret": best - float(truth[pick]),
-            "weighted_tau": weighted_tau(both["t"], both["s"]) if both is not None and len(both) > 1 else float("nan")}
+            "weighted_tau": weighted_tau(both["t"], both["s"]) if len(both) > 1 else float("nan")}
 
 
 def run(zoo, level: str | None = None, sets: Sequence[str] = ("all",), methods: Sequence[str] = METHODS,
@@ -81,14 +81,14 @@ def run(zoo, level: str | None = None, sets: Sequence[str] = ("all",), methods: 
                     for method in methods:
                         t0 = time.perf_counter()
                         if method == "brute-force":
-                            rec = _record(truth, str(truth.idxmax()), truth, brute, brute)
+                            rec = _record(truth, str(truth.idxmax()), truth, brute, brute, epsilon)
                         elif method == "leaderboard":
-                            rec = _record(truth, str(prior.reindex(members).idxmax()), prior, 0, brute)
+                            rec = _record(truth, str(prior.reindex(members).idxmax()), prior, 0, brute, epsilon)
                         else:
                             informed = method == "adaptive-leaderboard"
                             res = select_adaptive(evaluator, task, members, prior if informed else None,
                                                   strength if informed else 0.0, epsilon, confidence, seed=seed)
-                            rec = _record(truth, res.pick, res.mean, res.evaluations, brute)
+                            rec = _record(truth, res.pick, res.mean, res.evaluations, brute, epsilon)
                         records.append({**base, "method": method, "seed": seed, **rec,
                                         "seconds": time.perf_counter() - t0})
                     bar.advance()
