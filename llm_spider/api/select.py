@@ -28,7 +28,7 @@ def select(task: str, zoo: str = "mmlu-pro", level: str | None = None, prior: st
     from llm_spider.selection import RecordedEvaluator, select_adaptive
     from llm_spider.selection.prior import (
         PRIORS,
-        calibrated_strength,
+        calibrate,
         leaderboard_prior,
     )
     from llm_spider.zoo.recorded import load_recorded
@@ -46,14 +46,17 @@ def select(task: str, zoo: str = "mmlu-pro", level: str | None = None, prior: st
     if unknown:
         raise SpiderError(f"not a member of '{zoo}': {', '.join(unknown)}")
     others = history.drop_tasks([task])
-    mean, strength = None, 0.0
+    mean, strength, shift_var = None, 0.0, None
     if prior == "leaderboard":
         mean = leaderboard_prior(others, task)
-        strength = calibrated_strength(others) if prior_strength is None else prior_strength
+        cal = calibrate(others)
+        strength, shift_var = cal.strength if prior_strength is None else prior_strength, cal.shift_var
         progress.note(f"prior: each member's mean accuracy over the other {len(others.tasks)} tasks, worth "
-                      f"{strength:.1f} items" + (" (calibrated on them)" if prior_strength is None else ""))
+                      f"{strength:.1f} items" + (" (calibrated on them)" if prior_strength is None else "")
+                      + f" beside the task's common shift (sd {shift_var ** 0.5:.3f} before any item)")
     if budget_share is not None:
         budget = int(budget_share * len(candidates) * len(evaluator.items(task)))
-    result = select_adaptive(evaluator, task, candidates, mean, strength, epsilon, confidence, budget, seed=seed)
+    result = select_adaptive(evaluator, task, candidates, mean, strength, shift_var, epsilon=epsilon,
+                             confidence=confidence, budget=budget, seed=seed)
     truth = history.wide()[task] if task in history.tasks else None
     return SelectResult(result, prior, strength, truth)

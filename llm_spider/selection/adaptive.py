@@ -2,8 +2,11 @@
 
 Each member's accuracy on the task has a Beta posterior: a prior worth ``prior_strength`` items
 centred on the ranker's estimate (a flat Beta(1, 1) without one), updated by the items evaluated so
-far. Because a task has finitely many items, the posterior is of the accuracy on the whole task:
-the items seen are known, only the rest are uncertain, so a member evaluated on every item is known
+far. With ``shift_var`` the centre moves by the task's common shift (selection/prior.py), whose
+Gaussian posterior is read from every member's evaluated items and drawn once per sample, so the
+members share it: evaluating the leader on a hard task lowers every unevaluated member's estimate.
+Because a task has finitely many items, the posterior is of the accuracy on the whole task: the
+items seen are known, only the rest are uncertain, so a member evaluated on every item is known
 exactly.
 
 Which member to evaluate next: top-two Thompson sampling (Russo 2016). Draw one accuracy per member
@@ -57,22 +60,38 @@ class AdaptiveResult:
         return df.sort_values("mean", ascending=False, kind="stable").reset_index(drop=True)
 
 
-def _beta_prior(prior: pd.Series | None, members: list[str], strength: float) -> tuple[np.ndarray, np.ndarray]:
+def _prior_centre(prior: pd.Series | None, members: list[str], strength: float) -> tuple[np.ndarray, np.ndarray]:
+    """Each member's prior estimate and strength in items (0 where the prior knows nothing)."""
     mu = np.full(len(members), np.nan) if prior is None else prior.reindex(members).to_numpy(dtype=np.float64)
     known = np.isfinite(mu) & (strength > 0)
-    mu = np.clip(np.where(known, mu, 0.5), 0.01, 0.99)
-    s = np.where(known, strength, 0.0)
-    return 1.0 + s * mu, 1.0 + s * (1.0 - mu)
+    return np.where(known, mu, 0.5), np.where(known, strength, 0.0)
+
+
+def _shift_posterior(mu: np.ndarray, s: np.ndarray, wins: np.ndarray, losses: np.ndarray,
+                     shift_var: float) -> tuple[float, float]:
+    """Mean and sd of the common shift given each informed member's observed accuracy (Gaussian,
+    each member weighted by its residual variance plus its sampling noise)."""
+    n = wins + losses
+    used = (n > 0) & (s > 0)
+    if not used.any():
+        return 0.0, float(np.sqrt(shift_var))
+    p = (wins[used] + 0.5) / (n[used] + 1.0)
+    resid = mu[used] * (1 - mu[used]) / (s[used] + 1.0)
+    w = 1.0 / (resid + p * (1 - p) / n[used])
+    precision = float(w.sum()) + 1.0 / shift_var
+    return float(np.sum(w * (wins[used] / n[used] - mu[used]))) / precision, float(np.sqrt(1.0 / precision))
 
 
 def select_adaptive(evaluator: ItemEvaluator, task: str, candidates: list[str] | None = None,
-                    prior: pd.Series | None = None, prior_strength: float = 0.0, epsilon: float = 0.02,
-                    confidence: float = 0.95, budget: int | None = None, batch: int = 4, beta: float = 0.5,
-                    samples: int = 2000, seed: int = 0) -> AdaptiveResult:
+                    prior: pd.Series | None = None, prior_strength: float = 0.0, shift_var: float | None = None,
+                    epsilon: float = 0.02, confidence: float = 0.95, budget: int | None = None, batch: int = 4,
+                    beta: float = 0.5, samples: int = 2000, seed: int = 0) -> AdaptiveResult:
     """Run adaptive selection of the best of ``candidates`` (default: every member) on ``task``.
 
     ``prior``: estimated accuracy per member (NaN or absent: flat); ``prior_strength``: what that
-    estimate is worth, in items; ``budget``: the most evaluations to spend (default: brute force)."""
+    estimate is worth, in items, around the estimate moved by the task's common shift when
+    ``shift_var`` (its variance before any item) is given; ``budget``: the most evaluations to
+    spend (default: brute force)."""
     if not 0 < confidence < 1 or epsilon < 0 or batch < 1:
         raise SpiderError("need 0 < confidence < 1, epsilon >= 0 and batch >= 1")
     start = time.perf_counter()
@@ -83,16 +102,24 @@ def select_adaptive(evaluator: ItemEvaluator, task: str, candidates: list[str] |
     items = np.asarray(evaluator.items(task))
     order = items[rng.permutation(len(items))]  # one seeded order of items, shared by every member
     m = len(members)
-    a0, b0 = _beta_prior(prior, members, prior_strength)
+    mu, strength = _prior_centre(prior, members, prior_strength)
+    shifted = shift_var is not None and shift_var > 0 and bool((strength > 0).any())
     wins, losses, seen, missing = (np.zeros(m) for _ in range(4))
     brute = m * len(items)
     budget = brute if budget is None else min(int(budget), brute)
     spent, stopped = 0, "exhausted"
 
     def draws(n: int) -> np.ndarray:
-        """(n, m) accuracies on the whole task: known items exactly, the rest from the posterior."""
+        """(n, m) accuracies on the whole task: known items exactly, the rest from the posterior (the
+        common shift drawn once per row, so the members share it)."""
         total = np.maximum(len(items) - missing, 1.0)
-        rest = rng.beta(a0 + wins, b0 + losses, size=(n, m))
+        centre = mu
+        if shifted:
+            shift, sd = _shift_posterior(mu, strength, wins, losses, shift_var)
+            centre = mu + rng.normal(shift, sd, size=(n, 1))
+        centre = np.clip(centre, 0.01, 0.99)
+        a, b = 1.0 + strength * centre + wins, 1.0 + strength * (1.0 - centre) + losses
+        rest = rng.beta(a, b, size=(n, m))
         return (wins + (total - seen + missing) * rest) / total
 
     while True:

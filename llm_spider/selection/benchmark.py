@@ -22,7 +22,7 @@ from llm_spider.metrics import weighted_tau
 from llm_spider.progress import SILENT, Progress
 from llm_spider.selection.adaptive import select_adaptive
 from llm_spider.selection.evaluators import RecordedEvaluator
-from llm_spider.selection.prior import calibrated_strength, leaderboard_prior
+from llm_spider.selection.prior import calibrate, leaderboard_prior
 
 METHODS = ("brute-force", "leaderboard", "adaptive-flat", "adaptive-leaderboard")
 MEMBER_SETS = ("all", "open", "sub12")
@@ -74,7 +74,7 @@ def run(zoo, level: str | None = None, sets: Sequence[str] = ("all",), methods: 
                 members = list(truth.index)
                 others = history.drop_tasks([task]).subset(models=members)
                 prior = leaderboard_prior(others, task)
-                strength = calibrated_strength(others)
+                cal = calibrate(others)
                 brute = len(members) * len(evaluator.items(task))
                 base = {"zoo": zoo.name, "level": level, "members": set_name, "zoo_index": zoo_index, "task": task}
                 for seed in seeds:
@@ -87,7 +87,8 @@ def run(zoo, level: str | None = None, sets: Sequence[str] = ("all",), methods: 
                         else:
                             informed = method == "adaptive-leaderboard"
                             res = select_adaptive(evaluator, task, members, prior if informed else None,
-                                                  strength if informed else 0.0, epsilon, confidence, seed=seed)
+                                                  cal.strength if informed else 0.0, cal.shift_var,
+                                                  epsilon=epsilon, confidence=confidence, seed=seed)
                             rec = _record(truth, res.pick, res.mean, res.evaluations, brute, epsilon)
                         records.append({**base, "method": method, "seed": seed, **rec,
                                         "seconds": time.perf_counter() - t0})

@@ -63,3 +63,16 @@ def test_same_seed_same_run_and_refusals():
         select_adaptive(RecordedEvaluator(zoo(ACC)), "t", candidates=["best"])
     with pytest.raises(SpiderError, match="confidence"):
         select_adaptive(RecordedEvaluator(zoo(ACC)), "t", confidence=1.0)
+
+
+def test_the_common_shift_is_learnt_so_a_hard_task_does_not_favour_the_unevaluated():
+    # the prior has every member 0.25 too high (a task harder than the history), in the right order.
+    # The first items of the evaluated members lower every member's estimate, the unevaluated ones
+    # included, instead of leaving those at the prior's level above the evaluated.
+    prior = pd.Series(ACC) + 0.25
+    res = select_adaptive(RecordedEvaluator(zoo(ACC)), "t", prior=prior, prior_strength=90, shift_var=0.02, seed=3)
+    assert res.pick == "best" and res.stopped == "confidence"
+    never = res.evaluated[res.evaluated == 0].index
+    assert len(never) and all(abs(res.mean[m] - ACC[m]) < 0.08 for m in never)
+    blind = select_adaptive(RecordedEvaluator(zoo(ACC)), "t", prior=prior, prior_strength=90, seed=3)
+    assert all(blind.mean[m] > ACC[m] + 0.2 for m in blind.evaluated[blind.evaluated == 0].index)

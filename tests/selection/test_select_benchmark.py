@@ -46,7 +46,7 @@ def test_member_sets():
 
 
 def test_a_short_history_that_happens_to_agree_gives_a_weak_prior():
-    from llm_spider.selection.prior import calibrated_strength
+    from llm_spider.selection.prior import calibrate
 
     history = toy().history().drop_tasks(["c"])  # a and b order the members identically
-    assert calibrated_strength(history) < 5
+    assert calibrate(history).strength < 5
