@@ -206,12 +206,23 @@ def select_mmlu_pro() -> str:
                 "mean weighted τ", "runs"], rows)
 
 
+def select_mmlu_pro_paired() -> str:
+    from llm_spider.selection.benchmark import paired
+
+    d = paired(_records("select_mmlu_pro.json"))
+    rows = [[r.level, r.members, {"cost_share": "share of brute force", "top1_regret": "top-1 regret"}[r.metric],
+             f"{_signed(r.mean_difference, 4)} [{_num(r.ci95_low, 4)}, {_num(r.ci95_high, 4)}]",
+             f"{r.better}/{r.ties}/{r.worse}"] for r in d.itertuples()]
+    return _md(["level", "members", "metric", "spider − leaderboard prior, mean [95 % interval]",
+                "tasks better/tied/worse"], rows)
+
+
 TABLES: dict[str, Callable[[], str]] = {
     "llm_leaderboard": llm_leaderboard, "spider_small_zoos": spider_small_zoos, "live_zoo": live_zoo,
     "multisource_members": multisource_members, "live_zoo_multisource": live_zoo_multisource,
     "live_zoo_multisource_paired": live_zoo_multisource_paired, "truth_reliability": truth_reliability,
     "truth_reliability_verdicts": truth_reliability_verdicts, "vision": vision,
-    "select_mmlu_pro": select_mmlu_pro,
+    "select_mmlu_pro": select_mmlu_pro, "select_mmlu_pro_paired": select_mmlu_pro_paired,
 }
 
 

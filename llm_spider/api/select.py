@@ -1,10 +1,14 @@
-"""`select` as a library call: the best member of a recorded zoo for one of its tasks, to a stated
-confidence, with a prior from the history (the zoo's other tasks) and adaptive evaluation."""
+"""`select` as a library call: the best member of a zoo for a task, to a stated confidence, with a
+prior from the history (the zoo's other tasks) and adaptive evaluation of items. A recorded zoo
+answers items from its store; a local zoo (``--zoo local``) runs its members live, through the
+resumable run logs of `evaluate`."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from llm_spider.errors import SpiderError
@@ -16,47 +20,97 @@ class SelectResult:
     result: object  # selection.AdaptiveResult
     prior: str
     prior_strength: float
-    truth: pd.Series | None  # the task's recorded accuracies, shown beside (never used to select)
+    truth: pd.Series | None  # the task's measured accuracies, shown beside (never used to select)
+    forward_passes: int | None = None  # live zoos: items really run (the rest came from run logs)
+
+
+def recorded_tokens(zoo, level: str | None = None, progress: Progress = SILENT) -> dict[str, np.ndarray]:
+    """General tokens of a recorded zoo's tasks at ``level``: the sentence encoder over their
+    questions (cached like any task's)."""
+    from llm_spider.api.llm import encode_tasks, task_encoder
+
+    return encode_tasks(zoo.as_tasks(level), task_encoder(), progress)
+
+
+def _recorded(task: str, zoo: str, level: str | None, members: list[str] | None, progress: Progress):
+    from llm_spider.selection import RecordedEvaluator
+    from llm_spider.zoo.recorded import load_recorded
+
+    z = load_recorded(zoo)
+    evaluator = RecordedEvaluator(z, level)
+    evaluator.items(task)  # an unknown task fails here, with the closest names
+    unknown = [m for m in members or [] if m not in z.members]
+    if unknown:
+        raise SpiderError(f"not a member of '{zoo}': {', '.join(unknown)}")
+    return evaluator, z.history(level), lambda: recorded_tokens(z, level, progress), members or z.members
+
+
+def _live(task: str, zoo: str, members: list[str] | None, backend: str, batch_size: int, threads: int | None,
+          results: Path | None, large: bool, cache_dir: Path | None, progress: Progress):
+    from llm_spider.api.live import pick_models, zoo_results
+    from llm_spider.api.llm import encode_tasks, task_encoder
+    from llm_spider.paths import user_local_zoo_dir
+    from llm_spider.selection.live import LiveEvaluator
+    from llm_spider.tasks import REGISTRY
+    from llm_spider.zoo.evaluate import LocalStore, scoring_items
+    from llm_spider.zoo.local import load_backend
+
+    scoring_items(REGISTRY.get(task))  # an unknown or unscorable task fails before any model loads
+    z, history, _, _ = zoo_results(zoo, results)
+    chosen = pick_models(z, ",".join(members) if members else None, large, progress)
+    evaluator = LiveEvaluator(chosen, lambda m: load_backend(m, backend, cache_dir, batch_size, threads,
+                                                             progress=progress.note),
+                              LocalStore(results or user_local_zoo_dir(z.name)), backend)
+    known = [REGISTRY.get(t) for t in {*history.tasks, task} if t in REGISTRY]
+    return (evaluator, history, lambda: encode_tasks(known, task_encoder(cache_dir=cache_dir), progress),
+            [m.name for m in chosen])
 
 
 def select(task: str, zoo: str = "mmlu-pro", level: str | None = None, prior: str = "leaderboard",
            prior_strength: float | None = None, epsilon: float = 0.02, confidence: float = 0.95,
            budget: int | None = None, budget_share: float | None = None, members: list[str] | None = None,
-           seed: int = 0, progress: Progress = SILENT) -> SelectResult:
-    """Select on recorded zoo ``zoo`` for its task ``task`` (at ``level``). The prior comes from the
-    zoo's other tasks only; its strength, unless given, is calibrated on them (selection/prior.py)."""
-    from llm_spider.selection import RecordedEvaluator, select_adaptive
-    from llm_spider.selection.prior import (
-        PRIORS,
-        calibrate,
-        leaderboard_prior,
-    )
-    from llm_spider.zoo.recorded import load_recorded
+           seed: int = 0, backend: str = "transformers", batch_size: int = 8, threads: int | None = None,
+           results: Path | None = None, large: bool = False, cache_dir: Path | None = None,
+           progress: Progress = SILENT) -> SelectResult:
+    """Select on zoo ``zoo`` (recorded, or a local zoo run live) for ``task``. The prior comes from
+    the zoo's other tasks only; its strength, unless given, is calibrated on them (selection/prior.py).
+    A ``KeyboardInterrupt`` of a live run becomes ``api.live.Interrupted`` (every scored item is kept)."""
+    from llm_spider.selection import select_adaptive
+    from llm_spider.selection.prior import NEEDS_TOKENS, PRIORS, calibrate, estimate
+    from llm_spider.zoo.local import zoo_names
 
     if prior not in PRIORS:
         raise SpiderError(f"prior must be one of {', '.join(PRIORS)}, got {prior!r}")
     if budget is not None and budget_share is not None:
         raise SpiderError("give --budget or --budget-share, not both")
-    z = load_recorded(zoo)
-    evaluator = RecordedEvaluator(z, level)
-    evaluator.items(task)  # an unknown task fails here, with the closest names
-    history = z.history(level)
-    candidates = members or z.members
-    unknown = [m for m in candidates if m not in z.members]
-    if unknown:
-        raise SpiderError(f"not a member of '{zoo}': {', '.join(unknown)}")
-    others = history.drop_tasks([task])
-    mean, strength, shift_var = None, 0.0, None
-    if prior == "leaderboard":
-        mean = leaderboard_prior(others, task)
-        cal = calibrate(others)
-        strength, shift_var = cal.strength if prior_strength is None else prior_strength, cal.shift_var
-        progress.note(f"prior: each member's mean accuracy over the other {len(others.tasks)} tasks, worth "
-                      f"{strength:.1f} items" + (" (calibrated on them)" if prior_strength is None else "")
+    live = zoo in zoo_names()
+    if live:
+        evaluator, history, tokens, candidates = _live(task, zoo, members, backend, batch_size, threads, results,
+                                                       large, cache_dir, progress)
+    else:
+        evaluator, history, tokens, candidates = _recorded(task, zoo, level, members, progress)
+    others = history.drop_tasks([task]) if task in history.tasks else history
+    mean, strength, shift_var, outliers = None, 0.0, None, 0.0
+    if prior != "flat":
+        toks = tokens() if prior in NEEDS_TOKENS else None
+        mean = estimate(prior, others, task, toks)
+        cal = calibrate(others, prior, toks)
+        strength = cal.strength if prior_strength is None else prior_strength
+        shift_var, outliers = cal.shift_var, cal.outlier_share
+        progress.note(f"prior: {prior} from the other {len(others.tasks)} tasks, worth {strength:.1f} items"
+                      + (" (calibrated on them)" if prior_strength is None else "")
                       + f" beside the task's common shift (sd {shift_var ** 0.5:.3f} before any item)")
     if budget_share is not None:
         budget = int(budget_share * len(candidates) * len(evaluator.items(task)))
-    result = select_adaptive(evaluator, task, candidates, mean, strength, shift_var, epsilon=epsilon,
-                             confidence=confidence, budget=budget, seed=seed)
-    truth = history.wide()[task] if task in history.tasks else None
-    return SelectResult(result, prior, strength, truth)
+    try:
+        result = select_adaptive(evaluator, task, candidates, mean, strength, shift_var, outliers, epsilon=epsilon,
+                                 confidence=confidence, budget=budget, seed=seed)
+    except KeyboardInterrupt:
+        from llm_spider.api.live import Interrupted
+
+        raise Interrupted("every scored item is kept in the run logs; rerun the same command to resume") from None
+    finally:
+        if live:
+            evaluator.close()
+    truth = history.wide()[task].reindex(candidates) if task in history.tasks else None
+    return SelectResult(result, prior, strength, truth, evaluator.forward_passes if live else None)

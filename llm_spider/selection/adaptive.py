@@ -26,9 +26,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+from scipy.special import betaln, expit
 
 from llm_spider.errors import SpiderError
 from llm_spider.selection.evaluators import ItemEvaluator
+
+OUTLIER_ITEMS = 2.0  # an outlier's prior: centred like the rest, worth 2 items (nearly flat)
 
 
 @dataclass
@@ -67,10 +70,27 @@ def _prior_centre(prior: pd.Series | None, members: list[str], strength: float) 
     return np.where(known, mu, 0.5), np.where(known, strength, 0.0)
 
 
-def _shift_posterior(mu: np.ndarray, s: np.ndarray, wins: np.ndarray, losses: np.ndarray,
-                     shift_var: float) -> tuple[float, float]:
+def outlier_weight(centre: np.ndarray, s: np.ndarray, wins: np.ndarray, losses: np.ndarray,
+                   share: float) -> np.ndarray:
+    """Each member's posterior probability of being an outlier the prior does not describe (a
+    specialist, or a member broken on this task): its items' likelihood under a nearly flat Beta
+    around the same centre against under the prior's, weighed by the history's ``share`` of them."""
+    if share <= 0:
+        return np.zeros(len(centre))
+    c = np.clip(centre, 0.01, 0.99)
+    a_in, b_in = 1.0 + s * c, 1.0 + s * (1 - c)
+    a_out, b_out = 1.0 + OUTLIER_ITEMS * c, 1.0 + OUTLIER_ITEMS * (1 - c)
+    log_in = betaln(a_in + wins, b_in + losses) - betaln(a_in, b_in)
+    log_out = betaln(a_out + wins, b_out + losses) - betaln(a_out, b_out)
+    odds = np.log(share / (1 - share)) + log_out - log_in
+    return np.where(s > 0, expit(odds), 0.0)
+
+
+def shift_posterior(mu: np.ndarray, s: np.ndarray, wins: np.ndarray, losses: np.ndarray,
+                    shift_var: float, outlier: np.ndarray | None = None) -> tuple[float, float]:
     """Mean and sd of the common shift given each informed member's observed accuracy (Gaussian,
-    each member weighted by its residual variance plus its sampling noise)."""
+    each member weighted by its residual variance plus its sampling noise, and by how likely it is
+    to be no outlier)."""
     n = wins + losses
     used = (n > 0) & (s > 0)
     if not used.any():
@@ -78,13 +98,22 @@ def _shift_posterior(mu: np.ndarray, s: np.ndarray, wins: np.ndarray, losses: np
     p = (wins[used] + 0.5) / (n[used] + 1.0)
     resid = mu[used] * (1 - mu[used]) / (s[used] + 1.0)
     w = 1.0 / (resid + p * (1 - p) / n[used])
+    if outlier is not None:
+        w = w * (1.0 - outlier[used])
     precision = float(w.sum()) + 1.0 / shift_var
     return float(np.sum(w * (wins[used] / n[used] - mu[used]))) / precision, float(np.sqrt(1.0 / precision))
 
 
+def probe_order(evaluator: ItemEvaluator, task: str, seed: int) -> np.ndarray:
+    """The task's items in the seeded order every selection method walks, so that at one seed all
+    of them, adaptive or fixed, see the same first items."""
+    items = np.asarray(evaluator.items(task))
+    return items[np.random.default_rng(seed).permutation(len(items))]
+
+
 def select_adaptive(evaluator: ItemEvaluator, task: str, candidates: list[str] | None = None,
                     prior: pd.Series | None = None, prior_strength: float = 0.0, shift_var: float | None = None,
-                    epsilon: float = 0.02, confidence: float = 0.95, budget: int | None = None, batch: int = 4,
+                    outlier_share: float = 0.0, epsilon: float = 0.02, confidence: float = 0.95, budget: int | None = None, batch: int = 4,
                     beta: float = 0.5, samples: int = 2000, seed: int = 0) -> AdaptiveResult:
     """Run adaptive selection of the best of ``candidates`` (default: every member) on ``task``.
 
@@ -99,26 +128,29 @@ def select_adaptive(evaluator: ItemEvaluator, task: str, candidates: list[str] |
     members = list(candidates or evaluator.members)
     if len(members) < 2:
         raise SpiderError("selection needs at least two candidates")
-    items = np.asarray(evaluator.items(task))
-    order = items[rng.permutation(len(items))]  # one seeded order of items, shared by every member
+    order = probe_order(evaluator, task, seed)  # one order of items, shared by every member
+    n_items = len(order)
     m = len(members)
     mu, strength = _prior_centre(prior, members, prior_strength)
     shifted = shift_var is not None and shift_var > 0 and bool((strength > 0).any())
     wins, losses, seen, missing = (np.zeros(m) for _ in range(4))
-    brute = m * len(items)
+    brute = m * n_items
     budget = brute if budget is None else min(int(budget), brute)
     spent, stopped = 0, "exhausted"
 
     def draws(n: int) -> np.ndarray:
         """(n, m) accuracies on the whole task: known items exactly, the rest from the posterior (the
         common shift drawn once per row, so the members share it)."""
-        total = np.maximum(len(items) - missing, 1.0)
-        centre = mu
+        total = np.maximum(n_items - missing, 1.0)
+        centre, out = mu, outlier_weight(mu, strength, wins, losses, outlier_share)
         if shifted:
-            shift, sd = _shift_posterior(mu, strength, wins, losses, shift_var)
+            shift, sd = shift_posterior(mu, strength, wins, losses, shift_var)
+            out = outlier_weight(mu + shift, strength, wins, losses, outlier_share)
+            shift, sd = shift_posterior(mu, strength, wins, losses, shift_var, out)
             centre = mu + rng.normal(shift, sd, size=(n, 1))
         centre = np.clip(centre, 0.01, 0.99)
-        a, b = 1.0 + strength * centre + wins, 1.0 + strength * (1.0 - centre) + losses
+        s = np.where(rng.random((n, m)) < out, np.minimum(strength, OUTLIER_ITEMS), strength)
+        a, b = 1.0 + s * centre + wins, 1.0 + s * (1.0 - centre) + losses
         rest = rng.beta(a, b, size=(n, m))
         return (wins + (total - seen + missing) * rest) / total
 
@@ -133,7 +165,7 @@ def select_adaptive(evaluator: ItemEvaluator, task: str, candidates: list[str] |
         if spent >= budget:
             stopped = "budget"
             break
-        open_ = seen < len(items)
+        open_ = seen < n_items
         if not open_.any():
             break
         theta = draws(1)[0]
@@ -147,7 +179,7 @@ def select_adaptive(evaluator: ItemEvaluator, task: str, candidates: list[str] |
                 if int(np.argmax(again)) != leader:
                     chosen = int(np.argmax(again))
                     break
-        k = int(min(batch, len(items) - seen[chosen], budget - spent))
+        k = int(min(batch, n_items - seen[chosen], budget - spent))
         ids = order[int(seen[chosen]):int(seen[chosen]) + k]
         out = evaluator.evaluate(members[chosen], task, ids)
         wins[chosen] += np.nansum(out)

@@ -22,9 +22,15 @@ from llm_spider.metrics import weighted_tau
 from llm_spider.progress import SILENT, Progress
 from llm_spider.selection.adaptive import select_adaptive
 from llm_spider.selection.evaluators import RecordedEvaluator
-from llm_spider.selection.prior import calibrate, leaderboard_prior
+from llm_spider.selection.fixed import select_fixed
+from llm_spider.selection.prior import NEEDS_TOKENS, calibrate, estimate
 
-METHODS = ("brute-force", "leaderboard", "adaptive-flat", "adaptive-leaderboard")
+PRIOR_ONLY = ("leaderboard", "similar-tasks", "spider")
+RERANKS = tuple(f"rerank-k{k}-n{n}" for k in (3, 5) for n in (8, 16))
+PROBES = 16  # items per candidate of probes-only, the paper's scale of probing
+RERANK_PRIOR = "spider"  # the paper re-ranks the Spider's top k
+METHODS = ("brute-force", *PRIOR_ONLY, *RERANKS, "probes-only", "adaptive-flat", "adaptive-leaderboard",
+           "adaptive-spider")
 MEMBER_SETS = ("all", "open", "sub12")
 # mmlu-pro's members whose weights are not public (API models); every other member's are.
 CLOSED = ("gemini-1.5-flash-002", "gemini-1.5-pro-002", "gemini-3.1-pro", "gpt-4o-2024-05-13")
@@ -52,10 +58,46 @@ def _record(truth: pd.Series, pick: str, scores: pd.Series, evaluations: int, br
             "weighted_tau": weighted_tau(both["t"], both["s"]) if len(both) > 1 else float("nan")}
 
 
+def priors_needed(methods: Sequence[str]) -> list[str]:
+    """The prior estimates ``methods`` read (each computed and calibrated once per target task)."""
+    need = {m.removeprefix("adaptive-") for m in methods if m in PRIOR_ONLY or m.startswith("adaptive-")}
+    if any(m in RERANKS for m in methods):
+        need.add(RERANK_PRIOR)
+    return [p for p in PRIOR_ONLY if p in need]
+
+
+def _method(method: str, evaluator, task: str, members: list[str], truth: pd.Series, est: dict, cal: dict,
+            brute: int, epsilon: float, confidence: float, seed: int) -> dict:
+    """One method's record on one target: the pick, the scores it ranks by, what it spent."""
+    if method == "brute-force":
+        return _record(truth, str(truth.idxmax()), truth, brute, brute, epsilon)
+    if method in PRIOR_ONLY:
+        scores = est[method].reindex(members)
+        return _record(truth, str(scores.idxmax()), scores, 0, brute, epsilon)
+    if method == "probes-only":
+        pick, scores, spent = select_fixed(evaluator, task, members, PROBES, seed=seed)
+        return _record(truth, pick, scores, spent, brute, epsilon)
+    if method in RERANKS:
+        k, n = (int(part[1:]) for part in method.split("-")[1:])
+        c = cal[RERANK_PRIOR]
+        pick, scores, spent = select_fixed(evaluator, task, members, n, k, est[RERANK_PRIOR], c.strength,
+                                           c.shift_var, seed)
+        return _record(truth, pick, scores, spent, brute, epsilon)
+    prior = method.removeprefix("adaptive-")
+    informed = prior != "flat"
+    res = select_adaptive(evaluator, task, members, est[prior] if informed else None,
+                          cal[prior].strength if informed else 0.0, cal[prior].shift_var if informed else None,
+                          cal[prior].outlier_share if informed else 0.0, epsilon=epsilon, confidence=confidence, seed=seed)
+    return _record(truth, res.pick, res.mean, res.evaluations, brute, epsilon)
+
+
 def run(zoo, level: str | None = None, sets: Sequence[str] = ("all",), methods: Sequence[str] = METHODS,
-        seeds: Sequence[int] = (0,), epsilon: float = 0.02, confidence: float = 0.95,
+        seeds: Sequence[int] = (0,), epsilon: float = 0.02, confidence: float = 0.95, tokens=None,
         progress: Progress = SILENT) -> list[dict]:
-    """Every method on every task of ``zoo`` (a RecordedZoo) at ``level``, for each member set and seed."""
+    """Every method on every task of ``zoo`` (a RecordedZoo) at ``level``, for each member set and seed.
+    ``tokens``: task -> general tokens of the zoo's tasks, needed by the similar-tasks and Spider
+    priors. Each prior is estimated and calibrated once per target, on the other tasks' history of
+    every member; a member set only picks candidates from it."""
     unknown = [m for m in methods if m not in METHODS]
     if unknown:
         raise UnknownNameError("selection method", unknown[0], METHODS)
@@ -63,33 +105,29 @@ def run(zoo, level: str | None = None, sets: Sequence[str] = ("all",), methods: 
     history = zoo.history(level)
     evaluator = RecordedEvaluator(zoo, level)
     wide = history.wide()
+    priors = priors_needed(methods)
+    if tokens is None and any(p in NEEDS_TOKENS for p in priors):
+        raise SpiderError(f"the {', '.join(p for p in priors if p in NEEDS_TOKENS)} prior(s) need the tasks' tokens")
     jobs = [(s, i, cands) for s in sets for i, cands in enumerate(member_sets(zoo.members, s))]
     records = []
-    with progress.bar(f"select benchmark ({zoo.name}, {level})", len(jobs) * len(wide.columns) * len(seeds)) as bar:
-        for set_name, zoo_index, cands in jobs:
-            for task in wide.columns:
+    with progress.bar(f"select benchmark ({zoo.name}, {level})", len(wide.columns) * (1 + len(jobs) * len(seeds))) as bar:
+        for task in wide.columns:
+            others = history.drop_tasks([task])
+            est = {p: estimate(p, others, task, tokens) for p in priors}
+            cal = {p: calibrate(others, p, tokens) for p in priors}
+            bar.advance()
+            for set_name, zoo_index, cands in jobs:
                 truth = wide[task].reindex(cands).dropna()
                 if len(truth) < 2:
                     raise SpiderError(f"fewer than two members with a recorded accuracy on {task}")
                 members = list(truth.index)
-                others = history.drop_tasks([task]).subset(models=members)
-                prior = leaderboard_prior(others, task)
-                cal = calibrate(others)
                 brute = len(members) * len(evaluator.items(task))
                 base = {"zoo": zoo.name, "level": level, "members": set_name, "zoo_index": zoo_index, "task": task}
                 for seed in seeds:
                     for method in methods:
                         t0 = time.perf_counter()
-                        if method == "brute-force":
-                            rec = _record(truth, str(truth.idxmax()), truth, brute, brute, epsilon)
-                        elif method == "leaderboard":
-                            rec = _record(truth, str(prior.reindex(members).idxmax()), prior, 0, brute, epsilon)
-                        else:
-                            informed = method == "adaptive-leaderboard"
-                            res = select_adaptive(evaluator, task, members, prior if informed else None,
-                                                  cal.strength if informed else 0.0, cal.shift_var,
-                                                  epsilon=epsilon, confidence=confidence, seed=seed)
-                            rec = _record(truth, res.pick, res.mean, res.evaluations, brute, epsilon)
+                        rec = _method(method, evaluator, task, members, truth, est, cal, brute, epsilon, confidence,
+                                      seed)
                         records.append({**base, "method": method, "seed": seed, **rec,
                                         "seconds": time.perf_counter() - t0})
                     bar.advance()
@@ -103,3 +141,26 @@ def summarize(records: Sequence[dict]) -> pd.DataFrame:
         eps_good=("eps_good", "mean"), cost_share=("cost_share", "mean"), top1_regret=("top1_regret", "mean"),
         weighted_tau=("weighted_tau", "mean"), runs=("task", "size"))
     return out.reset_index()
+
+
+def paired(records: Sequence[dict], method: str = "adaptive-spider", against: str = "adaptive-leaderboard") -> pd.DataFrame:
+    """``method`` minus ``against`` per level and member set, for cost share and top-1 regret: each
+    task's difference averaged over seeds (and sub-zoos), then the mean over tasks with its 95 %
+    paired bootstrap interval, and the tasks on which ``method`` costs or loses less, ties, more."""
+    from llm_spider.metrics import paired_bootstrap
+
+    df = pd.DataFrame(records)
+    rows = []
+    for (level, members), group in df.groupby(["level", "members"], sort=False):
+        for metric in ("cost_share", "top1_regret"):
+            table = group.pivot_table(index="task", columns="method", values=metric, aggfunc="mean")
+            if method not in table or against not in table:
+                continue
+            d = (table[method] - table[against]).dropna()
+            if len(d) < 2:
+                continue
+            mean, low, high = paired_bootstrap(d.to_numpy())
+            rows.append({"level": level, "members": members, "metric": metric, "tasks": len(d), "mean_difference": mean,
+                         "ci95_low": low, "ci95_high": high, "better": int((d < -1e-12).sum()),
+                         "ties": int((d.abs() <= 1e-12).sum()), "worse": int((d > 1e-12).sum())})
+    return pd.DataFrame(rows)

@@ -1,6 +1,11 @@
 """The prior of adaptive selection: a ranker's estimate of each member's accuracy on the target, and
 what that estimate is worth, calibrated on the history alone.
 
+Three estimates (``PRIORS``, besides ``flat``): ``leaderboard``, each member's mean accuracy over
+the history's tasks; ``similar-tasks``, its weighted mean over the tasks whose questions read most
+alike (ranking/similarity.py); ``spider``, the Spider trained on the history, whose per-task
+z-scores are put back on the accuracy scale with the history's mean spread between members.
+
 The model: a member's accuracy on a new task is its estimate, plus a shift common to every member
 (the task is harder or easier than the history's average), plus the member's own residual. Why
 split the two: the shift is large (MMLU-Pro: sd 0.11 between categories) but is learnt from the
@@ -9,28 +14,33 @@ member's own items can correct. A prior that folded the shift into one error wou
 items instead of ~90, and one that ignored it would compare an evaluated member with unevaluated
 ones at the wrong level.
 
-Why method of moments, leave-one-task-out: ranking every history task from the others gives the
+Why method of moments, leave-one-task-out: estimating history tasks from the others gives the
 estimate's real errors; their mean per-task offset and the spread around it calibrate the shift's
 variance and the residual's, and a Beta prior of strength s around mu has variance
-mu(1 - mu) / (s + 1).
+mu(1 - mu) / (s + 1). The Spider is retrained for each task it estimates; to keep that affordable
+its calibration uses ``SPIDER_INNER`` seeded history tasks rather than all.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
-from llm_spider.errors import SpiderError
+from llm_spider.errors import SpiderError, UnknownNameError
 from llm_spider.zoo.history import History
 
-PRIORS = ("leaderboard", "flat")
+PRIORS = ("spider", "leaderboard", "similar-tasks", "flat")
+NEEDS_TOKENS = ("spider", "similar-tasks")
 # A few history tasks can happen to agree (two near-identical tasks), which would make the prior
-# worth more than any evaluation could overturn. One pseudo-task on which the prior knows nothing
-# (its error as large as a flat prior's) is pooled with the history's tasks, so a short history
-# gives a weak prior and a long one what its errors say.
-PSEUDO_TASKS = 1.0
+# worth more than any evaluation could overturn. One pseudo-task is pooled with the history's tasks,
+# on which the estimate is worth only PSEUDO_ITEMS items and the shift is unknown (as large as a
+# flat prior's error), so a short history gives a weak prior and a long one what its errors say.
+PSEUDO_TASKS, PSEUDO_ITEMS = 1.0, 10.0
+SPIDER_INNER = 6
+OUTLIER_SDS = 3.0
 
 
 @dataclass(frozen=True)
@@ -40,6 +50,7 @@ class Calibration:
 
     strength: float
     shift_var: float
+    outlier_share: float = 0.0
 
 
 def leaderboard_prior(history: History, task: str) -> pd.Series:
@@ -50,21 +61,52 @@ def leaderboard_prior(history: History, task: str) -> pd.Series:
     return rest.wide().mean(axis=1)
 
 
-def calibrate(history: History) -> Calibration:
-    """Calibrate the leaderboard prior's residual strength and shift variance on ``history`` (which
-    must not hold the target), each task estimated from the others."""
+def estimate(prior: str, history: History, task: str, tokens: Mapping[str, np.ndarray] | None = None,
+             seed: int = 0) -> pd.Series:
+    """The ``prior``'s accuracy estimate for every member of ``history`` on ``task`` (never read
+    from the history, should it hold the task). ``tokens``: task → general tokens, for the priors
+    that read the questions."""
+    if prior not in PRIORS or prior == "flat":
+        raise UnknownNameError("prior estimate", prior, PRIORS[:-1])
+    rest = history.drop_tasks([task]) if task in history.tasks else history
+    if prior == "leaderboard":
+        return leaderboard_prior(rest, task)
+    if tokens is None or task not in tokens:
+        raise SpiderError(f"the {prior} prior needs the general tokens of task '{task}'")
+    if prior == "similar-tasks":
+        from llm_spider.ranking.similarity import NearestTasks
+
+        return NearestTasks().fit(rest, tokens).estimate(task, tokens[task])
+    from llm_spider.ranking.base import TaskView
+    from llm_spider.ranking.spider import SpiderRanker
+
+    z = SpiderRanker(random_state=seed).fit(rest, tokens).predict(TaskView(task, tokens[task]))
+    wide = rest.wide()
+    return wide.mean().mean() + wide.std(ddof=0).mean() * z.reindex(wide.index)
+
+
+def calibrate(history: History, prior: str = "leaderboard", tokens: Mapping[str, np.ndarray] | None = None,
+              seed: int = 0) -> Calibration:
+    """Calibrate ``prior``'s residual strength and shift variance on ``history`` (which must not
+    hold the target), each history task estimated from the others."""
     wide = history.wide()
     if wide.shape[1] < 2:
         raise SpiderError("calibrating the prior needs at least two history tasks")
+    inner = list(wide.columns)
+    if prior == "spider" and len(inner) > SPIDER_INNER:
+        inner = sorted(np.random.default_rng(seed).choice(inner, SPIDER_INNER, replace=False))
     resid, shifts, var = [], [], []
-    for t in wide.columns:
-        mu = wide.drop(columns=[t]).mean(axis=1)
+    for t in inner:
+        mu = estimate(prior, history, t, tokens, seed)
         both = pd.concat([wide[t], mu], axis=1, keys=["truth", "mu"]).dropna()
         err = (both["truth"] - both["mu"]).to_numpy()
         shifts.append(float(err.mean()) ** 2)
         resid.append((err - err.mean()) ** 2)
-        var.append((both["mu"] * (1 - both["mu"])).to_numpy())
+        var.append((both["mu"].clip(0.01, 0.99) * (1 - both["mu"].clip(0.01, 0.99))).to_numpy())
     spread, k = float(np.mean(np.concatenate(var))), len(resid)
-    resid_var = (k * float(np.mean(np.concatenate(resid))) + PSEUDO_TASKS * spread) / (k + PSEUDO_TASKS)
+    errors = np.concatenate(resid)
+    resid_var = ((k * float(np.mean(errors)) + PSEUDO_TASKS * spread / (1 + PSEUDO_ITEMS)) / (k + PSEUDO_TASKS))
     shift_var = (k * float(np.mean(shifts)) + PSEUDO_TASKS * spread) / (k + PSEUDO_TASKS)
-    return Calibration(max(spread / max(resid_var, 1e-12) - 1.0, 0.0), shift_var)
+    # members the estimate missed by over OUTLIER_SDS residual sds, one pseudo-outlier added
+    outliers = (float(np.sum(errors > OUTLIER_SDS ** 2 * resid_var)) + 1.0) / (len(errors) + 2.0)
+    return Calibration(max(spread / max(resid_var, 1e-12) - 1.0, 0.0), shift_var, outliers)

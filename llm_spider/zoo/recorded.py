@@ -104,6 +104,27 @@ class RecordedZoo:
             rows += [{"model": m, "task": t, "score": float(a), "n_items": len(ids)} for m, a in acc.items()]
         return History(pd.DataFrame(rows).assign(source=f"recorded:{self.name}:{level}"))
 
+    def as_tasks(self, level: str | None = None) -> list:
+        """Each task as a ``tasks.Task`` over its questions (text and options, no answers), so the
+        sentence encoder can give it general tokens like any other task; versioned by content, so
+        another zoo's task of the same name is encoded afresh."""
+        import hashlib
+
+        from llm_spider.tasks.base import Item, Task
+
+        if "question" not in self.questions.columns:
+            raise SpiderError(f"recorded zoo '{self.name}' has no question text to encode")
+        level, out = self._level(level), []
+        by_id = self.questions.set_index("question_id")
+        for t, ids in self.tasks(level).items():
+            rows = by_id.loc[ids]
+            items = [Item(str(q), tuple(str(o) for o in (opts if opts is not None else ())))
+                     for q, opts in zip(rows["question"], rows.get("options", [None] * len(rows)))]
+            digest = hashlib.sha256("\x1f".join(i.question for i in items).encode()).hexdigest()[:12]
+            out.append(Task(t, f"recorded:{self.name}", f"{self.name} {level} {t}", "mc.jinja",
+                            (lambda items=items: items), version=digest))
+        return out
+
     def outcomes(self, model: str, ids: Sequence) -> np.ndarray:
         """1.0 / 0.0 per question id (NaN where the model has no result): what "running" gives."""
         if model not in self._correct.columns:

@@ -109,3 +109,23 @@ def test_compare_runs_the_live_path_on_two_small_models(tmp_path):
     assert "paired bootstrap" in result.output and "spider+evidence" in result.output
     assert "ground truth: " in result.output  # how far the truth itself can be trusted (zoo/reliability)
     assert (tmp_path / "live.png").stat().st_size > 10_000
+
+
+@needs_both
+def test_select_runs_two_small_models_live_and_a_rerun_reads_its_run_logs(tmp_path):
+    from llm_spider import api
+
+    kwargs = dict(zoo="local", members=["smollm2-135m-instruct", "gemma3-270m"], budget=16, threads=2,
+                  results=tmp_path)
+    first = api.select("bbh_snarks", **kwargs)
+    r = first.result
+    assert r.evaluations == first.forward_passes == 16 and r.stopped in ("budget", "confidence")
+    assert set(r.evaluated.index) == {"smollm2-135m-instruct", "gemma3-270m"} and r.evaluated.sum() == 16
+    assert first.truth is not None  # the shipped truth is shown beside, the prior never read it
+    again = api.select("bbh_snarks", **kwargs)
+    assert again.forward_passes == 0 and again.result.pick == r.pick  # every item came from the run logs
+    result = runner.invoke(app, ["select", "--zoo", "local", "--task", "bbh_snarks", "--models",
+                                 "smollm2-135m-instruct,gemma3-270m", "--budget", "16", "--results", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    text = " ".join(result.output.split())  # the title wraps at the test terminal's width
+    assert "16 item evaluations (0 run now" in text

@@ -23,8 +23,15 @@ def toy(n_items: int = 300) -> RecordedZoo:
     return RecordedZoo("toy", questions, pd.concat(rows, ignore_index=True), ("task",), {"task": 1})
 
 
+def toy_tokens(dim: int = 8) -> dict[str, np.ndarray]:
+    """General tokens for the toy's tasks (which have no question text): a, b alike, c apart."""
+    rng = np.random.default_rng(1)
+    base = rng.normal(size=(2, dim))
+    return {t: base[int(t == "c")] + 0.1 * rng.normal(size=(4, dim)) for t in "abc"}
+
+
 def test_every_method_gives_a_contract_record_and_adaptive_finds_the_specialist():
-    records = run(toy(), seeds=(0, 1))
+    records = run(toy(), seeds=(0, 1), tokens=toy_tokens())
     assert {r["method"] for r in records} == set(METHODS) and all(FIELDS <= set(r) for r in records)
     assert len(records) == 3 * 2 * len(METHODS)
     by = {(r["method"], r["task"], r["seed"]): r for r in records}
@@ -45,8 +52,19 @@ def test_member_sets():
     assert len(subs) == 20 and all(len(s) == 12 for s in subs) and subs == member_sets(names, "sub12")
 
 
-def test_a_short_history_that_happens_to_agree_gives_a_weak_prior():
-    from llm_spider.selection.prior import calibrate
+def test_a_short_history_that_happens_to_agree_gives_a_prior_evidence_can_overturn():
+    from llm_spider.selection.prior import PSEUDO_ITEMS, calibrate
 
-    history = toy().history().drop_tasks(["c"])  # a and b order the members identically
-    assert calibrate(history).strength < 5
+    history = toy().history().drop_tasks(["c"])  # a and b order the members identically: no error at all
+    cal = calibrate(history)
+    assert cal.strength < 3 * (PSEUDO_ITEMS + 1) and cal.shift_var > 0.05
+
+
+def test_paired_differences_per_member_set():
+    from llm_spider.selection.benchmark import paired
+
+    records = run(toy(), sets=("all", "sub12"), methods=("adaptive-leaderboard", "adaptive-flat"), seeds=(0,))
+    d = paired(records, "adaptive-flat", "adaptive-leaderboard")
+    assert set(d["members"]) == {"all", "sub12"} and set(d["metric"]) == {"cost_share", "top1_regret"}
+    assert ((d["ci95_low"] <= d["mean_difference"]) & (d["mean_difference"] <= d["ci95_high"])).all()
+    assert (d[["better", "ties", "worse"]].sum(axis=1) == d["tasks"]).all()

@@ -1,0 +1,110 @@
+"""`llm-spider select` and `benchmark select`: the best model of a zoo to a stated confidence."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from llm_spider import api
+from llm_spider.cli.common import PROGRESS, CacheOpt, FormatOpt, app, benchmark_app, reads_data, user_errors
+from llm_spider.cli.live import BackendOpt, BatchOpt, LargeOpt, ResultsOpt, ThreadsOpt
+from llm_spider.cli.recorded import RecordedZooOpt
+from llm_spider.output import Format, emit, stderr
+
+SelectZooOpt = Annotated[str, typer.Option("--zoo", help="A recorded zoo (mmlu-pro, or one from `zoo import-items`), "
+                                                        "or a local zoo (local, multisource) whose members run live.")]
+
+
+@app.command("select")
+@user_errors
+@reads_data
+def select(
+    task: Annotated[str, typer.Option("--task", "-t", help="A task of the recorded zoo (see `zoo recorded`), or for a "
+                                      "local zoo any multiple-choice task (see `tasks list`).")],
+    zoo: SelectZooOpt = "mmlu-pro",
+    level: Annotated[Optional[str], typer.Option("--level", help="Task level (mmlu-pro: category or src).")] = None,
+    confidence: Annotated[float, typer.Option("--confidence", min=0.5, max=0.999,
+                                              help="Stop when P(pick within epsilon of the best) reaches this.")] = 0.95,
+    epsilon: Annotated[float, typer.Option("--epsilon", min=0.0, help="Accuracy a pick may trail the best by.")] = 0.02,
+    budget: Annotated[Optional[int], typer.Option("--budget", min=1, help="The most item evaluations to spend.")] = None,
+    budget_share: Annotated[Optional[float], typer.Option(
+        "--budget-share", min=0.0, max=1.0, help="... or that share of brute force (every member on every item).")] = None,
+    prior: Annotated[str, typer.Option("--prior", help="leaderboard (each member's mean over the zoo's other tasks), "
+                                       "similar-tasks, spider (both read the questions) or flat.")] = "leaderboard",
+    prior_strength: Annotated[Optional[float], typer.Option(
+        "--prior-strength", min=0.0, help="What the prior is worth, in items (default: calibrated on the other tasks).")]
+    = None,
+    models: Annotated[Optional[str], typer.Option("--models", help="Comma-separated candidates (default: all).")] = None,
+    seed: Annotated[int, typer.Option("--seed", help="Seed of the item order and of the sampling.")] = 0,
+    large: LargeOpt = False,
+    backend: BackendOpt = "transformers",
+    batch_size: BatchOpt = 8,
+    threads: ThreadsOpt = None,
+    results: ResultsOpt = None,
+    cache_dir: CacheOpt = None,
+    fmt: FormatOpt = Format.table,
+) -> None:
+    """Pick the best model of a recorded zoo for a task to a stated confidence, evaluating as few items
+    as it can: a prior from the zoo's other tasks, then items on the contenders (top-two Thompson
+    sampling) until P(pick within epsilon of the best) >= confidence or the budget is spent.
+
+    On a local zoo the members run live (--backend, --models); every scored item goes to the run log
+    `evaluate` keeps, so a killed select resumes and a later evaluate reuses its items.
+
+    Examples: llm-spider select --zoo mmlu-pro --level src --task ori_mmlu-high_school_physics
+              llm-spider select --zoo local --task arc_challenge --budget 200
+    """
+    out = api.select(task, zoo, level, prior, prior_strength, epsilon, confidence, budget, budget_share,
+                     api.split_names(models), seed, backend, batch_size, threads, results, large, cache_dir, PROGRESS)
+    r = out.result
+    df = r.frame()
+    if out.truth is not None:  # the measured accuracy on the whole task, for reading the pick: never used by it
+        df["recorded_accuracy"] = out.truth.reindex(df["model"]).to_numpy()
+    ran = "" if out.forward_passes is None else f" ({out.forward_passes:,} run now, the rest from run logs)"
+    emit(df, fmt, title=f"{task}: pick {r.pick} (P within {epsilon} of the best {r.p_good:.3f}; stopped by "
+                        f"{r.stopped}) after {r.evaluations:,} item evaluations{ran} = {r.cost_share:.2%} of brute "
+                        f"force ({r.brute_force:,}), {r.seconds:.2f}s")
+    for note in r.notes:
+        stderr.print(f"note: {note}", highlight=False)
+
+
+@benchmark_app.command("select")
+@user_errors
+@reads_data
+def benchmark_select(
+    zoo: RecordedZooOpt = "mmlu-pro",
+    level: Annotated[Optional[list[str]], typer.Option("--level", help="Task level(s) (default: the zoo's first).")]
+    = None,
+    members: Annotated[Optional[list[str]], typer.Option(
+        "--members", help="Member set(s): all, open (mmlu-pro's open-weights models), sub12 (20 seeded zoos of 12).")]
+    = None,
+    method: Annotated[Optional[list[str]], typer.Option("--method", "-m", help="Methods (default: all).")] = None,
+    seed: Annotated[Optional[list[int]], typer.Option("--seed", "-s", help="Seeds (repeatable; default 0).")] = None,
+    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Write the JSON records here "
+                                                   "(and the plot beside it).")] = None,
+    fmt: FormatOpt = Format.table,
+) -> None:
+    """Selection methods on a recorded zoo, each task left out in turn: how often the pick is within
+    0.02 of the best, and at what share of brute force's item evaluations."""
+    from llm_spider.output import write_json_atomic
+    from llm_spider.selection.benchmark import METHODS, run, summarize
+
+    from llm_spider.selection.benchmark import priors_needed
+    from llm_spider.selection.prior import NEEDS_TOKENS
+
+    z = api.load_recorded(zoo)
+    records, methods = [], method or METHODS
+    for lv in level or [z.levels[0]]:
+        tokens = (api.recorded_tokens(z, lv, PROGRESS) if any(p in NEEDS_TOKENS for p in priors_needed(methods))
+                  else None)
+        records += run(z, lv, members or ["all"], methods, seed or [0], tokens=tokens, progress=PROGRESS)
+    summary = summarize(records)
+    emit(summary, fmt, title=f"select on recorded zoo '{z.name}': means over tasks × seeds (× zoos for sub12)")
+    if output:
+        from llm_spider.plots import save_select_plot
+
+        write_json_atomic(output, records)
+        save_select_plot(summary, output.with_suffix(".png"))
+        stderr.print(f"wrote {output} and {output.with_suffix('.png')}")

@@ -1,0 +1,86 @@
+"""Selection on live models: items answered by running a local zoo's members through a backend.
+
+Why through the run log: every item a member is asked is first looked up in, and once scored
+appended to, the same per-(model, task) run log that `llm-spider evaluate` keeps (zoo/evaluate.py).
+So a killed `select` resumes with every scored item kept (only unscored items are run again), a
+later `evaluate` of the whole task reuses them, and an item `evaluate` already scored costs no
+forward pass. Selection still counts it as one evaluation: cost is what the method asked for.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
+
+import numpy as np
+
+from llm_spider.backends.base import Backend
+from llm_spider.errors import SpiderError
+from llm_spider.selection.evaluators import ItemEvaluator
+from llm_spider.zoo.evaluate import LocalStore, scoring_items
+
+LOADED = 2  # backends kept loaded: the two contenders top-two sampling alternates between
+
+
+class LiveEvaluator(ItemEvaluator):
+    """``models``: LocalModel members; ``open_backend(model)`` loads one (a ``Backend``);
+    ``store``: where the run logs live; ``backend``: its name, part of the logs' settings."""
+
+    def __init__(self, models: Sequence, open_backend: Callable[[object], Backend], store: LocalStore,
+                 backend: str = "transformers", chunk: int = 8):
+        super().__init__()
+        self.models = {m.name: m for m in models}
+        self.open_backend, self.store, self.backend, self.chunk = open_backend, store, backend, chunk
+        self._loaded: OrderedDict[str, Backend] = OrderedDict()
+        self._tasks: dict = {}
+        self.forward_passes = 0  # items actually run (not found in a run log)
+
+    @property
+    def members(self) -> list[str]:
+        return list(self.models)
+
+    def _task(self, name: str):
+        if name not in self._tasks:
+            from llm_spider.tasks import REGISTRY
+
+            task = REGISTRY.get(name)
+            self._tasks[name] = (task, {it.index: it for it in scoring_items(task)})
+        return self._tasks[name]
+
+    def items(self, task: str) -> np.ndarray:
+        return np.array(sorted(self._task(task)[1]))
+
+    def _backend(self, model: str) -> Backend:
+        if model in self._loaded:
+            self._loaded.move_to_end(model)
+        else:
+            while len(self._loaded) >= LOADED:
+                self._loaded.popitem(last=False)[1].close()
+            self._loaded[model] = self.open_backend(self.models[model])
+        return self._loaded[model]
+
+    def _outcomes(self, model: str, task: str, ids: Sequence) -> np.ndarray:
+        t, items = self._task(task)
+        unknown = [i for i in ids if int(i) not in items]
+        if unknown:
+            raise SpiderError(f"item {unknown[0]} is not a scorable item of task '{task}'")
+        log = self.store.run_log(model, t, self.backend)
+        done = log.load()
+        todo = [items[int(i)] for i in ids if int(i) not in done]
+        if todo:
+            log.start()
+            backend = self._backend(model)
+            for start in range(0, len(todo), self.chunk):
+                part = todo[start:start + self.chunk]
+                scores = backend.option_logprobs([it.prompt for it in part], [it.options for it in part])
+                recs = [{"i": it.index, "logprobs": [round(float(x), 5) for x in lp], "mass": round(float(m), 5)}
+                        for it, lp, m in zip(part, scores.logprobs, scores.option_mass)]
+                log.append(recs)
+                done.update({r["i"]: r for r in recs})
+                self.forward_passes += len(part)
+        return np.array([float(np.argmax(done[int(i)]["logprobs"]) == items[int(i)].answer) for i in ids])
+
+    def close(self) -> None:
+        while self._loaded:
+            self._loaded.popitem()[1].close()
+
