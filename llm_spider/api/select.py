@@ -5,7 +5,7 @@ resumable run logs of `evaluate`."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -71,10 +71,12 @@ def select(task: str, zoo: str = "mmlu-pro", level: str | None = None, prior: st
            budget: int | None = None, budget_share: float | None = None, members: list[str] | None = None,
            seed: int = 0, backend: str = "transformers", batch_size: int = 8, threads: int | None = None,
            results: Path | None = None, large: bool = False, cache_dir: Path | None = None,
-           progress: Progress = SILENT) -> SelectResult:
+           label_free: bool = False, progress: Progress = SILENT) -> SelectResult:
     """Select on zoo ``zoo`` (recorded, or a local zoo run live) for ``task``. The prior comes from
     the zoo's other tasks only; its strength, unless given, is calibrated on them (selection/prior.py).
-    A ``KeyboardInterrupt`` of a live run becomes ``api.live.Interrupted`` (every scored item is kept)."""
+    ``label_free``: judge members by agreement with a panel of the prior's top members instead of
+    by the answer key (selection/labelfree.py). A ``KeyboardInterrupt`` of a live run becomes
+    ``api.live.Interrupted`` (every scored item is kept)."""
     from llm_spider.selection import select_adaptive
     from llm_spider.selection.prior import NEEDS_TOKENS, PRIORS, calibrate, estimate
     from llm_spider.zoo.local import zoo_names
@@ -102,9 +104,19 @@ def select(task: str, zoo: str = "mmlu-pro", level: str | None = None, prior: st
                       + f" beside the task's common shift (sd {shift_var ** 0.5:.3f} before any item)")
     if budget_share is not None:
         budget = int(budget_share * len(candidates) * len(evaluator.items(task)))
+    judge = evaluator
+    if label_free:
+        from llm_spider.selection.labelfree import PANEL, ConsensusEvaluator
+
+        ranked = list(mean.reindex(candidates).sort_values(ascending=False, kind="stable").index) if mean is not None \
+            else list(candidates)
+        judge = ConsensusEvaluator(evaluator, ranked[:PANEL])
+        progress.note(f"label-free: members judged by agreement with {', '.join(judge.panel)}")
     try:
-        result = select_adaptive(evaluator, task, candidates, mean, strength, shift_var, outliers, epsilon=epsilon,
+        result = select_adaptive(judge, task, candidates, mean, strength, shift_var, outliers, epsilon=epsilon,
                                  confidence=confidence, budget=budget, seed=seed)
+        if label_free:  # the panel's answers are paid for too
+            result = replace(result, evaluations=judge.unique_evaluations)
     except KeyboardInterrupt:
         from llm_spider.api.live import Interrupted
 

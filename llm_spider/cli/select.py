@@ -38,6 +38,8 @@ def select(
     = None,
     models: Annotated[Optional[str], typer.Option("--models", help="Comma-separated candidates (default: all).")] = None,
     seed: Annotated[int, typer.Option("--seed", help="Seed of the item order and of the sampling.")] = 0,
+    label_free: Annotated[bool, typer.Option("--label-free", help="No answer key: judge members by agreement with "
+                                             "a panel of the prior's five strongest (paid for in evaluations).")] = False,
     large: LargeOpt = False,
     backend: BackendOpt = "transformers",
     batch_size: BatchOpt = 8,
@@ -57,7 +59,8 @@ def select(
               llm-spider select --zoo local --task arc_challenge --budget 200
     """
     out = api.select(task, zoo, level, prior, prior_strength, epsilon, confidence, budget, budget_share,
-                     api.split_names(models), seed, backend, batch_size, threads, results, large, cache_dir, PROGRESS)
+                     api.split_names(models), seed, backend, batch_size, threads, results, large, cache_dir,
+                     label_free, PROGRESS)
     r = out.result
     df = r.frame()
     if out.truth is not None:  # the measured accuracy on the whole task, for reading the pick: never used by it
@@ -84,14 +87,14 @@ def benchmark_select(
     seed: Annotated[Optional[list[int]], typer.Option("--seed", "-s", help="Seeds (repeatable; default 0).")] = None,
     output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Write the JSON records here "
                                                    "(and the plot beside it).")] = None,
+    workers: Annotated[int, typer.Option("--workers", "-j", min=1, help="Processes, one left-out task each "
+                                         "(the results do not depend on it).")] = 1,
     fmt: FormatOpt = Format.table,
 ) -> None:
     """Selection methods on a recorded zoo, each task left out in turn: how often the pick is within
     0.02 of the best, and at what share of brute force's item evaluations."""
     from llm_spider.output import write_json_atomic
-    from llm_spider.selection.benchmark import METHODS, run, summarize
-
-    from llm_spider.selection.benchmark import priors_needed
+    from llm_spider.selection.benchmark import METHODS, priors_needed, run, summarize
     from llm_spider.selection.prior import NEEDS_TOKENS
 
     z = api.load_recorded(zoo)
@@ -99,7 +102,8 @@ def benchmark_select(
     for lv in level or [z.levels[0]]:
         tokens = (api.recorded_tokens(z, lv, PROGRESS) if any(p in NEEDS_TOKENS for p in priors_needed(methods))
                   else None)
-        records += run(z, lv, members or ["all"], methods, seed or [0], tokens=tokens, progress=PROGRESS)
+        records += run(z, lv, members or ["all"], methods, seed or [0], tokens=tokens, workers=workers,
+                       progress=PROGRESS)
     summary = summarize(records)
     emit(summary, fmt, title=f"select on recorded zoo '{z.name}': means over tasks × seeds (× zoos for sub12)")
     if output:

@@ -23,14 +23,16 @@ from llm_spider.progress import SILENT, Progress
 from llm_spider.selection.adaptive import select_adaptive
 from llm_spider.selection.evaluators import RecordedEvaluator
 from llm_spider.selection.fixed import select_fixed
+from llm_spider.selection.labelfree import PANEL, ConsensusEvaluator
 from llm_spider.selection.prior import NEEDS_TOKENS, calibrate, estimate
 
 PRIOR_ONLY = ("leaderboard", "similar-tasks", "spider")
 RERANKS = tuple(f"rerank-k{k}-n{n}" for k in (3, 5) for n in (8, 16))
 PROBES = 16  # items per candidate of probes-only, the paper's scale of probing
 RERANK_PRIOR = "spider"  # the paper re-ranks the Spider's top k
+LABEL_FREE_PRIOR = "leaderboard"  # adaptive-label-free: its prior, and the panel it takes from it
 METHODS = ("brute-force", *PRIOR_ONLY, *RERANKS, "probes-only", "adaptive-flat", "adaptive-leaderboard",
-           "adaptive-spider")
+           "adaptive-spider", "adaptive-label-free")
 MEMBER_SETS = ("all", "open", "sub12")
 # mmlu-pro's members whose weights are not public (API models); every other member's are.
 CLOSED = ("gemini-1.5-flash-002", "gemini-1.5-pro-002", "gemini-3.1-pro", "gpt-4o-2024-05-13")
@@ -63,6 +65,8 @@ def priors_needed(methods: Sequence[str]) -> list[str]:
     need = {m.removeprefix("adaptive-") for m in methods if m in PRIOR_ONLY or m.startswith("adaptive-")}
     if any(m in RERANKS for m in methods):
         need.add(RERANK_PRIOR)
+    if "adaptive-label-free" in methods:
+        need.add(LABEL_FREE_PRIOR)
     return [p for p in PRIOR_ONLY if p in need]
 
 
@@ -83,55 +87,89 @@ def _method(method: str, evaluator, task: str, members: list[str], truth: pd.Ser
         pick, scores, spent = select_fixed(evaluator, task, members, n, k, est[RERANK_PRIOR], c.strength,
                                            c.shift_var, seed)
         return _record(truth, pick, scores, spent, brute, epsilon)
+    if method == "adaptive-label-free":
+        c, mu = cal[LABEL_FREE_PRIOR], est[LABEL_FREE_PRIOR]
+        panel = list(mu.reindex(members).sort_values(ascending=False, kind="stable").index[:PANEL])
+        blind = ConsensusEvaluator(evaluator, panel)
+        res = select_adaptive(blind, task, members, mu, c.strength, c.shift_var, c.outlier_share, epsilon=epsilon,
+                              confidence=confidence, seed=seed)
+        return _record(truth, res.pick, res.mean, blind.unique_evaluations, brute, epsilon)
     prior = method.removeprefix("adaptive-")
     informed = prior != "flat"
     res = select_adaptive(evaluator, task, members, est[prior] if informed else None,
                           cal[prior].strength if informed else 0.0, cal[prior].shift_var if informed else None,
-                          cal[prior].outlier_share if informed else 0.0, epsilon=epsilon, confidence=confidence, seed=seed)
+                          cal[prior].outlier_share if informed else 0.0, epsilon=epsilon, confidence=confidence,
+                          seed=seed)
     return _record(truth, res.pick, res.mean, res.evaluations, brute, epsilon)
+
+
+def _target(zoo, level: str, task: str, jobs: list, methods: Sequence[str], seeds: Sequence[int],
+            priors: list[str], tokens, epsilon: float, confidence: float) -> list[dict]:
+    """Every record of one left-out task: its priors estimated and calibrated once, then each member
+    set, seed and method."""
+    history = zoo.history(level)
+    evaluator = RecordedEvaluator(zoo, level)
+    others = history.drop_tasks([task])
+    est = {p: estimate(p, others, task, tokens) for p in priors}
+    cal = {p: calibrate(others, p, tokens) for p in priors}
+    wide, records = history.wide(), []
+    for set_name, zoo_index, cands in jobs:
+        truth = wide[task].reindex(cands).dropna()
+        if len(truth) < 2:
+            raise SpiderError(f"fewer than two members with a recorded accuracy on {task}")
+        members = list(truth.index)
+        brute = len(members) * len(evaluator.items(task))
+        base = {"zoo": zoo.name, "level": level, "members": set_name, "zoo_index": zoo_index, "task": task}
+        for seed in seeds:
+            for method in methods:
+                t0 = time.perf_counter()
+                rec = _method(method, evaluator, task, members, truth, est, cal, brute, epsilon, confidence, seed)
+                records.append({**base, "method": method, "seed": seed, **rec, "seconds": time.perf_counter() - t0})
+    return records
+
+
+def _one_thread() -> None:
+    """Worker start-up: one torch thread each, so two workers on two cores do not fight."""
+    import torch
+
+    torch.set_num_threads(1)
 
 
 def run(zoo, level: str | None = None, sets: Sequence[str] = ("all",), methods: Sequence[str] = METHODS,
         seeds: Sequence[int] = (0,), epsilon: float = 0.02, confidence: float = 0.95, tokens=None,
-        progress: Progress = SILENT) -> list[dict]:
+        workers: int = 1, progress: Progress = SILENT) -> list[dict]:
     """Every method on every task of ``zoo`` (a RecordedZoo) at ``level``, for each member set and seed.
     ``tokens``: task -> general tokens of the zoo's tasks, needed by the similar-tasks and Spider
     priors. Each prior is estimated and calibrated once per target, on the other tasks' history of
-    every member; a member set only picks candidates from it."""
+    every member; a member set only picks candidates from it. ``workers`` > 1 runs targets in that
+    many processes (each target is independent; records come back in task order)."""
     unknown = [m for m in methods if m not in METHODS]
     if unknown:
         raise UnknownNameError("selection method", unknown[0], METHODS)
     level = level or zoo.levels[0]
-    history = zoo.history(level)
-    evaluator = RecordedEvaluator(zoo, level)
-    wide = history.wide()
+    tasks = list(zoo.history(level).wide().columns)
     priors = priors_needed(methods)
     if tokens is None and any(p in NEEDS_TOKENS for p in priors):
         raise SpiderError(f"the {', '.join(p for p in priors if p in NEEDS_TOKENS)} prior(s) need the tasks' tokens")
     jobs = [(s, i, cands) for s in sets for i, cands in enumerate(member_sets(zoo.members, s))]
-    records = []
-    with progress.bar(f"select benchmark ({zoo.name}, {level})", len(wide.columns) * (1 + len(jobs) * len(seeds))) as bar:
-        for task in wide.columns:
-            others = history.drop_tasks([task])
-            est = {p: estimate(p, others, task, tokens) for p in priors}
-            cal = {p: calibrate(others, p, tokens) for p in priors}
-            bar.advance()
-            for set_name, zoo_index, cands in jobs:
-                truth = wide[task].reindex(cands).dropna()
-                if len(truth) < 2:
-                    raise SpiderError(f"fewer than two members with a recorded accuracy on {task}")
-                members = list(truth.index)
-                brute = len(members) * len(evaluator.items(task))
-                base = {"zoo": zoo.name, "level": level, "members": set_name, "zoo_index": zoo_index, "task": task}
-                for seed in seeds:
-                    for method in methods:
-                        t0 = time.perf_counter()
-                        rec = _method(method, evaluator, task, members, truth, est, cal, brute, epsilon, confidence,
-                                      seed)
-                        records.append({**base, "method": method, "seed": seed, **rec,
-                                        "seconds": time.perf_counter() - t0})
+    args = (jobs, list(methods), list(seeds), priors, tokens, epsilon, confidence)
+    done: dict[str, list[dict]] = {}
+    with progress.bar(f"select benchmark ({zoo.name}, {level})", len(tasks)) as bar:
+        if workers <= 1:
+            for task in tasks:
+                done[task] = _target(zoo, level, task, *args)
+                bar.advance()
+        else:
+            import multiprocessing
+            from concurrent.futures import ProcessPoolExecutor, as_completed
+
+            ctx = multiprocessing.get_context("spawn")  # torch is loaded: a forked copy may hang
+            with ProcessPoolExecutor(workers, mp_context=ctx, initializer=_one_thread) as pool:
+                futures = {pool.submit(_target, zoo, level, task, *args): task for task in tasks}
+                for future in as_completed(futures):
+                    done[futures[future]] = future.result()
                     bar.advance()
-    return records
+    return [r for task in tasks for r in done[task]]
 
 
 def summarize(records: Sequence[dict]) -> pd.DataFrame:
@@ -143,7 +181,8 @@ def summarize(records: Sequence[dict]) -> pd.DataFrame:
     return out.reset_index()
 
 
-def paired(records: Sequence[dict], method: str = "adaptive-spider", against: str = "adaptive-leaderboard") -> pd.DataFrame:
+def paired(records: Sequence[dict], method: str = "adaptive-spider",
+           against: str = "adaptive-leaderboard") -> pd.DataFrame:
     """``method`` minus ``against`` per level and member set, for cost share and top-1 regret: each
     task's difference averaged over seeds (and sub-zoos), then the mean over tasks with its 95 %
     paired bootstrap interval, and the tasks on which ``method`` costs or loses less, ties, more."""

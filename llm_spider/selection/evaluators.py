@@ -13,7 +13,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from llm_spider.errors import UnknownNameError
+from llm_spider.errors import SpiderError, UnknownNameError
 from llm_spider.zoo.recorded import RecordedZoo
 
 
@@ -35,6 +35,20 @@ class ItemEvaluator(ABC):
     @abstractmethod
     def _outcomes(self, model: str, task: str, ids: Sequence) -> np.ndarray:
         """1.0 / 0.0 per item; NaN where the model has no answer to give."""
+
+    def _answers(self, model: str, task: str, ids: Sequence) -> np.ndarray:
+        """The option each item was answered with (None: no answer), for label-free selection."""
+        raise SpiderError(f"{type(self).__name__} keeps no answers, only correctness: label-free selection "
+                          "needs the options the models chose")
+
+    def answers(self, model: str, task: str, ids: Sequence) -> np.ndarray:
+        """The options ``model`` chose on items ``ids`` (objects; None where it gave none); counted
+        like ``evaluate``: one evaluation per id."""
+        if model not in self.members:
+            raise UnknownNameError("model", model, self.members)
+        out = self._answers(model, task, ids)
+        self.evaluations += len(ids)
+        return out
 
     def evaluate(self, model: str, task: str, ids: Sequence) -> np.ndarray:
         """Outcomes of ``model`` on items ``ids`` of ``task``; every id asked for counts as one evaluation."""
@@ -64,3 +78,6 @@ class RecordedEvaluator(ItemEvaluator):
 
     def _outcomes(self, model: str, task: str, ids: Sequence) -> np.ndarray:
         return self.zoo.outcomes(model, ids)
+
+    def _answers(self, model: str, task: str, ids: Sequence) -> np.ndarray:
+        return self.zoo.answers(model, ids)

@@ -60,6 +60,15 @@ class LiveEvaluator(ItemEvaluator):
         return self._loaded[model]
 
     def _outcomes(self, model: str, task: str, ids: Sequence) -> np.ndarray:
+        items = self._task(task)[1]
+        chosen = self._scored(model, task, ids)
+        return np.array([float(c == items[int(i)].answer) for c, i in zip(chosen, ids)])
+
+    def _answers(self, model: str, task: str, ids: Sequence) -> np.ndarray:
+        return np.array(self._scored(model, task, ids), dtype=object)
+
+    def _scored(self, model: str, task: str, ids: Sequence) -> list[int]:
+        """The option index ``model`` scores highest on each item: from the run log, or run now."""
         t, items = self._task(task)
         unknown = [i for i in ids if int(i) not in items]
         if unknown:
@@ -78,7 +87,7 @@ class LiveEvaluator(ItemEvaluator):
                 log.append(recs)
                 done.update({r["i"]: r for r in recs})
                 self.forward_passes += len(part)
-        return np.array([float(np.argmax(done[int(i)]["logprobs"]) == items[int(i)].answer) for i in ids])
+        return [int(np.argmax(done[int(i)]["logprobs"])) for i in ids]
 
     def close(self) -> None:
         while self._loaded:

@@ -27,6 +27,7 @@ import shutil
 import string
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -125,11 +126,32 @@ class RecordedZoo:
                             (lambda items=items: items), version=digest))
         return out
 
+    @cached_property
+    def _correct_values(self) -> np.ndarray:
+        return self._correct.to_numpy(dtype=np.float64)
+
+    @cached_property
+    def _chosen(self) -> pd.DataFrame:
+        return self.results.pivot(index="question_id", columns="model", values="pred")
+
+    def answers(self, model: str, ids: Sequence) -> np.ndarray:
+        """The option each question was answered with (None where there is none): what label-free
+        selection compares members on."""
+        if "pred" not in self.results.columns:
+            raise SpiderError(f"recorded zoo '{self.name}' has no 'pred' column: label-free selection needs the "
+                              "option each model chose")
+        if model not in self._correct.columns:
+            raise UnknownNameError("model", model, self.members)
+        out = self._chosen[model].reindex(list(ids)).to_numpy(dtype=object)
+        return np.array([None if v is None or v != v or str(v) == "" else str(v) for v in out], dtype=object)
+
     def outcomes(self, model: str, ids: Sequence) -> np.ndarray:
         """1.0 / 0.0 per question id (NaN where the model has no result): what "running" gives."""
         if model not in self._correct.columns:
             raise UnknownNameError("model", model, self.members)
-        return self._correct[model].reindex(list(ids)).to_numpy(dtype=np.float64)
+        rows = self._correct.index.get_indexer(list(ids))
+        out = self._correct_values[np.maximum(rows, 0), self._correct.columns.get_loc(model)]
+        return np.where(rows >= 0, out, np.nan)
 
 
 def load_recorded(name: str) -> RecordedZoo:

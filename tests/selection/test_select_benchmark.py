@@ -17,9 +17,12 @@ def toy(n_items: int = 300) -> RecordedZoo:
     rng = np.random.default_rng(0)
     acc = {"general": [0.8, 0.8, 0.4], "special": [0.5, 0.5, 0.9], "mid": [0.6, 0.6, 0.6], "low": [0.3, 0.3, 0.3]}
     questions = pd.DataFrame({"question_id": np.arange(3 * n_items), "task": np.repeat(["a", "b", "c"], n_items)})
-    rows = [pd.DataFrame({"model": m, "question_id": np.arange(3 * n_items),
-                          "correct": np.concatenate([rng.permutation(n_items) < a * n_items for a in accs]).astype(int)})
-            for m, accs in acc.items()]
+    rows = []
+    for m, accs in acc.items():
+        right = np.concatenate([rng.permutation(n_items) < a * n_items for a in accs])
+        wrong = rng.choice(list("BCD"), size=3 * n_items)  # the answer is always A
+        rows.append(pd.DataFrame({"model": m, "question_id": np.arange(3 * n_items), "correct": right.astype(int),
+                                  "pred": np.where(right, "A", wrong)}))
     return RecordedZoo("toy", questions, pd.concat(rows, ignore_index=True), ("task",), {"task": 1})
 
 
@@ -68,3 +71,11 @@ def test_paired_differences_per_member_set():
     assert set(d["members"]) == {"all", "sub12"} and set(d["metric"]) == {"cost_share", "top1_regret"}
     assert ((d["ci95_low"] <= d["mean_difference"]) & (d["mean_difference"] <= d["ci95_high"])).all()
     assert (d[["better", "ties", "worse"]].sum(axis=1) == d["tasks"]).all()
+
+
+def test_worker_processes_give_the_same_records():
+    kwargs = dict(sets=("all",), methods=("leaderboard", "probes-only", "adaptive-leaderboard"), seeds=(0,))
+    serial = run(toy(), **kwargs)
+    parallel = run(toy(), workers=2, **kwargs)
+    assert [{k: v for k, v in r.items() if k != "seconds"} for r in serial] == \
+        [{k: v for k, v in r.items() if k != "seconds"} for r in parallel]
