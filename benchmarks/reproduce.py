@@ -51,9 +51,7 @@ BENCHMARKS = (
               ("benchmarks/live_zoo.py", "--zoo", "multisource"), 9.6),
     Benchmark("vision", "vision.json", ("benchmarks/vision_zoo.py",), 15.1, ("keras", "efficientnet_lite_pytorch")),
     Benchmark("vllm_agreement", "vllm_agreement.json", ("benchmarks/vllm_agreement.py",), 2.0, ("vllm",)),
-    Benchmark("select_mmlu_pro", "select_mmlu_pro.json",
-              ("benchmarks/select_mmlu_pro.py", "--level", "category", "--members", "all", "--members", "open",
-               "--members", "sub12", *(a for s in range(5) for a in ("--seed", str(s)))), 10.0),
+    Benchmark("select_mmlu_pro", "select_mmlu_pro.json", ("benchmarks/select_mmlu_pro.py",), 13.0),
 )
 
 

@@ -66,7 +66,7 @@ def _live(task: str, zoo: str, members: list[str] | None, backend: str, batch_si
             [m.name for m in chosen])
 
 
-def select(task: str, zoo: str = "mmlu-pro", level: str | None = None, prior: str = "leaderboard",
+def select(task: str, zoo: str = "mmlu-pro", level: str | None = None, prior: str = "auto",
            prior_strength: float | None = None, epsilon: float = 0.02, confidence: float = 0.95,
            budget: int | None = None, budget_share: float | None = None, members: list[str] | None = None,
            seed: int = 0, backend: str = "transformers", batch_size: int = 8, threads: int | None = None,
@@ -78,7 +78,7 @@ def select(task: str, zoo: str = "mmlu-pro", level: str | None = None, prior: st
     by the answer key (selection/labelfree.py). A ``KeyboardInterrupt`` of a live run becomes
     ``api.live.Interrupted`` (every scored item is kept)."""
     from llm_spider.selection import select_adaptive
-    from llm_spider.selection.prior import NEEDS_TOKENS, PRIORS, calibrate, estimate
+    from llm_spider.selection.prior import ESTIMATES, NEEDS_TOKENS, PRIORS, calibrate, choose, estimate
     from llm_spider.zoo.local import zoo_names
 
     if prior not in PRIORS:
@@ -94,9 +94,17 @@ def select(task: str, zoo: str = "mmlu-pro", level: str | None = None, prior: st
     others = history.drop_tasks([task]) if task in history.tasks else history
     mean, strength, shift_var, outliers = None, 0.0, None, 0.0
     if prior != "flat":
-        toks = tokens() if prior in NEEDS_TOKENS else None
+        toks, cals = (tokens() if prior in NEEDS_TOKENS else None), {}
+        if prior == "auto":
+            with progress.bar("calibrating the priors on the history", len(ESTIMATES)) as bar:
+                for p in ESTIMATES:
+                    cals[p] = calibrate(others, p, toks)
+                    bar.advance()
+            prior = choose(cals)
+            progress.note("auto: " + ", ".join(f"{p} worth {c.strength:.1f} items" for p, c in cals.items())
+                          + f" on the history; taking {prior}")
         mean = estimate(prior, others, task, toks)
-        cal = calibrate(others, prior, toks)
+        cal = cals.get(prior) or calibrate(others, prior, toks)
         strength = cal.strength if prior_strength is None else prior_strength
         shift_var, outliers = cal.shift_var, cal.outlier_share
         progress.note(f"prior: {prior} from the other {len(others.tasks)} tasks, worth {strength:.1f} items"

@@ -31,8 +31,9 @@ def select(
     budget: Annotated[Optional[int], typer.Option("--budget", min=1, help="The most item evaluations to spend.")] = None,
     budget_share: Annotated[Optional[float], typer.Option(
         "--budget-share", min=0.0, max=1.0, help="... or that share of brute force (every member on every item).")] = None,
-    prior: Annotated[str, typer.Option("--prior", help="leaderboard (each member's mean over the zoo's other tasks), "
-                                       "similar-tasks, spider (both read the questions) or flat.")] = "leaderboard",
+    prior: Annotated[str, typer.Option("--prior", help="auto (of the three below, the one worth the most items on the "
+                                       "zoo's other tasks), leaderboard (each member's mean over them), similar-tasks, "
+                                       "spider (both read the questions) or flat.")] = "auto",
     prior_strength: Annotated[Optional[float], typer.Option(
         "--prior-strength", min=0.0, help="What the prior is worth, in items (default: calibrated on the other tasks).")]
     = None,

@@ -24,7 +24,7 @@ from llm_spider.selection.adaptive import select_adaptive
 from llm_spider.selection.evaluators import RecordedEvaluator
 from llm_spider.selection.fixed import select_fixed
 from llm_spider.selection.labelfree import PANEL, ConsensusEvaluator
-from llm_spider.selection.prior import NEEDS_TOKENS, calibrate, estimate
+from llm_spider.selection.prior import ESTIMATES, NEEDS_TOKENS, calibrate, choose, estimate
 
 PRIOR_ONLY = ("leaderboard", "similar-tasks", "spider")
 RERANKS = tuple(f"rerank-k{k}-n{n}" for k in (3, 5) for n in (8, 16))
@@ -32,7 +32,7 @@ PROBES = 16  # items per candidate of probes-only, the paper's scale of probing
 RERANK_PRIOR = "spider"  # the paper re-ranks the Spider's top k
 LABEL_FREE_PRIOR = "leaderboard"  # adaptive-label-free: its prior, and the panel it takes from it
 METHODS = ("brute-force", *PRIOR_ONLY, *RERANKS, "probes-only", "adaptive-flat", "adaptive-leaderboard",
-           "adaptive-spider", "adaptive-label-free")
+           "adaptive-spider", "adaptive-auto", "adaptive-label-free")
 MEMBER_SETS = ("all", "open", "sub12")
 # mmlu-pro's members whose weights are not public (API models); every other member's are.
 CLOSED = ("gemini-1.5-flash-002", "gemini-1.5-pro-002", "gemini-3.1-pro", "gpt-4o-2024-05-13")
@@ -63,6 +63,8 @@ def _record(truth: pd.Series, pick: str, scores: pd.Series, evaluations: int, br
 def priors_needed(methods: Sequence[str]) -> list[str]:
     """The prior estimates ``methods`` read (each computed and calibrated once per target task)."""
     need = {m.removeprefix("adaptive-") for m in methods if m in PRIOR_ONLY or m.startswith("adaptive-")}
+    if "auto" in need:
+        need |= set(ESTIMATES)
     if any(m in RERANKS for m in methods):
         need.add(RERANK_PRIOR)
     if "adaptive-label-free" in methods:
@@ -95,6 +97,8 @@ def _method(method: str, evaluator, task: str, members: list[str], truth: pd.Ser
                               confidence=confidence, seed=seed)
         return _record(truth, res.pick, res.mean, blind.unique_evaluations, brute, epsilon)
     prior = method.removeprefix("adaptive-")
+    if prior == "auto":
+        prior = choose(cal)  # by the calibrations on the history, made above
     informed = prior != "flat"
     res = select_adaptive(evaluator, task, members, est[prior] if informed else None,
                           cal[prior].strength if informed else 0.0, cal[prior].shift_var if informed else None,

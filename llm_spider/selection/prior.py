@@ -1,10 +1,12 @@
 """The prior of adaptive selection: a ranker's estimate of each member's accuracy on the target, and
 what that estimate is worth, calibrated on the history alone.
 
-Three estimates (``PRIORS``, besides ``flat``): ``leaderboard``, each member's mean accuracy over
-the history's tasks; ``similar-tasks``, its weighted mean over the tasks whose questions read most
-alike (ranking/similarity.py); ``spider``, the Spider trained on the history, whose per-task
-z-scores are put back on the accuracy scale with the history's mean spread between members.
+Three estimates (``ESTIMATES``): ``leaderboard``, each member's mean accuracy over the history's
+tasks; ``similar-tasks``, its weighted mean over the tasks whose questions read most alike
+(ranking/similarity.py); ``spider``, the Spider trained on the history, whose per-task z-scores are
+put back on the accuracy scale with the history's mean spread between members. ``auto`` takes, for
+each target, the estimate whose calibration on the history is worth the most items (``choose``):
+which estimate to trust is itself decided on the history, never on the target.
 
 The model: a member's accuracy on a new task is its estimate, plus a shift common to every member
 (the task is harder or easier than the history's average), plus the member's own residual. Why
@@ -32,8 +34,9 @@ import pandas as pd
 from llm_spider.errors import SpiderError, UnknownNameError
 from llm_spider.zoo.history import History
 
-PRIORS = ("spider", "leaderboard", "similar-tasks", "flat")
-NEEDS_TOKENS = ("spider", "similar-tasks")
+ESTIMATES = ("leaderboard", "similar-tasks", "spider")
+PRIORS = ("auto", *ESTIMATES, "flat")
+NEEDS_TOKENS = ("spider", "similar-tasks", "auto")
 # A few history tasks can happen to agree (two near-identical tasks), which would make the prior
 # worth more than any evaluation could overturn. One pseudo-task is pooled with the history's tasks,
 # on which the estimate is worth only PSEUDO_ITEMS items and the shift is unknown (as large as a
@@ -66,8 +69,8 @@ def estimate(prior: str, history: History, task: str, tokens: Mapping[str, np.nd
     """The ``prior``'s accuracy estimate for every member of ``history`` on ``task`` (never read
     from the history, should it hold the task). ``tokens``: task → general tokens, for the priors
     that read the questions."""
-    if prior not in PRIORS or prior == "flat":
-        raise UnknownNameError("prior estimate", prior, PRIORS[:-1])
+    if prior not in ESTIMATES:
+        raise UnknownNameError("prior estimate", prior, ESTIMATES)
     rest = history.drop_tasks([task]) if task in history.tasks else history
     if prior == "leaderboard":
         return leaderboard_prior(rest, task)
@@ -110,3 +113,11 @@ def calibrate(history: History, prior: str = "leaderboard", tokens: Mapping[str,
     # members the estimate missed by over OUTLIER_SDS residual sds, one pseudo-outlier added
     outliers = (float(np.sum(errors > OUTLIER_SDS ** 2 * resid_var)) + 1.0) / (len(errors) + 2.0)
     return Calibration(max(spread / max(resid_var, 1e-12) - 1.0, 0.0), shift_var, outliers)
+
+
+def choose(calibrations: Mapping[str, Calibration]) -> str:
+    """Of the calibrated estimates, the one worth the most items on the history: what ``auto`` uses."""
+    usable = [p for p in ESTIMATES if p in calibrations]
+    if not usable:
+        raise SpiderError("no calibrated estimate to choose from")
+    return max(usable, key=lambda p: calibrations[p].strength)
