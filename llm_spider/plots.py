@@ -101,26 +101,36 @@ def save_vision_plot(summary: pd.DataFrame, path: Path) -> Path:
 
 
 def save_select_plot(summary: pd.DataFrame, path: Path) -> Path:
-    """ε-good rate and mean top-1 regret against the mean share of brute force, one point per method
-    and member set (log cost; brute force at 1)."""
+    """ε-good rate and mean top-1 regret against the mean share of brute force: a row per task level,
+    one line per method through its member sets (marker: the set; log cost, prior only at 1e-4)."""
+    from matplotlib.lines import Line2D
+
     plt = _pyplot()
-    fig, axes = plt.subplots(1, 2, figsize=(12, 4.4))
-    markers = dict(zip(summary["members"].unique(), "os^Dv"))
-    for ax, col, label in ((axes[0], "eps_good", "share of runs within 0.02 of the best"),
-                           (axes[1], "top1_regret", "mean top-1 regret")):
-        for i, method in enumerate(summary["method"].unique()):
-            rows = summary[summary["method"] == method]
-            for row in rows.itertuples():
-                ax.scatter(max(row.cost_share, 1e-4), getattr(row, col), color=f"C{i}", marker=markers[row.members],
-                           s=50, edgecolor="black", linewidth=0.5,
-                           label=f"{method} ({row.members})" if ax is axes[0] else None)
-        ax.set_xscale("log")
-        ax.set_xlabel("share of brute force's evaluations (log; prior only at 1e-4)")
-        ax.set_ylabel(label)
-        ax.grid(alpha=0.3)
-    fig.legend(fontsize=7, loc="center right")
+    levels, methods = list(summary["level"].unique()), list(summary["method"].unique())
+    sets = list(summary["members"].unique())
+    markers = dict(zip(sets, "os^Dv"))
+    colours = plt.get_cmap("tab20")
+    fig, axes = plt.subplots(len(levels), 2, figsize=(13, 4.2 * len(levels)), squeeze=False)
+    for r, level in enumerate(levels):
+        for ax, col, label in ((axes[r][0], "eps_good", "share of runs within 0.02 of the best"),
+                               (axes[r][1], "top1_regret", "mean top-1 regret")):
+            for i, method in enumerate(methods):
+                rows = summary[(summary["level"] == level) & (summary["method"] == method)]
+                x = rows["cost_share"].clip(lower=1e-4).to_numpy()
+                ax.plot(x, rows[col], color=colours(i % 20), linewidth=1, alpha=0.7)
+                for xi, row in zip(x, rows.itertuples()):
+                    ax.scatter(xi, getattr(row, col), color=colours(i % 20), marker=markers[row.members], s=40,
+                               edgecolor="black", linewidth=0.5, zorder=3)
+            ax.set_xscale("log")
+            ax.set_title(f"level {level}", fontsize=9)
+            ax.set_xlabel("share of brute force's evaluations (log; prior only at 1e-4)")
+            ax.set_ylabel(label)
+            ax.grid(alpha=0.3)
+    handles = [Line2D([], [], color=colours(i % 20), label=m) for i, m in enumerate(methods)]
+    handles += [Line2D([], [], color="grey", marker=markers[s], linestyle="", label=f"members: {s}") for s in sets]
+    fig.legend(handles=handles, fontsize=7, loc="center right")
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.tight_layout(rect=(0, 0, 0.8, 1))
-    fig.savefig(path, dpi=120)
+    fig.tight_layout(rect=(0, 0, 0.82, 1))
+    fig.savefig(path, dpi=110)
     plt.close(fig)
     return path

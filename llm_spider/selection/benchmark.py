@@ -31,8 +31,12 @@ RERANKS = tuple(f"rerank-k{k}-n{n}" for k in (3, 5) for n in (8, 16))
 PROBES = 16  # items per candidate of probes-only, the paper's scale of probing
 RERANK_PRIOR = "spider"  # the paper re-ranks the Spider's top k
 LABEL_FREE_PRIOR = "leaderboard"  # adaptive-label-free: its prior, and the panel it takes from it
+DEFAULT = "adaptive-auto"  # what `select` does by default
+# The fixed-budget methods again, each run given exactly what the default spent on the same target,
+# member set and seed: probes-only on that many items per candidate, the Spider's top 5 on a fifth each.
+MATCHED = ("probes-matched", "rerank-k5-matched")
 METHODS = ("brute-force", *PRIOR_ONLY, *RERANKS, "probes-only", "adaptive-flat", "adaptive-leaderboard",
-           "adaptive-spider", "adaptive-auto", "adaptive-label-free")
+           "adaptive-spider", DEFAULT, *MATCHED, "adaptive-label-free")
 MEMBER_SETS = ("all", "open", "sub12")
 # mmlu-pro's members whose weights are not public (API models); every other member's are.
 CLOSED = ("gemini-1.5-flash-002", "gemini-1.5-pro-002", "gemini-3.1-pro", "gpt-4o-2024-05-13")
@@ -65,16 +69,19 @@ def priors_needed(methods: Sequence[str]) -> list[str]:
     need = {m.removeprefix("adaptive-") for m in methods if m in PRIOR_ONLY or m.startswith("adaptive-")}
     if "auto" in need:
         need |= set(ESTIMATES)
-    if any(m in RERANKS for m in methods):
+    if any(m in RERANKS or m in MATCHED for m in methods):
         need.add(RERANK_PRIOR)
+    if any(m in MATCHED for m in methods):
+        need |= set(ESTIMATES)  # they run the default first, to know its budget
     if "adaptive-label-free" in methods:
         need.add(LABEL_FREE_PRIOR)
     return [p for p in PRIOR_ONLY if p in need]
 
 
 def _method(method: str, evaluator, task: str, members: list[str], truth: pd.Series, est: dict, cal: dict,
-            brute: int, epsilon: float, confidence: float, seed: int) -> dict:
-    """One method's record on one target: the pick, the scores it ranks by, what it spent."""
+            brute: int, epsilon: float, confidence: float, seed: int, budget: int | None = None) -> dict:
+    """One method's record on one target: the pick, the scores it ranks by, what it spent.
+    ``budget``: for the matched methods, what the default spent on the same run."""
     if method == "brute-force":
         return _record(truth, str(truth.idxmax()), truth, brute, brute, epsilon)
     if method in PRIOR_ONLY:
@@ -82,6 +89,13 @@ def _method(method: str, evaluator, task: str, members: list[str], truth: pd.Ser
         return _record(truth, str(scores.idxmax()), scores, 0, brute, epsilon)
     if method == "probes-only":
         pick, scores, spent = select_fixed(evaluator, task, members, PROBES, seed=seed)
+        return _record(truth, pick, scores, spent, brute, epsilon)
+    if method in MATCHED:
+        k = None if method == "probes-matched" else 5
+        n = max(1, int(budget) // (len(members) if k is None else min(k, len(members))))
+        c = cal[RERANK_PRIOR]
+        prior = None if k is None else est[RERANK_PRIOR]
+        pick, scores, spent = select_fixed(evaluator, task, members, n, k, prior, c.strength, c.shift_var, seed)
         return _record(truth, pick, scores, spent, brute, epsilon)
     if method in RERANKS:
         k, n = (int(part[1:]) for part in method.split("-")[1:])
@@ -125,9 +139,16 @@ def _target(zoo, level: str, task: str, jobs: list, methods: Sequence[str], seed
         brute = len(members) * len(evaluator.items(task))
         base = {"zoo": zoo.name, "level": level, "members": set_name, "zoo_index": zoo_index, "task": task}
         for seed in seeds:
+            spent_by_default = None
             for method in methods:
+                if method in MATCHED and spent_by_default is None:
+                    spent_by_default = _method(DEFAULT, evaluator, task, members, truth, est, cal, brute, epsilon,
+                                               confidence, seed)["evaluations"]
                 t0 = time.perf_counter()
-                rec = _method(method, evaluator, task, members, truth, est, cal, brute, epsilon, confidence, seed)
+                rec = _method(method, evaluator, task, members, truth, est, cal, brute, epsilon, confidence, seed,
+                              spent_by_default)
+                if method == DEFAULT:
+                    spent_by_default = rec["evaluations"]
                 records.append({**base, "method": method, "seed": seed, **rec, "seconds": time.perf_counter() - t0})
     return records
 

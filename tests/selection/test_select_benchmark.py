@@ -46,6 +46,12 @@ def test_every_method_gives_a_contract_record_and_adaptive_finds_the_specialist(
         assert 0 < by[("adaptive-leaderboard", "c", seed)]["cost_share"] < 0.2
     summary = summarize(records)
     assert list(summary["method"]) == list(METHODS) and (summary["runs"] == 6).all()
+    # the matched fixed-budget methods spend what the default spent on the same run (to a whole item per candidate)
+    for task in "abc":
+        for seed in (0, 1):
+            default = by[("adaptive-auto", task, seed)]["evaluations"]
+            for method in ("probes-matched", "rerank-k5-matched"):
+                assert default - 4 < by[(method, task, seed)]["evaluations"] <= default
 
 
 def test_member_sets():
