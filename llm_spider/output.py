@@ -66,11 +66,18 @@ def _fmt_cell(value, digits: int) -> str:
     return str(value)
 
 
-def write_json_atomic(path: Path, payload) -> None:
-    """Write the whole file or nothing: a failed or killed run never leaves a partial result."""
+def write_json_atomic(path: Path, payload, one_per_line: bool = False) -> None:
+    """Write the whole file or nothing: a failed or killed run never leaves a partial result.
+    ``one_per_line``: a list of flat records written one compact item per line, floats to 6
+    significant digits (large record files stay small and still diff line by line)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    tmp.write_text(json.dumps(payload, indent=2) + "\n")
+    if one_per_line:
+        short = ({k: float(f"{v:.6g}") if isinstance(v, float) else v for k, v in item.items()} for item in payload)
+        text = "[\n" + ",\n".join(json.dumps(item, separators=(",", ":")) for item in short) + "\n]\n"
+    else:
+        text = json.dumps(payload, indent=2) + "\n"
+    tmp.write_text(text)
     os.replace(tmp, path)
 
 

@@ -95,7 +95,7 @@ def benchmark_select(
     """Selection methods on a recorded zoo, each task left out in turn: how often the pick is within
     0.02 of the best, and at what share of brute force's item evaluations."""
     from llm_spider.output import write_json_atomic
-    from llm_spider.selection.benchmark import METHODS, priors_needed, run, summarize
+    from llm_spider.selection.benchmark import METHODS, pool_zoos, priors_needed, run, summarize
     from llm_spider.selection.prior import NEEDS_TOKENS
 
     z = api.load_recorded(zoo)
@@ -110,6 +110,6 @@ def benchmark_select(
     if output:
         from llm_spider.plots import save_select_plot
 
-        write_json_atomic(output, records)
+        write_json_atomic(output, pool_zoos(records), one_per_line=True)
         save_select_plot(summary, output.with_suffix(".png"))
         stderr.print(f"wrote {output} and {output.with_suffix('.png')}")

@@ -197,13 +197,47 @@ def run(zoo, level: str | None = None, sets: Sequence[str] = ("all",), methods: 
     return [r for task in tasks for r in done[task]]
 
 
+POOLED = ("evaluations", "brute_force", "cost_share", "eps_good", "top1_regret", "weighted_tau", "seconds")
+
+
+def pool_zoos(records: Sequence[dict]) -> list[dict]:
+    """The records as written: a member set of several zoos (sub12) pooled into one record per
+    level, task, method and seed, its fields the means over the zoos (``eps_good`` becomes the share
+    of them) and ``runs`` their number, so the file stays a few MB; single-zoo sets are kept as they
+    are, with ``runs`` 1. ``summarize`` and ``paired`` give the same on either form."""
+    df = pd.DataFrame(records).assign(order=lambda d: np.arange(len(d)))  # the pooled keep their first's place
+    if "runs" not in df:
+        df["runs"] = 1
+    if "tau_runs" not in df:  # τ is undefined (NaN) where a method's scores are all tied
+        df["tau_runs"] = df["weighted_tau"].notna().astype(int) * df["runs"]
+    many = (df.groupby(["level", "members"])["zoo_index"].transform("nunique") > 1).to_numpy()
+    keys = [k for k in ("zoo", "level", "members", "task", "method", "seed") if k in df]
+    pooled = df[many].groupby(keys, sort=False).agg(
+        **{k: (k, "mean") for k in POOLED}, runs=("runs", "sum"), tau_runs=("tau_runs", "sum"),
+        order=("order", "min")).reset_index().assign(zoo_index="all")
+    out = [(i, {**rec, "runs": int(df["runs"].iat[i]), "tau_runs": int(df["tau_runs"].iat[i])})
+           for i, rec in enumerate(records) if not many[i]]
+    out += [(int(r.pop("order")), r) for r in pooled.to_dict("records")]
+    return [rec for _, rec in sorted(out, key=lambda pair: pair[0])]
+
+
 def summarize(records: Sequence[dict]) -> pd.DataFrame:
-    """Per level, member set and method: ε-good rate, mean cost share, mean regret, mean τ, runs."""
+    """Per level, member set and method: ε-good rate, mean cost share, mean regret, mean τ, runs
+    (each record weighted by the runs it stands for)."""
     df = pd.DataFrame(records)
-    out = df.groupby(["level", "members", "method"], sort=False).agg(
-        eps_good=("eps_good", "mean"), cost_share=("cost_share", "mean"), top1_regret=("top1_regret", "mean"),
-        weighted_tau=("weighted_tau", "mean"), runs=("task", "size"))
-    return out.reset_index()
+    if "runs" not in df:
+        df["runs"] = 1
+    if "tau_runs" not in df:
+        df["tau_runs"] = df["weighted_tau"].notna().astype(int) * df["runs"]
+    df["eps_good"] = df["eps_good"].astype(float)
+    cols = ["eps_good", "cost_share", "top1_regret"]
+    weighted = df[cols].mul(df["runs"], axis=0).assign(
+        weighted_tau=df["weighted_tau"].fillna(0.0) * df["tau_runs"], runs=df["runs"], tau_runs=df["tau_runs"])
+    keys = ["level", "members", "method"]
+    sums = pd.concat([df[keys], weighted], axis=1).groupby(keys, sort=False).sum()
+    out = sums[cols].div(sums["runs"], axis=0)
+    out["weighted_tau"] = sums["weighted_tau"] / sums["tau_runs"].where(sums["tau_runs"] > 0)
+    return out.assign(runs=sums["runs"].astype(int)).reset_index()
 
 
 def paired(records: Sequence[dict], method: str = "adaptive-spider",
