@@ -1,6 +1,11 @@
 """Render tables for people (rich) or programs (JSON, CSV), always on stdout.
 
 Progress (rich bars, the API's ``Progress`` drawn) and notes go to stderr, so ``--format json`` output can be piped as is.
+
+Every text shown is the user's or the data's, never rich markup: ``stderr`` is a console with
+markup off, and table cells, titles and bar descriptions are ``plain``. Why: rich reads
+``[local-large]`` in ``pip install 'llm-spider[local-large]'`` as a style tag and drops it,
+sending the user to a command that installs nothing.
 """
 
 from __future__ import annotations
@@ -19,10 +24,16 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn
 from rich.progress import Progress as RichBars
 from rich.table import Table
+from rich.text import Text
 
 from llm_spider.progress import Bar, Progress
 
-stderr = Console(stderr=True)
+stderr = Console(stderr=True, markup=False)
+
+
+def plain(text: object) -> Text:
+    """``text`` shown exactly as written (brackets included), for any rich output."""
+    return Text(str(text))
 
 
 class Format(str, Enum):
@@ -49,21 +60,21 @@ def emit(df: pd.DataFrame, fmt: Format, title: str | None = None, digits: int = 
     elif fmt is Format.csv:
         df.to_csv(sys.stdout, index=False)
     else:
-        table = Table(title=title, title_justify="left")
+        table = Table(title=plain(title) if title is not None else None, title_justify="left")
         for col in df.columns:
-            table.add_column(str(col), justify="right" if pd.api.types.is_numeric_dtype(df[col]) else "left")
+            table.add_column(plain(col), justify="right" if pd.api.types.is_numeric_dtype(df[col]) else "left")
         for row in df.itertuples(index=False):
             table.add_row(*[_fmt_cell(v, digits) for v in row])
         # wide enough that a table of many score columns keeps model names whole
         Console(width=max(120, Console().width, 15 * len(df.columns))).print(table)
 
 
-def _fmt_cell(value, digits: int) -> str:
+def _fmt_cell(value, digits: int) -> Text:
     if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "–"
+        return plain("–")
     if isinstance(value, float):
-        return f"{value:.{digits}f}"
-    return str(value)
+        return plain(f"{value:.{digits}f}")
+    return plain(value)
 
 
 def write_json_atomic(path: Path, payload, one_per_line: bool = False) -> None:
@@ -82,8 +93,8 @@ def write_json_atomic(path: Path, payload, one_per_line: bool = False) -> None:
 
 
 def progress_bar() -> RichBars:
-    return RichBars(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                    console=stderr, transient=True)
+    return RichBars(TextColumn("{task.description}", markup=False), BarColumn(), MofNCompleteColumn(),
+                    TimeElapsedColumn(), console=stderr, transient=True)
 
 
 class _RichBar(Bar):

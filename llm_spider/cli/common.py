@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
+from rich.text import Text
 
 from llm_spider.api.live import Interrupted
 from llm_spider.errors import SpiderError
@@ -51,10 +52,10 @@ def user_errors(fn: Callable) -> Callable:
         try:
             return fn(*args, **kwargs)
         except SpiderError as exc:
-            stderr.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+            stderr.print(Text.assemble(("error:", "bold red"), f" {exc}"), highlight=False, soft_wrap=True)
             raise typer.Exit(2) from None
         except Interrupted as exc:
-            stderr.print(f"[yellow]interrupted[/]: {exc}", highlight=False, soft_wrap=True)
+            stderr.print(Text.assemble(("interrupted", "yellow"), f": {exc}"), highlight=False, soft_wrap=True)
             raise typer.Exit(130) from None
 
     return wrapper
