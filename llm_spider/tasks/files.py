@@ -45,12 +45,16 @@ def _parse_answer(value: Any, choices: tuple[str, ...], where: str) -> int | str
         return str(value)
     if isinstance(value, bool):
         raise TaskFileError(f"{where}: 'answer' must be an index, a letter or one of the choices")
+    text = value.strip() if isinstance(value, str) else None
+    if text is not None and text in choices:  # an option's own text, even a number ("56" of 54/56/64)
+        if text.isdigit() and int(text) < len(choices) and int(text) != choices.index(text):
+            raise TaskFileError(f"{where}: 'answer' {value!r} is both the text of choice {choices.index(text)} "
+                                f"and the index of choice {int(text)}; give the letter instead")
+        return choices.index(text)
     if isinstance(value, (int, float)) and float(value).is_integer():
         idx = int(value)
-    elif isinstance(value, str) and value.strip().isdigit():
-        idx = int(value.strip())
-    elif isinstance(value, str) and value.strip() in choices:
-        return choices.index(value.strip())
+    elif text is not None and text.isdigit():
+        idx = int(text)
     elif isinstance(value, str) and len(value.strip()) == 1 and value.strip().upper() in LETTERS:
         idx = LETTERS.index(value.strip().upper())
     else:
@@ -70,21 +74,27 @@ def _row_to_item(row: Any, where: str) -> Item:
     return Item(question.strip(), choices, _parse_answer(row.get("answer"), choices, where))
 
 
-def _read_rows(path: Path, kind: str) -> list[tuple[int, Any]]:
-    """(line number, parsed row) pairs; blank lines are allowed and skipped."""
-    text = path.read_text(encoding="utf-8")
+def _read_rows(path: Path, kind: str) -> list[tuple[str, Any]]:
+    """(where, parsed row) pairs, where = "path:line" (or "path: item N" in a JSON array); blank
+    lines are allowed and skipped."""
+    raw = path.read_bytes()
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw[:exc.start].count(b"\n") + 1
+        raise TaskFileError(f"{path}:{line}: not UTF-8 (byte 0x{raw[exc.start]:02x}); save the file as UTF-8") from None
     if kind == "json":
         stripped = text.lstrip()
         if stripped.startswith("["):  # a JSON array is accepted too
             try:
-                return [(i + 1, r) for i, r in enumerate(json.loads(text))]
+                return [(f"{path}: item {i + 1}", r) for i, r in enumerate(json.loads(text))]
             except json.JSONDecodeError as exc:
                 raise TaskFileError(f"{path}:{exc.lineno}: invalid JSON: {exc.msg}") from None
         rows = []
         for lineno, line in enumerate(text.splitlines(), start=1):
             if line.strip():
                 try:
-                    rows.append((lineno, json.loads(line)))
+                    rows.append((f"{path}:{lineno}", json.loads(line)))
                 except json.JSONDecodeError as exc:
                     raise TaskFileError(f"{path}:{lineno}: invalid JSON: {exc.msg}") from None
         return rows
@@ -97,7 +107,7 @@ def _read_rows(path: Path, kind: str) -> list[tuple[int, Any]]:
         if None in row:
             raise TaskFileError(f"{path}:{reader.line_num}: more fields than the header has")
         if any(v.strip() for v in row.values() if v):
-            rows.append((reader.line_num, row))
+            rows.append((f"{path}:{reader.line_num}", row))
     return rows
 
 
@@ -116,7 +126,7 @@ def load_task_file(path: str | Path, name: str | None = None) -> Task:
     rows = _read_rows(path, kind)
     if not rows:
         raise TaskFileError(f"{path}: the file has no items")
-    items = [_row_to_item(row, f"{path}:{lineno}") for lineno, row in rows]
+    items = [_row_to_item(row, where) for where, row in rows]
     template = "mc.jinja" if any(i.choices for i in items) else "bbh.jinja"
     task = Task(name or path.stem, "file", f"user task from {path.name} ({len(items)} items)",
                 template, lambda: items, {},
