@@ -114,7 +114,7 @@ def zoo_add_model(
     if report["ignored_tasks"]:
         stderr.print(f"note: ignored {len(report['ignored_tasks'])} task(s) the Spider was not trained on: "
                      f"{', '.join(report['ignored_tasks'][:8])}")
-    print(f"checkpoint with {n_models} models written to {out} (from {path})")
+    stderr.print(f"checkpoint with {n_models} models written to {out} (from {path})", highlight=False)
 
 
 # --- rank ----------------------------------------------------------------------------------------
@@ -182,7 +182,7 @@ def train(
                  f"(best epoch {log['best_epoch']} of {log['epochs_run']}; validation weighted τ "
                  f"{log['val_weighted_tau'] if log['val_weighted_tau'] is None else round(log['val_weighted_tau'], 4)}"
                  f" on {log['val_tasks']} held-out tasks)")
-    print(f"checkpoint written to {out}")
+    stderr.print(f"checkpoint written to {out}", highlight=False)
 
 
 # --- benchmark -----------------------------------------------------------------------------------

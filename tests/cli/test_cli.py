@@ -190,6 +190,7 @@ def test_train_add_model_and_rank_with_own_checkpoint(tmp_path, small_history, c
                     "--cache-dir", cache_dir)
     assert result.exit_code == 0, result.output
     assert (ckpt / "spider.safetensors").is_file() and (ckpt / "spider.json").is_file()
+    assert result.stdout == "" and "checkpoint written to" in result.stderr  # notes on stderr (issue 21, case 8)
 
     scores = tmp_path / "newbie.csv"
     scores.write_text("task,score\nmmlu_anatomy,0.99\nmmlu_virology,0.99\nbbh_navigate,0.99\nhellaswag,0.5\n")
@@ -198,6 +199,7 @@ def test_train_add_model_and_rank_with_own_checkpoint(tmp_path, small_history, c
                     "--cache-dir", cache_dir)
     assert result.exit_code == 0, result.output
     assert "hellaswag" in result.stderr  # ignored, and said so
+    assert result.stdout == "" and "models written to" in result.stderr
 
     result = invoke("rank", "--task", "mmlu_marketing", "--checkpoint", extended, "--history", small_history,
                     "--cache-dir", cache_dir, "--format", "json")
