@@ -49,7 +49,7 @@ def select(
     cache_dir: CacheOpt = None,
     fmt: FormatOpt = Format.table,
 ) -> None:
-    """Pick the best model of a recorded zoo for a task to a stated confidence, evaluating as few items
+    """Pick the best model of a zoo for a task to a stated confidence, evaluating as few items
     as it can: a prior from the zoo's other tasks, then items on the contenders (top-two Thompson
     sampling) until P(pick within epsilon of the best) >= confidence or the budget is spent.
 
