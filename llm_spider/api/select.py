@@ -114,11 +114,9 @@ def select(task: str, zoo: str = "mmlu-pro", level: str | None = None, prior: st
         budget = int(budget_share * len(candidates) * len(evaluator.items(task)))
     judge = evaluator
     if label_free:
-        from llm_spider.selection.labelfree import PANEL, ConsensusEvaluator
+        from llm_spider.selection.labelfree import ConsensusEvaluator, panel
 
-        ranked = list(mean.reindex(candidates).sort_values(ascending=False, kind="stable").index) if mean is not None \
-            else list(candidates)
-        judge = ConsensusEvaluator(evaluator, ranked[:PANEL])
+        judge = ConsensusEvaluator(evaluator, panel(mean, candidates))
         progress.note(f"label-free: members judged by agreement with {', '.join(judge.panel)}")
     try:
         result = select_adaptive(judge, task, candidates, mean, strength, shift_var, outliers, epsilon=epsilon,

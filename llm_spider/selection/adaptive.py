@@ -143,15 +143,23 @@ def select_adaptive(evaluator: ItemEvaluator, task: str, candidates: list[str] |
     budget = brute if budget is None else min(int(budget), brute)
     spent, stopped = 0, "exhausted"
 
+    def posterior() -> tuple[float, float, np.ndarray]:
+        """What the evaluated items say, fixed between evaluations (so computed once per evaluation,
+        not per draw): the common shift's mean and sd, and each member's outlier weight."""
+        if not shifted:
+            return 0.0, 0.0, outlier_weight(mu, strength, wins, losses, outlier_share)
+        shift, _ = shift_posterior(mu, strength, wins, losses, shift_var)
+        out = outlier_weight(mu + shift, strength, wins, losses, outlier_share)
+        shift, sd = shift_posterior(mu, strength, wins, losses, shift_var, out)
+        return shift, sd, out
+
     def draws(n: int) -> np.ndarray:
         """(n, m) accuracies on the whole task: known items exactly, the rest from the posterior (the
         common shift drawn once per row, so the members share it)."""
         total = np.maximum(n_items - missing, 1.0)
-        centre, out = mu, outlier_weight(mu, strength, wins, losses, outlier_share)
+        shift, sd, out = state
+        centre = mu
         if shifted:
-            shift, sd = shift_posterior(mu, strength, wins, losses, shift_var)
-            out = outlier_weight(mu + shift, strength, wins, losses, outlier_share)
-            shift, sd = shift_posterior(mu, strength, wins, losses, shift_var, out)
             centre = mu + rng.normal(shift, sd, size=(n, 1))
         centre = np.clip(centre, 0.01, 0.99)
         s = np.where(rng.random((n, m)) < out, np.minimum(strength, OUTLIER_ITEMS), strength)
@@ -165,6 +173,7 @@ def select_adaptive(evaluator: ItemEvaluator, task: str, candidates: list[str] |
         pick = int(np.argmax(mean))
         return sample, mean, pick, float(np.mean(sample[:, pick] >= sample.max(axis=1) - epsilon))
 
+    state = posterior()
     while True:
         open_ = seen < n_items
         # a cheap look first; the full sample only near the threshold or at the end
@@ -198,6 +207,7 @@ def select_adaptive(evaluator: ItemEvaluator, task: str, candidates: list[str] |
         missing[chosen] += np.sum(np.isnan(out))
         seen[chosen] += k
         spent += k
+        state = posterior()
     idx = pd.Index(members, name="model")
     p_best = np.bincount(sample.argmax(axis=1), minlength=m) / len(sample)
     notes = [f"{members[i]} had no answer on {int(missing[i])} of the items evaluated" for i in range(m) if missing[i]]

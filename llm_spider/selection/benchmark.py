@@ -23,7 +23,7 @@ from llm_spider.progress import SILENT, Progress
 from llm_spider.selection.adaptive import select_adaptive
 from llm_spider.selection.evaluators import RecordedEvaluator
 from llm_spider.selection.fixed import select_fixed
-from llm_spider.selection.labelfree import PANEL, ConsensusEvaluator
+from llm_spider.selection.labelfree import ConsensusEvaluator, panel
 from llm_spider.selection.prior import ESTIMATES, NEEDS_TOKENS, calibrate, choose, estimate
 
 PRIOR_ONLY = ("leaderboard", "similar-tasks", "spider")
@@ -105,8 +105,7 @@ def _method(method: str, evaluator, task: str, members: list[str], truth: pd.Ser
         return _record(truth, pick, scores, spent, brute, epsilon)
     if method == "adaptive-label-free":
         c, mu = cal[LABEL_FREE_PRIOR], est[LABEL_FREE_PRIOR]
-        panel = list(mu.reindex(members).sort_values(ascending=False, kind="stable").index[:PANEL])
-        blind = ConsensusEvaluator(evaluator, panel)
+        blind = ConsensusEvaluator(evaluator, panel(mu, members))
         res = select_adaptive(blind, task, members, mu, c.strength, c.shift_var, c.outlier_share, epsilon=epsilon,
                               confidence=confidence, seed=seed)
         return _record(truth, res.pick, res.mean, blind.unique_evaluations, brute, epsilon)

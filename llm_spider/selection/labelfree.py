@@ -17,11 +17,19 @@ from collections import Counter
 from collections.abc import Sequence
 
 import numpy as np
+import pandas as pd
 
 from llm_spider.errors import SpiderError
 from llm_spider.selection.evaluators import ItemEvaluator
 
 PANEL = 5
+
+
+def panel(prior: pd.Series | None, candidates: Sequence[str]) -> list[str]:
+    """The ``PANEL`` candidates the prior rates highest (the first ones given, without a prior)."""
+    if prior is None:
+        return list(candidates)[:PANEL]
+    return list(prior.reindex(list(candidates)).sort_values(ascending=False, kind="stable").index[:PANEL])
 
 
 class ConsensusEvaluator(ItemEvaluator):
