@@ -42,8 +42,10 @@ def encode_tasks(tasks: list, encoder, progress: Progress = SILENT) -> dict[str,
     """Token sets for ``tasks``, from the cache where possible, encoding (with a bar) otherwise."""
     todo = [t for t in tasks if not encoder.is_cached(t)]
     if todo:
+        used = sorted({min(encoder.n_prompts, len(t.items)) for t in todo})
+        each = f"{used[0]} prompt(s) each" if len(used) == 1 else f"{used[0]} to {used[-1]} prompts each"
         progress.note(f"Encoding {len(todo)} task(s) with {encoder.encoder.model_path.parent.name} "
-                      f"({encoder.n_prompts} prompts each; cached for next time)")
+                      f"({each}; cached for next time)")
     out = {t.name: encoder.encode(t) for t in tasks if t not in todo}
     out.update(encoder.encode_many(todo, progress=lambda ts: progress.track(ts, "encoding tasks")))
     return out
@@ -174,9 +176,11 @@ def rank(task: str | None = None, task_file: Path | None = None, method: str = D
         tokens = encode_tasks([target], encoder, progress)
         seen = [c for c in hidden if c in ranker.tasks_]
         if seen:
-            notes.append(f"the Spider checkpoint ({path}) was trained on all history tasks, these {len(seen)} included; "
-                         "its history look-up skips them, but its model tokens saw them: for held-out accuracy "
-                         "see `llm-spider benchmark llm`")
+            parts = f"its {len(seen)} tasks" if len(seen) > 1 else "it"
+            notes.append(f"'{target.name}' is in the history the Spider checkpoint ({path}) was trained on "
+                         f"({parts}): the ranking does not read those scores, but the model tokens learnt from "
+                         "them, so it is not a held-out prediction; `llm-spider benchmark llm` measures held-out "
+                         "tasks")
     else:
         ranker = make_ranker(method, random_state=seed)
         fit_history = h.drop_tasks(hidden)
@@ -196,7 +200,7 @@ def rank(task: str | None = None, task_file: Path | None = None, method: str = D
         for m in models:
             if m not in known:
                 raise UnknownNameError("model", m, ranker.models_)
-        ranking.scores = ranking.scores[ranking.scores.index.isin(models)]
+        ranking = ranking.only(models)
     if hidden and not use_checkpoint:
         notes.append(f"the history's scores on {len(hidden)} task(s) of '{target.name}' were hidden from "
                      "the ranker and are shown as true_score (use --keep-target-scores to use them)")

@@ -203,12 +203,11 @@ def zoo_truth(
 
 
 def _emit_reliability(zoo: str, items: pd.DataFrame, members: list[str], splits: int, fmt: Format) -> None:
-    from llm_spider.zoo.reliability import truth_reliability
+    from llm_spider.zoo.reliability import halves_agree, truth_reliability
 
     per_task, r = truth_reliability(items, members, splits=splits)
-    title = (f"zoo '{zoo}': {r.members} members × {r.tasks} tasks; two random halves of a task's items "
-             f"order the members alike at weighted τ {r.mean_split_half_tau:.3f} on average (< 0.5 on "
-             f"{r.tasks_split_half_below_half} tasks); on {r.tasks_winner_unsettled}/{r.tasks} tasks the task "
+    title = (f"zoo '{zoo}': {r.members} members × {r.tasks} tasks; on average two random halves of a task's "
+             f"items {halves_agree(r.mean_split_half_tau)} (τ < 0.5 on {r.tasks_split_half_below_half} tasks); on {r.tasks_winner_unsettled}/{r.tasks} tasks the task "
              f"is too small to tell its two best members apart (median items needed "
              f"{r.median_items_needed:,.0f}; mean gap {r.mean_top2_gap:.4f})")
     if fmt is not Format.table:

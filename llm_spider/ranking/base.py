@@ -43,13 +43,20 @@ class Ranking:
     method: str
     scores: pd.Series  # index: model, sorted descending
     notes: list[str] = field(default_factory=list)
+    left_out: list[str] = field(default_factory=list)  # models the method could not score
+
+    def only(self, models: list[str]) -> Ranking:
+        """The ranking of ``models`` alone; the note on models left out names only theirs."""
+        left = [m for m in self.left_out if m in models]
+        notes = [n for n in self.notes if n not in left_out_notes(self.left_out)] + left_out_notes(left)
+        return Ranking(self.task, self.method, self.scores[self.scores.index.isin(models)], notes, left)
 
     @property
     def models(self) -> list[str]:
         return list(self.scores.index)
 
     def top(self, n: int) -> Ranking:
-        return Ranking(self.task, self.method, self.scores.iloc[:n], self.notes)
+        return Ranking(self.task, self.method, self.scores.iloc[:n], self.notes, self.left_out)
 
     def to_frame(self, truth: pd.Series | None = None) -> pd.DataFrame:
         """rank, model, predicted_score and, where known, true_score."""
@@ -58,6 +65,14 @@ class Ranking:
         if truth is not None:
             df["true_score"] = truth.reindex(self.scores.index).to_numpy()
         return df
+
+
+def left_out_notes(models: list[str], shown: int = 5) -> list[str]:
+    """The note on models a method could not score, naming them (none: no note)."""
+    if not models:
+        return []
+    names = ", ".join(models[:shown]) + (f" and {len(models) - shown} more" if len(models) > shown else "")
+    return [f"left out {names}: no scores on any task this method can compare"]
 
 
 def sort_scores(scores: pd.Series) -> pd.Series:
@@ -95,9 +110,8 @@ class Ranker(ABC):
         if not hasattr(self, "models_"):
             raise SpiderError(f"{type(self).__name__} is not fitted: call fit(history) first")
         pred = self.predict(task)
-        unknown = int(pred.isna().sum())
-        notes = [f"{unknown} model(s) left out: no scores on any task this method can compare"] if unknown else []
-        return Ranking(task.name, self.name, sort_scores(pred), notes)
+        left = sorted(pred.index[pred.isna()])
+        return Ranking(task.name, self.name, sort_scores(pred), left_out_notes(left), left)
 
     def score(self, task: TaskView, truth: pd.Series) -> float:
         """Weighted Kendall's τ of the predicted scores against ``truth`` over shared models."""

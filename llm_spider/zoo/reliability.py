@@ -30,6 +30,16 @@ from llm_spider.metrics import weighted_tau
 Z_POWER = (1.96 + 0.84) ** 2  # two-sided α = 0.05, power 0.8
 
 
+def halves_agree(tau: float) -> str:
+    """How two halves of a task's items agree on the members' order, in words a reader can trust:
+    "alike" only where they are (a negative τ is an order the halves contradict)."""
+    if not tau == tau:  # NaN: too few members or items to tell
+        return "cannot be compared (too few items or members)"
+    word = ("order the members alike" if tau >= 0.7 else "order the members partly alike" if tau >= 0.3 else
+            "barely agree on the members' order" if tau >= 0 else "order the members in contradiction")
+    return f"{word} (weighted τ {tau:.2f} between them)"
+
+
 def correctness(items: pd.DataFrame) -> pd.DataFrame:
     """(model, task, item, correct) from `evaluate`'s item rows: correct = the argmax option is the answer.
     Rows that already carry ``correct`` pass through, so callers can convert a large table once."""
@@ -146,7 +156,7 @@ def reliability_note(items: pd.DataFrame, tasks: list[str], members: list[str], 
         per_task, r = truth_reliability(sub, members, splits=splits)
     except SpiderError:
         return None
-    halves = f"two random halves of the items order the members alike at weighted τ {r.mean_split_half_tau:.2f}"
+    halves = f"two random halves of the items {halves_agree(r.mean_split_half_tau)}"
     if r.tasks_winner_unsettled == 0:
         return f"ground truth: every task's items settle which of its two best members is better; {halves}."
     return (f"ground truth: on {r.tasks_winner_unsettled} of {r.tasks} task(s) the items cannot settle which of "
