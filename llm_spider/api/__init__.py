@@ -29,6 +29,7 @@ from llm_spider.api.llm import (
     comparable_tasks,
     encode_tasks,
     encoder_info,
+    fit_error_words,
     load_history,
     load_spider,
     rank,
@@ -42,6 +43,6 @@ from llm_spider.zoo.recorded import summary as recorded_summary
 
 __all__ = ["DEFAULT_METHOD", "DEFAULT_PROMPTS", "Interrupted", "RankResult", "add_model", "benchmark_llm", "build_specialists",
            "checkpoint_encoder", "comparable_tasks", "compare", "import_items", "load_recorded", "recorded_dir",
-           "recorded_summary", "recorded_tokens", "select", "SelectResult", "encode_tasks", "encoder_info", "evaluate",
+           "recorded_summary", "recorded_tokens", "select", "SelectResult", "encode_tasks", "encoder_info", "evaluate", "fit_error_words",
            "load_history", "load_spider", "local_zoo_frame", "pick_models", "rank", "split_names", "task_encoder",
            "train", "train_spider", "zoo_results"]

@@ -18,11 +18,17 @@ DEFAULT_SEEDS = 5  # methods with a random state are benchmarked over seeds 0..4
 DEFAULT_PROMPTS = 32
 
 
-def load_history(path: Path | None = None):
-    """A score history: the user's table at ``path``, else the data layer's leaderboard."""
+def load_history(path: Path | None = None, progress: Progress = SILENT):
+    """A score history: the user's table at ``path`` (noting scores outside [0, 1]), else the data
+    layer's leaderboard."""
     from llm_spider.zoo import History
 
-    return History.from_file(path) if path else History.from_leaderboard()
+    if not path:
+        return History.from_leaderboard()
+    h = History.from_file(path)
+    if note := h.scale_note():
+        progress.note(f"note: {path}: {note}")
+    return h
 
 
 def comparable_tasks(history) -> list:
@@ -43,7 +49,8 @@ def encode_tasks(tasks: list, encoder, progress: Progress = SILENT) -> dict[str,
     todo = [t for t in tasks if not encoder.is_cached(t)]
     if todo:
         used = sorted({min(encoder.n_prompts, len(t.items)) for t in todo})
-        each = f"{used[0]} prompt(s) each" if len(used) == 1 else f"{used[0]} to {used[-1]} prompts each"
+        each = (f"{used[0]} prompt{'s' * (used[0] > 1)} each" if len(used) == 1 else
+                f"{used[0]} to {used[-1]} prompts each")
         progress.note(f"Encoding {len(todo)} task(s) with {encoder.encoder.model_path.parent.name} "
                       f"({each}; cached for next time)")
     out = {t.name: encoder.encode(t) for t in tasks if t not in todo}
@@ -158,16 +165,16 @@ def rank(task: str | None = None, task_file: Path | None = None, method: str = D
     are hidden from the ranker, so the ranking is a prediction (``keep_target_scores`` lets it see
     them)."""
     from llm_spider.ranking import TaskView, make_ranker, method_class
-    from llm_spider.tasks import get_task, load_task_file
+    from llm_spider.tasks import file_notes, get_task, load_task_file
 
     if (task is None) == (task_file is None):
         raise SpiderError("give exactly one of --task NAME or --task-file PATH")
     target = get_task(task) if task else load_task_file(task_file)
     method_class(method)  # validate the name before any work
-    h = load_history(history)
+    h = load_history(history, progress)
     truth = h.task_scores(target.components) if target.components else None
     hidden = [] if keep_target_scores else [c for c in target.components if c in h.tasks]
-    notes: list[str] = []
+    notes: list[str] = file_notes(target) if task_file else []
     start = time.perf_counter()
     use_checkpoint = method == "spider" and (history is None or checkpoint is not None)
     if use_checkpoint:
@@ -212,6 +219,7 @@ def add_model(name: str, scores: Path, checkpoint: Path | None = None, output: P
     """Add a model to the Spider from its scores on a few history tasks (a CSV task,score) without
     retraining. Returns the fit report, the checkpoint written, the one it came from and the zoo size."""
     from llm_spider.paths import user_checkpoint_dir
+    from llm_spider.ranking.spider.add_model import check_scale
     from llm_spider.tasks import REGISTRY
     from llm_spider.zoo.history import model_scores_from_file
 
@@ -219,10 +227,20 @@ def add_model(name: str, scores: Path, checkpoint: Path | None = None, output: P
     spider, path = load_spider(checkpoint, cache_dir, load_history(None), progress)
     encoder = checkpoint_encoder(spider, cache_dir)
     usable = [t for t in given if t in spider.tasks_ and t in REGISTRY]
+    check_scale(spider.train_scores_, {t: given[t] for t in usable})  # before any encoding
     tokens = encode_tasks([REGISTRY.get(t) for t in usable], encoder, progress)
     report = spider.add_model(name, given, tokens)
     out = spider.save(output or user_checkpoint_dir())
     return report, out, path, len(spider.models_)
+
+
+def fit_error_words(report: dict) -> str:
+    """add_model's fit error said against the zoo's own: z-units mean nothing to a reader alone."""
+    err, zoo = report["fit_rmse_z"], report["zoo_rmse_z"]
+    verdict = ("a close fit" if err <= zoo else "a looser fit than the zoo's own models" if err <= 2 * zoo else
+               "a poor fit: check that the scores are of these tasks and on the history's scale")
+    return (f"its scores are reproduced to within {err:.2f} of a task's spread across the zoo (standard "
+            f"deviations), the zoo's own models to within {zoo:.2f} on the same tasks: {verdict}")
 
 
 def train(history: Path | None = None, output: Path | None = None, seed: int = 0, epochs: int | None = None,
@@ -233,7 +251,7 @@ def train(history: Path | None = None, output: Path | None = None, seed: int = 0
     from llm_spider import datasets
     from llm_spider.paths import user_checkpoint_dir
 
-    h = load_history(history)
+    h = load_history(history, progress)
     encoder = task_encoder(n_prompts, prompt_seed, cache_dir)
     spider, seconds = train_spider(h, encoder, random_state=seed, epochs=epochs,
                                    source=str(history) if history else "data:leaderboard",
@@ -256,7 +274,7 @@ def benchmark_llm(protocols: list[str] | None = None, methods: list[str] | None 
     methods = list(methods or method_names())
     uses_tokens = {m: method_class(m).needs_task_tokens for m in methods}  # validates names before any work
     seeds_ = {m: list(seeds) if seeds else (list(range(DEFAULT_SEEDS)) if uses_seed(m) else [0]) for m in methods}
-    h = load_history(history)
+    h = load_history(history, progress)
     applicable = [p for p in protocols_ if p.applies_to(h)]
     if not applicable:
         raise SpiderError(f"none of the protocols ({', '.join(p.name for p in protocols_)}) applies to this history: "

@@ -85,7 +85,7 @@ def zoo_list(history: HistoryOpt = None,
     if zoo:
         df, z = api.local_zoo_frame(zoo)
         return emit(df, fmt, title=f"zoo '{z.name}': {z.description}")
-    h = api.load_history(history)
+    h = api.load_history(history, PROGRESS)
     df = h.summary().sort_values("mean_score", ascending=False)
     if fmt is Format.table:  # the full metadata is in --format json/csv
         df = df[[c for c in ("model", "tasks_scored", "mean_score", "family", "params_b", "instruct") if c in df]]
@@ -110,7 +110,7 @@ def zoo_add_model(
     """
     report, out, path, n_models = api.add_model(name, scores, checkpoint, output, cache_dir, PROGRESS)
     stderr.print(f"fitted '{name}' from {len(report['tasks_used'])} task(s) ({', '.join(report['tasks_used'])}); "
-                 f"fit error {report['fit_rmse_z']:.3f} (standardised units)")
+                 f"{api.fit_error_words(report)}", soft_wrap=True)
     if report["ignored_tasks"]:
         stderr.print(f"note: ignored {len(report['ignored_tasks'])} task(s) the Spider was not trained on: "
                      f"{', '.join(report['ignored_tasks'][:8])}")

@@ -135,6 +135,21 @@ def load_task_file(path: str | Path, name: str | None = None) -> Task:
     return task
 
 
+def file_notes(task: Task) -> list[str]:
+    """What a user should know of how their file was read: a file without options is a free-form
+    task (its prompts carry no options), which is easy to get by mistake, e.g. a CSV whose options
+    column is named otherwise."""
+    bare = sum(not i.choices for i in task.items)
+    if bare == len(task.items):
+        return [f"'{task.name}' has no 'choices' (column or field), so it is ranked as a free-form task "
+                "(prompts without options, like BIG-Bench-Hard's); for a multiple-choice task add 'choices' "
+                "('a | b | c' in a CSV cell, a list in JSON)"]
+    if bare:
+        return [f"{bare} of the {len(task.items)} items of '{task.name}' have no 'choices'; they are "
+                "prompted without options"]
+    return []
+
+
 def to_dataset(task: Task):
     """The task's items as a ``datasets.Dataset`` (question, choices, answer as text)."""
     from datasets import Dataset

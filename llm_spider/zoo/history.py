@@ -147,6 +147,20 @@ class History:
         info = wide.drop(columns=numeric.columns).rename_axis("model")
         return cls.from_wide(numeric, source, info)
 
+    def scale_note(self) -> str | None:
+        """A warning when scores lie outside [0, 1]: every method compares scores across tasks as
+        given, so a table mixing percentages with fractions ranks by scale, not by ability."""
+        s = self.scores
+        out = s[(s["score"] < 0) | (s["score"] > 1)]
+        if out.empty:
+            return None
+        first = out.iloc[0]
+        hint = ("; if they are percentages, divide them by 100" if (out["score"] <= 100).all() and
+                (out["score"] >= 0).all() else "")
+        return (f"{len(out)} of {len(s)} scores lie outside [0, 1] (e.g. {first['score']:g} for "
+                f"'{first['model']}' on '{first['task']}'): the methods compare them as given across "
+                f"{out['task'].nunique()} of {s['task'].nunique()} tasks{hint}")
+
     # --- views ---------------------------------------------------------------------------------
     def wide(self) -> pd.DataFrame:
         """models × tasks matrix of scores (NaN where a model has no score)."""

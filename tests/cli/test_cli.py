@@ -14,16 +14,6 @@ def invoke(*args):
     return runner.invoke(app, [str(a) for a in args])
 
 
-@pytest.fixture()
-def small_history(tmp_path, leaderboard):
-    """Three MMLU subjects and three BBH subtasks of the real table, as a user's wide CSV."""
-    tasks = ["mmlu_anatomy", "mmlu_virology", "mmlu_marketing", "bbh_navigate", "bbh_snarks", "bbh_hyperbaton"]
-    wide = leaderboard.wide()[tasks].dropna().iloc[:30]
-    path = tmp_path / "history.csv"
-    wide.rename_axis("model").reset_index().to_csv(path, index=False)
-    return path
-
-
 def test_help_teaches():
     result = invoke("--help")
     assert result.exit_code == 0 and "rank" in result.output and "benchmark" in result.output

@@ -49,7 +49,7 @@ def test_the_encoding_note_counts_the_prompts_it_uses(tmp_path, cache_dir):
                                         "answer": 0}) + "\n" for i in range(1, 6)))
     result = invoke("rank", "--task-file", task, "--cache-dir", cache_dir, "--top", 2)
     assert result.exit_code == 0, result.output
-    assert "(5 prompt(s) each;" in result.stderr and "32 prompts" not in result.stderr
+    assert "(5 prompts each;" in result.stderr and "32 prompts" not in result.stderr
 
 
 def test_halves_that_contradict_are_not_called_alike():
@@ -70,3 +70,53 @@ def test_the_reliability_title_uses_the_same_words():
 
     note = reliability_note(items, ["t"], ["a", "b", "c"])
     assert note is not None and "alike at weighted" not in note
+
+
+# --- case 6: silently wrong ----------------------------------------------------------------------
+def test_a_csv_without_choices_is_ranked_free_form_and_says_so(tmp_path, cache_dir):
+    task = tmp_path / "quiz.csv"
+    task.write_text("question,options,answer\nWhat is 2+2?,3 | 4,1\nWhat is 3+3?,6 | 7,0\n")
+    result = invoke("rank", "--task-file", task, "--cache-dir", cache_dir, "--top", 2)
+    assert result.exit_code == 0, result.output
+    assert "has no 'choices'" in one_line(result.stderr) and "free-form" in result.stderr
+    both = tmp_path / "both.csv"
+    both.write_text("question,choices,answer\nWhat is 2+2?,3 | 4,1\nName a colour.,,\n")
+    result = invoke("rank", "--task-file", both, "--cache-dir", cache_dir, "--top", 2)
+    assert result.exit_code == 0, result.output
+    assert "1 of the 2 items of 'both' have no 'choices'" in one_line(result.stderr)
+
+
+def test_history_scores_outside_the_unit_interval_are_noted(tmp_path, small_history):
+    wide = pd.read_csv(small_history)
+    wide["mmlu_anatomy"] *= 100  # one task in percent
+    path = tmp_path / "percent.csv"
+    wide.to_csv(path, index=False)
+    result = invoke("rank", "--task", "mmlu_virology", "--method", "leaderboard", "--history", path)
+    assert result.exit_code == 0, result.output
+    text = one_line(result.stderr)
+    assert "30 of 180 scores lie outside [0, 1]" in text and "on 'mmlu_anatomy'" in text
+    assert "1 of 6 tasks" in text and "divide them by 100" in text
+    result = invoke("rank", "--task", "mmlu_virology", "--method", "leaderboard", "--history", small_history)
+    assert "outside [0, 1]" not in result.stderr
+
+
+# --- case 1 (add-model): the score scale and the fit error -----------------------------------------
+def test_add_model_refuses_percentages_and_writes_nothing(tmp_path, cache_dir):
+    scores = tmp_path / "pct.csv"
+    scores.write_text("task,score\nmmlu_anatomy,55\nmmlu_virology,60\nmmlu_marketing,52\n")
+    out = tmp_path / "ckpt"
+    result = invoke("zoo", "add-model", "pct", "--scores", scores, "--output", out, "--cache-dir", cache_dir)
+    assert result.exit_code == 2 and len(result.stderr.strip().splitlines()) == 1
+    assert "off the history's scale" in result.stderr and "divide them by 100" in result.stderr
+    assert not out.exists()
+
+
+def test_add_model_reads_its_fit_error_against_the_zoos(tmp_path, cache_dir):
+    scores = tmp_path / "ok.csv"
+    scores.write_text("task,score\nmmlu_anatomy,0.55\nmmlu_virology,0.50\nmmlu_marketing,0.72\n")
+    result = invoke("zoo", "add-model", "ok", "--scores", scores, "--output", tmp_path / "ckpt",
+                    "--cache-dir", cache_dir)
+    assert result.exit_code == 0, result.output
+    text = one_line(result.stderr)
+    assert "standardised units" not in text and "the zoo's own models to within" in text
+    assert "a close fit" in text or "looser fit" in text or "poor fit" in text

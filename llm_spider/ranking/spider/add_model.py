@@ -36,6 +36,7 @@ def add_model(spider, name: str, scores: Mapping[str, float], tasks: Mapping[str
     missing = [t for t in used if t not in tasks]
     if missing:
         raise SpiderError(f"token sets missing for task(s): {', '.join(missing)}")
+    check_scale(spider.train_scores_, {t: scores[t] for t in used})
     cols = np.array([spider.tasks_.index(t) for t in used])
     z_all, mu, sd = standardise(spider.train_scores_)
     z_new = (np.array([scores[t] for t in used]) - mu[cols]) / sd[cols]
@@ -73,5 +74,22 @@ def add_model(spider, name: str, scores: Mapping[str, float], tasks: Mapping[str
     new_row[0, cols] = [scores[t] for t in used]
     spider.train_scores_ = np.vstack([spider.train_scores_, new_row])
     spider.added_models_ = [*spider.added_models_, {"model": name, "scores": {t: float(scores[t]) for t in used}}]
+    # The zoo's own models, scored the same way on the same tasks: what a fit error is to be read against.
+    sq = (others.numpy() - truth_others.numpy()) ** 2
+    scored = ~np.isnan(sq)
+    own = np.sqrt(np.where(scored, sq, 0).sum(0)[scored.any(0)] / scored.sum(0)[scored.any(0)])
     return {"model": name, "tasks_used": used, "ignored_tasks": unknown,
-            "fit_rmse_z": float(((mine.detach()[:, 0] - target) ** 2).mean().sqrt())}
+            "fit_rmse_z": float(((mine.detach()[:, 0] - target) ** 2).mean().sqrt()),
+            "zoo_rmse_z": float(np.nanmedian(own))}
+
+
+def check_scale(history: np.ndarray, given: Mapping[str, float]) -> None:
+    """Refuse scores on another scale than the history's: percentages against accuracies would put
+    the new model tens of standard deviations above every other (a predicted 348 on a 0-1 task)."""
+    lo, hi = float(np.nanmin(history)), float(np.nanmax(history))
+    outside = {t: v for t, v in given.items() if not lo - 0.5 * (hi - lo) <= v <= hi + 0.5 * (hi - lo)}
+    if not outside:
+        return
+    shown = ", ".join(f"{t} {v:g}" for t, v in list(outside.items())[:3])
+    pct = " (they look like percentages: divide them by 100)" if hi <= 1 and all(1 < v <= 100 for v in outside.values()) else ""
+    raise SpiderError(f"scores off the history's scale ({lo:.3g} to {hi:.3g}): {shown}{pct}")
