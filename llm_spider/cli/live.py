@@ -71,8 +71,9 @@ def evaluate(
     """Measure each model's accuracy on whole tasks: the ground truth that `compare` scores against.
 
     Items are scored zero-shot by the log-probabilities of the option letters. Progress is saved
-    after every batch: stop it any time (Ctrl-C) and rerun the same command to resume. Completed
-    runs become rows of the local history (with backend, template, shots, package versions, date).
+    after every batch (--batch-size items), with the seconds it took: stop it any time (Ctrl-C, or
+    even a kill) and rerun the same command to resume. Completed runs become rows of the local
+    history (with backend, template, shots, package versions, date and seconds).
     Base members (also in another zoo, e.g. `--zoo multisource`) reuse the items the shipped local
     zoo's runs already scored with the same weights and settings instead of running them again, and
     a shipped zoo's members reuse that zoo's shipped items (a whole-task run after a --max-items

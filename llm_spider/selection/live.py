@@ -80,13 +80,9 @@ class LiveEvaluator(ItemEvaluator):
             log.start()
             backend = self._backend(model)
             for start in range(0, len(todo), self.chunk):
-                part = todo[start:start + self.chunk]
-                scores = backend.option_logprobs([it.prompt for it in part], [it.options for it in part])
-                recs = [{"i": it.index, "logprobs": [round(float(x), 5) for x in lp], "mass": round(float(m), 5)}
-                        for it, lp, m in zip(part, scores.logprobs, scores.option_mass)]
-                log.append(recs)
+                recs = log.score(backend, todo[start:start + self.chunk])
                 done.update({r["i"]: r for r in recs})
-                self.forward_passes += len(part)
+                self.forward_passes += len(recs)
         return [int(np.argmax(done[int(i)]["logprobs"])) for i in ids]
 
     def close(self) -> None:

@@ -2,7 +2,10 @@
 
 Every item is scored once per model by its option log-probabilities (zero-shot, letter options).
 Results are appended per batch to a JSON-lines run log (flushed and fsynced), so a killed run
-resumes where it stopped with no item lost or counted twice. When a (model, task) run is complete
+resumes where it stopped with no item lost or counted twice. Each record carries its share of its
+batch's seconds (``s``), so the time of a killed segment's saved items is not lost with it (the
+meta file's ``seconds`` holds what no record carries: items copied from another store, and logs
+written before records carried their seconds). When a (model, task) run is complete
 its accuracy becomes a row of the local history, with the backend, template, shots, package
 versions, date and seconds it took. The per-item log-probabilities are kept too: they are the
 probe features that re-ranking learns from.
@@ -186,6 +189,21 @@ class RunLog:
         self.path.unlink(missing_ok=True)
         self.meta_path.unlink(missing_ok=True)
 
+    def score(self, backend, part: Sequence[ScoringItem]) -> list[dict]:
+        """Run ``backend`` on one batch and append its records, each with its share of the batch's seconds."""
+        t0 = time.perf_counter()
+        scores = backend.option_logprobs([it.prompt for it in part], [it.options for it in part])
+        share = round((time.perf_counter() - t0) / max(len(part), 1), 5)
+        recs = [{"i": it.index, "logprobs": [round(float(x), 5) for x in lp], "mass": round(float(m), 5), "s": share}
+                for it, lp, m in zip(part, scores.logprobs, scores.option_mass)]
+        self.append(recs)
+        return recs
+
+    def seconds(self, records: Iterable[dict]) -> float:
+        """Seconds spent on ``records``: their own, plus what the meta file holds for the rest."""
+        meta = json.loads(self.meta_path.read_text()) if self.meta_path.is_file() else {}
+        return float(meta.get("seconds", 0.0)) + sum(float(r.get("s", 0.0)) for r in records)
+
 
 # --- the local store: history + per-item results -------------------------------------------
 class LocalStore:
@@ -286,7 +304,7 @@ def _finished_items(store: LocalStore, model: str, task: Task, backend: str, met
             have = log.load()
         except SpiderError:  # other settings: not the same measurement
             return {}, 0.0
-        return have, float(json.loads(log.meta_path.read_text()).get("seconds", 0.0))
+        return have, log.seconds(have.values())
     hist = store.history_frame()
     row = hist[(hist["model"] == model) & (hist["task"] == task.name)]
     if row.empty or any(str(row.iloc[0].get(k)) != str(meta[k]) for k in ("backend", "template_sha")) \
@@ -312,7 +330,7 @@ def reuse_items(log: RunLog, others: Sequence[LocalStore], model: str, task: Tas
         if not new:
             continue
         log.start()
-        log.append(new)
+        log.append([{k: v for k, v in r.items() if k != "s"} for r in new])  # their seconds go to meta
         done.update({int(r["i"]): r for r in new})
         meta = json.loads(log.meta_path.read_text())
         meta["seconds"] = float(meta.get("seconds", 0.0)) + seconds * len(new) / max(len(have), 1)
@@ -323,11 +341,11 @@ def reuse_items(log: RunLog, others: Sequence[LocalStore], model: str, task: Tas
 
 
 def evaluate_run(backend, model, task: Task, store: LocalStore, restart: bool = False,
-                 chunk: int = 32, progress: Callable[[int], None] | None = None,
+                 chunk: int = 8, progress: Callable[[int], None] | None = None,
                  on_start: Callable[[int, int], None] | None = None, max_items: int | None = None,
                  reuse: Sequence[LocalStore] = ()) -> dict:
     """Score every item of ``task`` (or its seeded sample of ``max_items``) with ``backend`` (a loaded
-    ``model``), resuming its run log; items that a store in ``reuse`` already holds for the same
+    ``model``), resuming its run log (saved every ``chunk`` items: the batch size); items that a store in ``reuse`` already holds for the same
     model and settings are copied rather than rerun.
 
     Returns the history row. ``on_start(total, already_done)`` lets the caller size a progress bar.
@@ -344,21 +362,11 @@ def evaluate_run(backend, model, task: Task, store: LocalStore, restart: bool = 
         on_start(len(items), len(done))
     log.start()
     todo = [it for it in items if it.index not in done]
-    t0 = time.perf_counter()
-    try:
-        for start in range(0, len(todo), chunk):
-            part = todo[start:start + chunk]
-            scores = backend.option_logprobs([it.prompt for it in part], [it.options for it in part])
-            recs = [{"i": it.index, "logprobs": [round(float(x), 5) for x in lp],
-                     "mass": round(float(m), 5)} for it, lp, m in zip(part, scores.logprobs, scores.option_mass)]
-            log.append(recs)
-            done.update({r["i"]: r for r in recs})
-            if progress:
-                progress(len(part))
-    finally:  # an interrupted run still accounts for the time its saved items took
-        meta = json.loads(log.meta_path.read_text())
-        meta["seconds"] = float(meta.get("seconds", 0.0)) + time.perf_counter() - t0
-        log.meta_path.write_text(json.dumps(meta, indent=1))
+    for start in range(0, len(todo), chunk):
+        recs = log.score(backend, todo[start:start + chunk])
+        done.update({r["i"]: r for r in recs})
+        if progress:
+            progress(len(recs))
     recs = [done[it.index] for it in items]
     correct = [int(np.argmax(r["logprobs"]) == it.answer) for r, it in zip(recs, items)]
     row = {"model": model.name, "task": task.name, "score": float(np.mean(correct)), "n_items": len(items),
@@ -367,7 +375,7 @@ def evaluate_run(backend, model, task: Task, store: LocalStore, restart: bool = 
            "template_sha": log.meta["template_sha"], "shots": SHOTS,
            "versions": package_versions([*model.packages[:1], *(["peft"] if model.adapter else [])]),
            "date": dt.date.today().isoformat(),
-           "seconds": round(meta["seconds"], 2)}
+           "seconds": round(log.seconds(recs), 2)}
     frame = pd.DataFrame({"model": model.name, "task": task.name, "item": [r["i"] for r in recs],
                           "logprobs": [r["logprobs"] for r in recs], "mass": [r["mass"] for r in recs]})
     store.record(row, frame)

@@ -5,12 +5,16 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import time
 
 import numpy as np
 import pandas as pd
 import pytest
+from typer.testing import CliRunner
 
 from llm_spider.backends.base import Backend, OptionScores
+from llm_spider.cli import app
 from llm_spider.errors import SpiderError
 from llm_spider.ranking.probes import FEATURES, N_FEATURES, probe_features
 from llm_spider.tasks import get_task
@@ -114,6 +118,65 @@ def test_interrupted_evaluate_resumes_without_losing_or_duplicating(tmp_path):
     assert len(hist) == 1 and hist.loc[0, "backend"] == "fake" and hist.loc[0, "shots"] == 0
     assert {"template", "versions", "date", "seconds"} <= set(hist.columns)
     assert len(store.items_frame()) == 250
+
+
+class SlowBackend(FakeBackend):
+    """A fake that takes ``delay`` seconds per prompt, so that time spent is measurable."""
+
+    def __init__(self, delay: float, **kwargs):
+        super().__init__(0.7, **kwargs)
+        self.delay = delay
+
+    def option_logprobs(self, prompts, options, progress=None):
+        time.sleep(self.delay * len(prompts))
+        return super().option_logprobs(prompts, options, progress)
+
+
+def test_a_sigkilled_evaluate_keeps_the_seconds_of_its_saved_items(tmp_path):
+    """Issue 21, case 7: a run killed with SIGKILL (no finally, no handler) resumed with 26.7 s
+    recorded against 71 s uninterrupted, so brute force was under-charged."""
+    import multiprocessing
+    import signal
+
+    task = get_task("bbh_boolean_expressions")
+    answers = {it.prompt: it.answer for it in scoring_items(task)}
+    delay, chunk = 0.01, 8
+    log = LocalStore(tmp_path).run_log("m", task, "fake")
+
+    def run():
+        evaluate_run(SlowBackend(delay, answers=answers), fake_model("m"), task, LocalStore(tmp_path), chunk=chunk)
+
+    child = multiprocessing.get_context("fork").Process(target=run)
+    child.start()
+    deadline = time.time() + 60
+    while time.time() < deadline and (not log.path.is_file() or len(log.path.read_text().splitlines()) < 120):
+        time.sleep(0.01)
+    os.kill(child.pid, signal.SIGKILL)
+    child.join()
+    saved = len(log.load())
+    assert 120 <= saved < 250 and saved % chunk == 0  # saved after every batch of `chunk` items
+    backend = SlowBackend(delay, answers=answers)
+    row = evaluate_run(backend, fake_model("m"), task, LocalStore(tmp_path), chunk=chunk)
+    assert backend.forward_passes == 250 - saved
+    assert row["seconds"] >= 0.9 * 250 * delay  # the killed segment's saved items count too
+
+
+def test_evaluate_saves_after_every_batch_of_batch_size(tmp_path, monkeypatch):
+    """`evaluate --help` promises progress saved after every batch: the chunk is --batch-size."""
+    from llm_spider.zoo import evaluate as ev
+    from llm_spider.zoo import local
+
+    seen = []
+    real = ev.evaluate_run
+    monkeypatch.setattr(ev, "evaluate_run", lambda *a, **k: seen.append(k["chunk"]) or real(*a, **k))
+    monkeypatch.setattr(local, "load_backend", lambda m, *a, **k: FakeBackend(0.7))
+    monkeypatch.setattr(LocalModel, "installed", property(lambda self: True))
+    result = CliRunner().invoke(app, ["evaluate", "--task", "bbh_boolean_expressions", "--models",
+                                      "smollm2-135m-instruct", "--batch-size", "5", "--output", str(tmp_path),
+                                      "--no-reuse"])
+    assert result.exit_code == 0, result.output
+    assert seen == [5]
+    assert "after every batch" in " ".join(CliRunner().invoke(app, ["evaluate", "--help"]).output.split())
 
 
 def test_resume_under_other_settings_is_refused(tmp_path):
