@@ -41,7 +41,7 @@ CheckpointOpt = Annotated[Optional[Path], typer.Option(
                          "if you have one, else the one shipped with the package).")]
 PromptSeedOpt = Annotated[int, typer.Option("--prompt-seed", help="Seed for sampling the prompts.")]
 CacheOpt = Annotated[Optional[Path], typer.Option("--cache-dir", help="Where task vectors are cached "
-                                                                     "(default ~/.cache/llm-spider).")]
+                                                                     "(default: llm-spider in your cache folder, ~/.cache).")]
 
 
 def user_errors(fn: Callable) -> Callable:
@@ -80,4 +80,25 @@ def reads_data(fn: Callable) -> Callable:
 
 
 PROGRESS = RichProgress()
+
+
+def reflow(doc: str | None) -> str | None:
+    """A command's docstring with each prose paragraph on one line, so that the help wraps it to the
+    terminal once. Typer keeps a docstring's own line breaks after its first paragraph, and on a
+    narrower terminal each source line then wraps again: a sentence broken in two places. A
+    paragraph with an indented line (a command to type) keeps its lines."""
+    if not doc:
+        return doc
+    paragraphs = inspect.cleandoc(doc).split("\n\n")
+    return "\n\n".join(p if any(line.startswith(" ") for line in p.splitlines()) else " ".join(p.split())
+                       for p in paragraphs)
+
+
+def reflow_all(root: typer.Typer) -> None:
+    """Reflow the docstring of every command under ``root`` (see ``reflow``)."""
+    for info in root.registered_commands:
+        if info.callback is not None:
+            info.callback.__doc__ = reflow(info.callback.__doc__)
+    for group in root.registered_groups:
+        reflow_all(group.typer_instance)
 

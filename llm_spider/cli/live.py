@@ -38,7 +38,7 @@ ThreadsOpt = Annotated[Optional[int], typer.Option("--threads", min=1, help="CPU
 
 ResultsOpt = Annotated[Optional[Path], typer.Option(
     "--results", help="Your `evaluate` results directory, used on top of the zoo's shipped ones (default: "
-                      "~/.local/share/llm-spider/zoos/<zoo>).")]
+                      "llm-spider/zoos/<zoo> in your data folder, ~/.local/share).")]
 
 
 # --- evaluate ------------------------------------------------------------------------------------
@@ -60,7 +60,7 @@ def evaluate(
                                                      "this many items per task (it contains the task's probes) "
                                                      "instead of all: for big zoos on small machines.")] = None,
     output: Annotated[Optional[Path], typer.Option("--output", help="Results directory (default: "
-                                                   "~/.local/share/llm-spider/zoos/<zoo>).")] = None,
+                                                   "llm-spider/zoos/<zoo> in your data folder, ~/.local/share).")] = None,
     restart: Annotated[bool, typer.Option("--restart", help="Discard partial runs and start them over.")] = False,
     reuse_shipped: Annotated[bool, typer.Option("--reuse/--no-reuse", help="Copy items the shipped local zoo "
                                                 "(base members) or the shipped zoo itself already scored with the "

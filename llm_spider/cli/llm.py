@@ -196,7 +196,8 @@ def benchmark_llm(
     seed: Annotated[Optional[list[int]], typer.Option("--seed", "-s", help="Random seeds (repeatable; default: 0..4 for "
                                                      "methods with a random state, e.g. spider, and 0 for the others).")] = None,
     history: HistoryOpt = None,
-    output: Annotated[Path, typer.Option("--output", "-o", help="Where to write the JSON records.")] = DEFAULT_BENCHMARK_OUTPUT,
+    output: Annotated[Path, typer.Option("--output", "-o", help="Where to write the JSON records.", show_default=(
+        "llm_leaderboard.json in benchmarks/results"))] = DEFAULT_BENCHMARK_OUTPUT,
     plot: Annotated[Optional[Path], typer.Option("--plot", help="Also save a PNG of weighted τ per protocol and method.")] = None,
     n_prompts: PromptsOpt = 32,
     prompt_seed: PromptSeedOpt = 0,

@@ -56,8 +56,10 @@ def select(
     On a local zoo the members run live (--backend, --models); every scored item goes to the run log
     `evaluate` keeps, so a killed select resumes and a later evaluate reuses its items.
 
-    Examples: llm-spider select --zoo mmlu-pro --level src --task ori_mmlu-high_school_physics
-              llm-spider select --zoo local --task arc_challenge --budget 200
+    Examples:
+
+      llm-spider select --zoo mmlu-pro --level src --task ori_mmlu-nutrition
+      llm-spider select --zoo local --task arc_challenge --budget 200
     """
     out = api.select(task, zoo, level, prior, prior_strength, epsilon, confidence, budget, budget_share,
                      api.split_names(models), seed, backend, batch_size, threads, results, large, cache_dir,

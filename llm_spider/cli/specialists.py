@@ -37,7 +37,7 @@ def build_specialists(
     seed: Annotated[int, typer.Option("--seed", help="Seed for the items drawn and the LoRA init.")] = 0,
     output: Annotated[Optional[Path], typer.Option("--output", help="The zoo directory specialists go to; its "
                                                    "zoo.json makes it a zoo (`--zoo DIR`) of the bases and every "
-                                                   "specialist in it (default: ~/.local/share/llm-spider/zoos/specialists).")] = None,
+                                                   "specialist in it (default: llm-spider/zoos/specialists in your data folder, ~/.local/share).")] = None,
     rebuild: Annotated[bool, typer.Option("--rebuild", help="Retrain specialists that exist already.")] = False,
     threads: ThreadsOpt = None,
     cache_dir: CacheOpt = None,

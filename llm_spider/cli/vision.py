@@ -123,7 +123,8 @@ def benchmark(
     top_k: Annotated[int, typer.Option("--top-k", min=1, help="Candidates the Spider re-ranks.")] = 3,
     ground_truth: Annotated[Optional[Path], typer.Option("--ground-truth", help="The zoo's history table "
                                                          "(default: the shipped one).")] = None,
-    output: Annotated[Optional[Path], typer.Option("--output", help="Write the per-task records (JSON list).")]
+    output: Annotated[Optional[Path], typer.Option("--output", help="Write the per-task records (JSON list).",
+                                                   show_default="vision.json in benchmarks/results")]
     = Path("benchmarks/results/vision.json"),
     plot: Annotated[Optional[Path], typer.Option("--plot", help="Write τ against compute as a PNG "
                                                  "(default: next to --output).")] = None,
