@@ -183,9 +183,10 @@ def rank(task: str | None = None, task_file: Path | None = None, method: str = D
         tokens = encode_tasks([target], encoder, progress)
         seen = [c for c in hidden if c in ranker.tasks_]
         if seen:
-            parts = f"its {len(seen)} tasks" if len(seen) > 1 else "it"
-            notes.append(f"'{target.name}' is in the history the Spider checkpoint ({path}) was trained on "
-                         f"({parts}): the ranking does not read those scores, but the model tokens learnt from "
+            n = len(target.components)
+            parts = "" if n == 1 else f" (all {n} of its tasks)" if len(seen) == n else f" ({len(seen)} of its {n} tasks)"
+            notes.append(f"'{target.name}' is in the history the Spider checkpoint ({path}) was trained on"
+                         f"{parts}: the ranking does not read those scores, but the model tokens learnt from "
                          "them, so it is not a held-out prediction; `llm-spider benchmark llm` measures held-out "
                          "tasks")
     else:
@@ -230,8 +231,26 @@ def add_model(name: str, scores: Path, checkpoint: Path | None = None, output: P
     check_scale(spider.train_scores_, {t: given[t] for t in usable})  # before any encoding
     tokens = encode_tasks([REGISTRY.get(t) for t in usable], encoder, progress)
     report = spider.add_model(name, given, tokens)
+    report["spider_tasks"] = list(spider.tasks_)
     out = spider.save(output or user_checkpoint_dir())
     return report, out, path, len(spider.models_)
+
+
+def zoo_frame(history: Path | None = None, progress: Progress = SILENT) -> tuple[pd.DataFrame, object]:
+    """The zoo `rank` ranks: the history's models and, on the data folder's history, the models
+    `zoo add-model` added to the user's own Spider (they are ranked too, so they are listed)."""
+    from llm_spider.paths import user_checkpoint_dir
+
+    h = load_history(history, progress)
+    df = h.summary()
+    if history is None and (user_checkpoint_dir() / "spider.json").is_file():
+        from llm_spider.ranking.spider import SpiderRanker
+
+        added = SpiderRanker.load(user_checkpoint_dir()).added_models_
+        rows = [{"model": a["model"], "tasks_scored": len(a["scores"]), "mean_score": float(np.mean(list(a["scores"].values()))),
+                 "source": f"zoo add-model ({user_checkpoint_dir()})"} for a in added if a["model"] not in set(df["model"])]
+        df = pd.concat([df, pd.DataFrame(rows)], ignore_index=True) if rows else df
+    return df.sort_values("mean_score", ascending=False, ignore_index=True), h
 
 
 def fit_error_words(report: dict) -> str:
@@ -241,6 +260,19 @@ def fit_error_words(report: dict) -> str:
                "a poor fit: check that the scores are of these tasks and on the history's scale")
     return (f"its scores are reproduced to within {err:.2f} of a task's spread across the zoo (standard "
             f"deviations), the zoo's own models to within {zoo:.2f} on the same tasks: {verdict}")
+
+
+def ignored_task_notes(report: dict) -> list[str]:
+    """A line per task name add_model could not use: a misspelling gets the names it is close to."""
+    from llm_spider.errors import closest
+
+    known = report.get("spider_tasks", [])
+    notes = []
+    for t in report["ignored_tasks"]:
+        near = closest(t, known, n=3)
+        notes.append(f"ignored '{t}': the Spider was not trained on it" +
+                     (f" (did you mean {', '.join(near)}?)" if near else ""))
+    return notes
 
 
 def train(history: Path | None = None, output: Path | None = None, seed: int = 0, epochs: int | None = None,

@@ -85,11 +85,14 @@ def zoo_list(history: HistoryOpt = None,
     if zoo:
         df, z = api.local_zoo_frame(zoo)
         return emit(df, fmt, title=f"zoo '{z.name}': {z.description}")
-    h = api.load_history(history, PROGRESS)
-    df = h.summary().sort_values("mean_score", ascending=False)
+    df, h = api.zoo_frame(history, PROGRESS)
+    added = int(df["source"].astype(str).str.startswith("zoo add-model").sum())
     if fmt is Format.table:  # the full metadata is in --format json/csv
-        df = df[[c for c in ("model", "tasks_scored", "mean_score", "family", "params_b", "instruct") if c in df]]
-    emit(df, fmt, title=f"{len(h.models)} models × {len(h.tasks)} tasks")
+        df = df.assign(added=df["source"].astype(str).str.startswith("zoo add-model").map({True: "yes", False: ""}))
+        shown = ("model", "tasks_scored", "mean_score", "family", "params_b", "instruct", *(("added",) if added else ()))
+        df = df[[c for c in shown if c in df]]
+    emit(df, fmt, title=f"{len(h.models)} models × {len(h.tasks)} tasks" + (f", and {added} added by `zoo add-model`"
+                                                                            if added else ""))
 
 
 @zoo_app.command("add-model")
@@ -111,9 +114,8 @@ def zoo_add_model(
     report, out, path, n_models = api.add_model(name, scores, checkpoint, output, cache_dir, PROGRESS)
     stderr.print(f"fitted '{name}' from {len(report['tasks_used'])} task(s) ({', '.join(report['tasks_used'])}); "
                  f"{api.fit_error_words(report)}", soft_wrap=True)
-    if report["ignored_tasks"]:
-        stderr.print(f"note: ignored {len(report['ignored_tasks'])} task(s) the Spider was not trained on: "
-                     f"{', '.join(report['ignored_tasks'][:8])}")
+    for note in api.ignored_task_notes(report):
+        stderr.print(f"note: {note}", soft_wrap=True)
     stderr.print(f"checkpoint with {n_models} models written to {out} (from {path})", highlight=False)
 
 

@@ -48,9 +48,15 @@ def folder_target(dataset: str | Path, image_size: int | None = None, max_per_cl
     from llm_spider.vision.benchmark import Target
     from llm_spider.vision.images import load_image_folder
 
+    from llm_spider.errors import closest
+    from llm_spider.vision.tasks import NAMED
+
     path = Path(dataset)
     if not path.exists():
-        raise SpiderError(f"{dataset!r} is neither a named image task (see `llm-spider vision tasks`) nor a folder")
+        near = closest(str(dataset), NAMED)
+        hint = f" Did you mean: {', '.join(near)}?" if near else ""
+        raise SpiderError(f"{dataset!r} is neither a named image task (see `llm-spider vision tasks`) nor a folder."
+                          + hint)
     task = load_image_folder(path, image_size=image_size, max_per_class=max_per_class)
     chunks = [task.images[task.labels == k] for k in range(len(task.classes))]
     if min(len(c) for c in chunks) < 2:

@@ -106,6 +106,11 @@ def all_specs() -> dict[str, ImageTaskSpec]:
 def get_spec(name: str) -> ImageTaskSpec:
     specs = all_specs()
     if name not in specs:
+        from llm_spider.errors import closest
+
+        near = closest(name, NAMED)
+        if near:
+            raise SpiderError(f"unknown image task {name!r}. Did you mean: {', '.join(near)}?")
         raise SpiderError(f"unknown image task {name!r}; named tasks: {', '.join(NAMED)} "
                           f"(and history-01..history-{N_HISTORY:02d}), or give an image folder's path")
     return specs[name]

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 
 import pandas as pd
+import pytest
 from typer.testing import CliRunner
 
 from llm_spider.cli import app
@@ -39,7 +40,7 @@ def test_the_checkpoint_note_says_what_it_saw_in_words(cache_dir):
     result = invoke("rank", "--task", "mmlu_subset", "--cache-dir", cache_dir, "--top", 10)
     text = one_line(result.stderr)
     assert "these 10 included" not in text
-    assert "'mmlu_subset' is in the history the Spider checkpoint" in text and "its 10 tasks" in text
+    assert "'mmlu_subset' is in the history the Spider checkpoint" in text and "(all 10 of its tasks)" in text
     assert "not a held-out prediction" in text
 
 
@@ -120,3 +121,28 @@ def test_add_model_reads_its_fit_error_against_the_zoos(tmp_path, cache_dir):
     text = one_line(result.stderr)
     assert "standardised units" not in text and "the zoo's own models to within" in text
     assert "a close fit" in text or "looser fit" in text or "poor fit" in text
+
+
+# --- case 8: where things go, and names a user nearly typed ------------------------------------
+def test_an_added_model_is_listed_in_the_zoo(tmp_path, cache_dir):
+    scores = tmp_path / "mine.csv"
+    scores.write_text("task,score\nmmlu_anatomy,0.55\nmmlu_virology,0.50\nmmlu_marketng,0.72\nmmlu_astronomy,0.6\n")
+    result = invoke("zoo", "add-model", "mine", "--scores", scores, "--cache-dir", cache_dir)
+    assert result.exit_code == 0, result.output
+    assert "ignored 'mmlu_marketng'" in result.stderr and "did you mean mmlu_marketing" in one_line(result.stderr)
+    result = invoke("zoo", "list", "--format", "json")
+    rows = {r["model"]: r for r in json.loads(result.stdout)}
+    assert len(rows) == 189 and rows["mine"]["tasks_scored"] == 3
+    assert rows["mine"]["mean_score"] == pytest.approx(0.55) and rows["mine"]["source"].startswith("zoo add-model")
+    table = invoke("zoo", "list")
+    assert "and 1 added by `zoo add-model`" in table.stdout and "mine" in table.stdout
+
+
+def test_a_near_miss_of_an_image_task_is_suggested():
+    result = invoke("vision", "rank", "--dataset", "clipart-fod")
+    assert result.exit_code == 2 and "Did you mean: clipart-food" in result.stderr
+    from llm_spider.errors import SpiderError
+    from llm_spider.vision.tasks import get_spec
+
+    with pytest.raises(SpiderError, match="Did you mean: clipart-food"):
+        get_spec("clipart-fod")
