@@ -58,6 +58,7 @@ def user_errors(fn: Callable) -> Callable:
             stderr.print(Text.assemble(("interrupted", "yellow"), f": {exc}"), highlight=False, soft_wrap=True)
             raise typer.Exit(130) from None
 
+    wrapper.maps_user_errors = True  # tests check every command has it
     return wrapper
 
 
