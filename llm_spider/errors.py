@@ -31,6 +31,17 @@ class TaskFileError(SpiderError, ValueError):
     """A user's task file that is empty or malformed; the message names the file and line."""
 
 
+class SpiderWarning(UserWarning):
+    """Something the user should know that does not stop the work (e.g. a cache that cannot be
+    written: the run goes on without it). The CLI prints it as a note."""
+
+
+def cannot_write(exc: OSError) -> str:
+    """An OS error on a path, as one line a user can act on."""
+    where = f": {exc.filename}" if exc.filename else ""
+    return f"{exc.strerror or exc}{where}"
+
+
 def closest(name: str, known: Iterable[str], n: int = 5) -> list[str]:
     """The known names nearest to ``name``: substring matches first, then fuzzy matches."""
     known = list(known)

@@ -40,6 +40,27 @@ def user_data_dir() -> Path:
     return Path(base) / "llm-spider"
 
 
+def ensure_writable(folder: Path, what: str) -> None:
+    """Refuse, before any work, a folder that cannot be written (a file in its place, a read-only
+    disk): a training or a fit must not be lost at the end because its output cannot be saved.
+    Creates nothing."""
+    import tempfile
+
+    from llm_spider.errors import SpiderError, cannot_write
+
+    existing = folder
+    while not existing.exists() and existing != existing.parent:  # create nothing: find where it would start
+        existing = existing.parent
+    try:
+        if not existing.is_dir():
+            raise NotADirectoryError(20, "Not a directory", str(existing))
+        with tempfile.NamedTemporaryFile(dir=existing, prefix=".write-test-"):
+            pass
+    except OSError as exc:
+        raise SpiderError(f"cannot write the {what} to {folder} ({cannot_write(exc)}); give another folder "
+                          "with --output") from None
+
+
 def user_checkpoint_dir() -> Path:
     """Where `llm-spider train` and `zoo add-model` keep the user's own Spider."""
     return user_data_dir() / "spider"

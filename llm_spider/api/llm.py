@@ -219,12 +219,13 @@ def add_model(name: str, scores: Path, checkpoint: Path | None = None, output: P
               cache_dir: Path | None = None, progress: Progress = SILENT) -> tuple[dict, Path, Path, int]:
     """Add a model to the Spider from its scores on a few history tasks (a CSV task,score) without
     retraining. Returns the fit report, the checkpoint written, the one it came from and the zoo size."""
-    from llm_spider.paths import user_checkpoint_dir
+    from llm_spider.paths import ensure_writable, user_checkpoint_dir
     from llm_spider.ranking.spider.add_model import check_scale
     from llm_spider.tasks import REGISTRY
     from llm_spider.zoo.history import model_scores_from_file
 
     given = model_scores_from_file(scores, name)
+    ensure_writable(output or user_checkpoint_dir(), "checkpoint")  # before the fit, not after
     spider, path = load_spider(checkpoint, cache_dir, load_history(None), progress)
     encoder = checkpoint_encoder(spider, cache_dir)
     usable = [t for t in given if t in spider.tasks_ and t in REGISTRY]
@@ -281,9 +282,10 @@ def train(history: Path | None = None, output: Path | None = None, seed: int = 0
     """Train a Spider on a score history (default: the data folder's leaderboard) and save it;
     returns the Spider, where it was written and the seconds the fit took."""
     from llm_spider import datasets
-    from llm_spider.paths import user_checkpoint_dir
+    from llm_spider.paths import ensure_writable, user_checkpoint_dir
 
     h = load_history(history, progress)
+    ensure_writable(output or user_checkpoint_dir(), "checkpoint")  # before the training, not after
     encoder = task_encoder(n_prompts, prompt_seed, cache_dir)
     spider, seconds = train_spider(h, encoder, random_state=seed, epochs=epochs,
                                    source=str(history) if history else "data:leaderboard",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Optional
@@ -12,7 +13,7 @@ import typer
 from rich.text import Text
 
 from llm_spider.api.live import Interrupted
-from llm_spider.errors import SpiderError
+from llm_spider.errors import SpiderError, SpiderWarning, cannot_write
 from llm_spider.output import Format, RichProgress, stderr
 
 app = typer.Typer(
@@ -50,9 +51,15 @@ def user_errors(fn: Callable) -> Callable:
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
         try:
-            return fn(*args, **kwargs)
-        except SpiderError as exc:
-            stderr.print(Text.assemble(("error:", "bold red"), f" {exc}"), highlight=False, soft_wrap=True)
+            with warnings.catch_warnings():  # the library's notes (SpiderWarning) as note lines
+                warnings.simplefilter("always", SpiderWarning)
+                warnings.showwarning = _note
+                return fn(*args, **kwargs)
+        except (SpiderError, OSError) as exc:
+            if isinstance(exc, OSError) and exc.filename is None:
+                raise  # not about a path the user gave or can fix: a bug, with its traceback
+            text = str(exc) if isinstance(exc, SpiderError) else cannot_write(exc)
+            stderr.print(Text.assemble(("error:", "bold red"), f" {text}"), highlight=False, soft_wrap=True)
             raise typer.Exit(2) from None
         except Interrupted as exc:
             stderr.print(Text.assemble(("interrupted", "yellow"), f": {exc}"), highlight=False, soft_wrap=True)
@@ -60,6 +67,16 @@ def user_errors(fn: Callable) -> Callable:
 
     wrapper.maps_user_errors = True  # tests check every command has it
     return wrapper
+
+
+def _note(message, category, *args, **kwargs) -> None:
+    if issubclass(category, SpiderWarning):
+        stderr.print(f"note: {message}", highlight=False)
+    else:
+        _show_warning(message, category, *args, **kwargs)
+
+
+_show_warning = warnings.showwarning
 
 
 def reads_data(fn: Callable) -> Callable:

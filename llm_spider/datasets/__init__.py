@@ -17,9 +17,11 @@ carries a hash of its content (``content_sha``), which caches of derived results
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import os
 import time
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
@@ -29,7 +31,7 @@ import numpy as np
 import pandas as pd
 
 from llm_spider.datasets import folder, hub
-from llm_spider.errors import SpiderError, UnknownNameError
+from llm_spider.errors import SpiderError, SpiderWarning, UnknownNameError, cannot_write
 from llm_spider.paths import default_cache_dir
 
 ENV_VAR = "LLM_SPIDER_DATA"
@@ -216,10 +218,13 @@ def _known_sha(spec: Table, root: Path, files: list[Path]) -> str:
         known = {}
     if key not in known:
         known = {key: source_sha(files, root)}  # only the folder's current state is worth keeping
-        index.parent.mkdir(parents=True, exist_ok=True)
-        tmp = index.with_name(f"{index.name}.tmp-{os.getpid()}")
-        tmp.write_text(json.dumps(known))
-        tmp.replace(index)
+        try:
+            index.parent.mkdir(parents=True, exist_ok=True)
+            tmp = index.with_name(f"{index.name}.tmp-{os.getpid()}")
+            tmp.write_text(json.dumps(known))
+            tmp.replace(index)
+        except OSError:
+            pass  # an unwritable cache: hashed again next time (_store says so)
     return known[key]
 
 
@@ -227,19 +232,29 @@ def _store(spec: Table, df: pd.DataFrame, source: str, extra: dict, path: Path) 
     """Write the converted table and its record atomically; return it as read back, so that a first
     run sees exactly the types a cached run sees (parquet turns lists into arrays)."""
     t0 = time.perf_counter()
-    path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f"{path.name}.tmp-{os.getpid()}")
     try:
-        df.reset_index(drop=True).to_parquet(tmp, index=False)
-        tmp.replace(path)
-    finally:
-        tmp.unlink(missing_ok=True)
-    out = pd.read_parquet(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            df.reset_index(drop=True).to_parquet(tmp, index=False)
+            tmp.replace(path)
+        finally:
+            tmp.unlink(missing_ok=True)
+        out = pd.read_parquet(path)
+    except OSError as exc:  # an unwritable cache: convert in memory, every run
+        warnings.warn(SpiderWarning(f"the data cache cannot be written ({cannot_write(exc)}); '{spec.name}' is "
+                                    "converted again on every run"), stacklevel=2)
+        buffer = io.BytesIO()
+        df.reset_index(drop=True).to_parquet(buffer, index=False)
+        out = pd.read_parquet(buffer)
     meta = {"table": spec.name, "source": source, **extra, "rows": len(out), "content_sha": frame_sha(out),
             "converted": time.strftime("%Y-%m-%d %H:%M:%S"), "seconds": round(time.perf_counter() - t0, 3)}
     tmp_meta = path.with_name(f"{path.stem}.json.tmp-{os.getpid()}")
-    tmp_meta.write_text(json.dumps(meta, indent=1))
-    tmp_meta.replace(path.with_suffix(".json"))
+    try:
+        tmp_meta.write_text(json.dumps(meta, indent=1))
+        tmp_meta.replace(path.with_suffix(".json"))
+    except OSError:
+        pass  # said above
     return out, meta
 
 

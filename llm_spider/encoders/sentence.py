@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import hashlib
 import os
+import warnings
 from collections.abc import Callable, Iterable
 from functools import cached_property
 from pathlib import Path
 
 import numpy as np
 
-from llm_spider.errors import SpiderError
+from llm_spider.errors import SpiderError, SpiderWarning, cannot_write
 from llm_spider.paths import default_cache_dir
 from llm_spider.tasks.base import Task
 
@@ -100,7 +101,12 @@ class TaskEncoder:
             return load_file(str(path))["tokens"]
         tokens = self.encoder.encode(self.sample_prompts(task))
         if self.use_cache:
-            self._write(path, tokens, task)
+            try:
+                self._write(path, tokens, task)
+            except OSError as exc:  # a cache is an optimisation: go on without it, once said
+                self.use_cache = False
+                warnings.warn(SpiderWarning(f"task vectors are not cached ({cannot_write(exc)}); set --cache-dir "
+                                            "to a writable folder to keep them"), stacklevel=2)
         return tokens
 
     def encode_many(self, tasks: Iterable[Task], progress: Callable[[Iterable], Iterable] | None = None) -> dict[str, np.ndarray]:

@@ -80,7 +80,7 @@ def test_each_error_class_is_one_line_and_exit_2(cls, monkeypatch):
     (["rank", "--task", "mmlu_anatomyy"], "Did you mean: mmlu_anatomy"),  # UnknownNameError
     (["rank", "--task", "mmlu_anatomy", "--prompts", "2"], "trained with --prompts 32"),  # SpiderError
     (["rank", "--task-file", "{tmp}/latin1.jsonl"], "not UTF-8"),  # TaskFileError
-    (["tasks", "show", "mmlu_anatomy", "--data-dir", "{tmp}/empty"], "mmlu"),  # DataMissingError
+    (["zoo", "list", "--data-dir", "{tmp}/empty"], "leaderboard"),  # DataMissingError
 ])
 def test_real_paths_of_each_class(args, says, tmp_path):
     (tmp_path / "latin1.jsonl").write_bytes(b'{"question":"caf\xe9","choices":["a","b"],"answer":0}\n')

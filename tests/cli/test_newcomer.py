@@ -146,3 +146,37 @@ def test_a_near_miss_of_an_image_task_is_suggested():
 
     with pytest.raises(SpiderError, match="Did you mean: clipart-food"):
         get_spec("clipart-fod")
+
+
+# --- case 5: a cache or data folder that cannot be written ------------------------------------------
+# A file where the folder should be: unwritable even for root (a read-only disk behaves alike).
+def test_an_unwritable_cache_is_a_note_not_a_crash(tmp_path):
+    blocked = tmp_path / "cache"
+    blocked.write_text("a file, not a folder")
+    result = invoke("rank", "--task", "mmlu_anatomy", "--cache-dir", blocked, "--top", 2, "--format", "json")
+    assert result.exit_code == 0, result.output
+    assert len(json.loads(result.stdout)) == 2
+    assert "note: task vectors are not cached (Not a directory" in result.stderr
+
+
+def test_an_unwritable_checkpoint_folder_is_refused_before_the_fit(tmp_path, monkeypatch, small_history):
+    blocked = tmp_path / "home"
+    blocked.write_text("a file, not a folder")
+    monkeypatch.setenv("XDG_DATA_HOME", str(blocked))
+    scores = tmp_path / "ok.csv"
+    scores.write_text("task,score\nmmlu_anatomy,0.55\nmmlu_virology,0.50\nmmlu_marketing,0.72\n")
+    for args in (["zoo", "add-model", "m", "--scores", scores], ["train", "--history", small_history, "--epochs", 1]):
+        result = invoke(*args, "--cache-dir", tmp_path / "cache")
+        assert result.exit_code == 2, result.output
+        lines = result.stderr.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith("error: cannot write the checkpoint to")
+        assert not (tmp_path / "cache").exists()  # refused before any encoding, let alone a fit
+
+
+def test_an_unwritable_output_path_is_one_line(tmp_path):
+    blocked = tmp_path / "results"
+    blocked.write_text("a file, not a folder")
+    result = invoke("benchmark", "llm", "--protocol", "loto-bbh", "--method", "leaderboard",
+                    "--output", blocked / "out.json")
+    assert result.exit_code == 2
+    assert result.stderr.strip().splitlines()[-1].startswith("error: ") and "Traceback" not in result.output
