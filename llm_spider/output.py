@@ -28,7 +28,7 @@ from rich.text import Text
 
 from llm_spider.progress import Bar, Progress
 
-stderr = Console(stderr=True, markup=False, soft_wrap=True)  # one line a note: the terminal wraps it
+stderr = Console(stderr=True, markup=False, highlight=False, soft_wrap=True)  # one line a note: the terminal wraps it
 
 
 def plain(text: object) -> Text:

@@ -94,3 +94,46 @@ def tiny_history() -> History:
     ability = np.linspace(0.3, 0.8, 6)
     table = {f"mmlu_t{j}": dict(zip(models, ability + rng.normal(0, 0.02, 6))) for j in range(5)}
     return make_history(table)
+
+
+class RecordingProgress:
+    """A Progress that keeps every bar it was asked for, with what was done on it."""
+
+    def __init__(self):
+        self.bars: dict[str, list] = {}
+
+    def note(self, message):
+        pass
+
+    def bar(self, description, total=None):
+        from contextlib import contextmanager
+
+        from llm_spider.progress import Bar
+
+        log = self.bars.setdefault(description, [])
+        outer = self
+
+        class Rec(Bar):
+            def advance(self, n=1):
+                log.append(("advance", n))
+
+            def update(self, completed=None, total=None, description=None):
+                log.append(("update", completed, total))
+                if description:
+                    outer.bars.setdefault(description, [])
+
+        @contextmanager
+        def cm():
+            yield Rec()
+        return cm()
+
+    def track(self, items, description, total=None):
+        from llm_spider.progress import Progress
+
+        return Progress.track(self, items, description, total)
+
+
+@pytest.fixture()
+def recording() -> RecordingProgress:
+    """A Progress that records the bars asked for (tests of what a user sees move)."""
+    return RecordingProgress()

@@ -97,7 +97,7 @@ def evaluate(zoo: str = "local", tasks: list[str] | None = None, task_set: bool 
         if not pending:
             progress.note(f"{m.name}: all {len(todo)} task(s) already evaluated in {store.root}")
             continue
-        b = load_backend(m, backend, cache_dir, batch_size, threads, progress=progress.note)
+        b = load_backend(m, backend, cache_dir, batch_size, threads, progress=progress)
         for t in pending:
             try:
                 with progress.bar(f"{m.name} · {t.name}") as bar:
@@ -130,9 +130,9 @@ def compare(tasks: list[str], zoo: str = "local", models: str | None = None, lar
     members = pick_models(z, models, large, progress)
     encoder = task_encoder(32, 0, cache_dir)
     records = run_compare(targets, members, history, items, encoder,
-                          lambda m: load_backend(m, backend, cache_dir, batch_size, threads, progress=progress.note),
+                          lambda m: load_backend(m, backend, cache_dir, batch_size, threads, progress=progress),
                           top_k=top_k, n_probes=probes, seed=seed, log=progress.note,
-                          encode=lambda ts: encode_tasks(ts, encoder, progress))
+                          encode=lambda ts: encode_tasks(ts, encoder, progress), progress=progress)
     return records, targets, items, [m.name for m in members]
 
 
@@ -176,6 +176,7 @@ def build_specialists(bases: list[str] | None = None, sources: list[str] | None 
             bar.update(completed=0, description=current[0])
 
         return build(chosen, names, recipe, output, rebuild,
-                     load=lambda m: load_backend(m, cache_dir=cache_dir, batch_size=batch_size, threads=threads),
+                     load=lambda m: load_backend(m, cache_dir=cache_dir, batch_size=batch_size, threads=threads,
+                                                 progress=progress),
                      log=log, progress=lambda step, loss: bar.update(completed=step,
                                                                        description=f"{current[0]} · loss {loss:.3f}"))

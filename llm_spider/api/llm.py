@@ -54,7 +54,10 @@ def encode_tasks(tasks: list, encoder, progress: Progress = SILENT) -> dict[str,
         progress.note(f"Encoding {len(todo)} task(s) with {encoder.encoder.model_path.parent.name} "
                       f"({each}; cached for next time)")
     out = {t.name: encoder.encode(t) for t in tasks if t not in todo}
-    out.update(encoder.encode_many(todo, progress=lambda ts: progress.track(ts, "encoding tasks")))
+    if todo:
+        with progress.bar(f"loading {encoder.encoder.model_path.parent.name}"):
+            encoder.encoder.model  # noqa: B018 - seconds of its own, not the first task's
+        out.update(encoder.encode_many(todo, progress=lambda ts: progress.track(ts, "encoding tasks")))
     return out
 
 

@@ -59,7 +59,7 @@ def _live(task: str, zoo: str, members: list[str] | None, backend: str, batch_si
     z, history, _, _ = zoo_results(zoo, results)
     chosen = pick_models(z, ",".join(members) if members else None, large, progress)
     evaluator = LiveEvaluator(chosen, lambda m: load_backend(m, backend, cache_dir, batch_size, threads,
-                                                             progress=progress.note),
+                                                             progress=progress),
                               LocalStore(results or user_local_zoo_dir(z.name)), backend)
     known = [REGISTRY.get(t) for t in {*history.tasks, task} if t in REGISTRY]
     return (evaluator, history, lambda: encode_tasks(known, task_encoder(cache_dir=cache_dir), progress),
@@ -119,8 +119,13 @@ def select(task: str, zoo: str = "mmlu-pro", level: str | None = None, prior: st
         judge = ConsensusEvaluator(evaluator, panel(mean, candidates))
         progress.note(f"label-free: members judged by agreement with {', '.join(judge.panel)}")
     try:
-        result = select_adaptive(judge, task, candidates, mean, strength, shift_var, outliers, epsilon=epsilon,
-                                 confidence=confidence, budget=budget, seed=seed)
+        with progress.bar("evaluating items") as bar:
+            def step(spent: int, most: int, p_good: float) -> None:
+                bar.update(completed=spent, total=most,
+                           description=f"evaluating items · P(pick within {epsilon} of the best) {p_good:.2f}")
+
+            result = select_adaptive(judge, task, candidates, mean, strength, shift_var, outliers, epsilon=epsilon,
+                                     confidence=confidence, budget=budget, seed=seed, on_step=step)
         if label_free:  # the panel's answers are paid for too
             result = replace(result, evaluations=judge.unique_evaluations)
     except KeyboardInterrupt:

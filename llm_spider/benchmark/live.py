@@ -22,6 +22,7 @@ import pandas as pd
 
 from llm_spider.errors import SpiderError
 from llm_spider.metrics import paired_bootstrap, top1_regret, weighted_tau
+from llm_spider.progress import SILENT, Progress
 from llm_spider.ranking.base import TaskView, sort_scores
 from llm_spider.ranking.probes import (
     features_from_items,
@@ -86,8 +87,8 @@ class ProbeRun:
     probe_passes: int
 
 
-def run_probes(members, target: Task, n_probes: int, loader: Callable, log: Callable[[str], None] = lambda s: None
-               ) -> tuple[dict[str, ProbeRun], list]:
+def run_probes(members, target: Task, n_probes: int, loader: Callable, log: Callable[[str], None] = lambda s: None,
+               progress: Progress = SILENT) -> tuple[dict[str, ProbeRun], list]:
     """Load each member once and run it on the target's probes and on the verbal self-rating prompt."""
     from llm_spider.baselines.self_assessed import verbal_rating
 
@@ -98,9 +99,12 @@ def run_probes(members, target: Task, n_probes: int, loader: Callable, log: Call
         t0 = time.perf_counter()
         backend = loader(m)
         t1 = time.perf_counter()
-        scores = backend.option_logprobs([p.prompt for p in probes], [p.options for p in probes])
+        with progress.bar(f"{m.name} · {len(probes)} probes of {target.name}", len(probes)) as bar:
+            scores = backend.option_logprobs([p.prompt for p in probes], [p.options for p in probes],
+                                             progress=bar.advance)
         t2 = time.perf_counter()
-        verbal = verbal_rating(backend, examples, target.topic)
+        with progress.bar(f"{m.name} · rating itself"):
+            verbal = verbal_rating(backend, examples, target.topic)
         t3 = time.perf_counter()
         backend.close()
         # A backend reused across targets (the benchmark) reports its one-time load cost, so every
@@ -274,7 +278,8 @@ def score_selections(target: Task, truth: pd.Series, selections: Sequence[Select
 
 def compare(targets: Sequence[Task], members: Sequence, history: History, items: pd.DataFrame, encoder,
             loader: Callable, *, top_k: int = DEFAULT_TOP_K, n_probes: int = DEFAULT_PROBES, seed: int = 0,
-            log: Callable[[str], None] = lambda s: None, encode: Callable | None = None) -> list[dict]:
+            log: Callable[[str], None] = lambda s: None, encode: Callable | None = None,
+            progress: Progress = SILENT) -> list[dict]:
     """Records of every method on every target (see the module docstring for what is counted)."""
     if top_k < 1:
         raise SpiderError("--top-k must be at least 1")
@@ -290,8 +295,10 @@ def compare(targets: Sequence[Task], members: Sequence, history: History, items:
         truth = truths[target.name]
         t0 = time.perf_counter()
         tokens.update(encode([target]))
-        encoder_seconds = time.perf_counter() - t0
-        runs, probes = run_probes(members, target, n_probes, loader, log)
+        # What encoding the target's prompts costs, also when another step encoded it already (the
+        # history holds the target too): the wall time of a cached read would claim ~0 s.
+        encoder_seconds = getattr(encoder, "seconds_", {}).get(target.name, time.perf_counter() - t0)
+        runs, probes = run_probes(members, target, n_probes, loader, log, progress)
         selections = select_all(target, names, history, items, tokens, runs, probes, top_k=min(top_k, len(names)),
                                 n_probes=n_probes, seed=seed)
         bf = brute_force(target, truth, history)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import time
 import warnings
 from collections.abc import Callable, Iterable
 from functools import cached_property
@@ -79,6 +80,7 @@ class TaskEncoder:
         self.n_prompts, self.seed = n_prompts, seed
         self.cache_dir = Path(cache_dir) if cache_dir else default_cache_dir()
         self.use_cache = use_cache
+        self.seconds_: dict[str, float] = {}  # what encoding each task took (recorded with its cache entry)
 
     def sample_prompts(self, task: Task) -> list[str]:
         """``n_prompts`` rendered prompts drawn without replacement with a fixed seed."""
@@ -94,15 +96,25 @@ class TaskEncoder:
         return self.cache_dir / "task-vectors" / self.encoder.name / f"{task.name}-{key}.safetensors"
 
     def encode(self, task: Task) -> np.ndarray:
+        """The task's tokens, from the cache or encoded now; ``seconds_[task.name]`` is what encoding
+        its prompts took (the encoder's one-time load excluded), also when read from the cache."""
         path = self.cache_path(task)
         if self.use_cache and path.is_file():
+            from safetensors import safe_open
             from safetensors.numpy import load_file
 
+            with safe_open(str(path), "np") as f:
+                seconds = (f.metadata() or {}).get("seconds")
+            self.seconds_[task.name] = float(seconds) if seconds is not None else float("nan")
             return load_file(str(path))["tokens"]
-        tokens = self.encoder.encode(self.sample_prompts(task))
+        prompts = self.sample_prompts(task)
+        self.encoder.model  # noqa: B018 - load it first: its load is not this task's cost
+        t0 = time.perf_counter()
+        tokens = self.encoder.encode(prompts)
+        self.seconds_[task.name] = time.perf_counter() - t0
         if self.use_cache:
             try:
-                self._write(path, tokens, task)
+                self._write(path, tokens, task, f"{self.seconds_[task.name]:.4f}")
             except OSError as exc:  # a cache is an optimisation: go on without it, once said
                 self.use_cache = False
                 warnings.warn(SpiderWarning(f"task vectors are not cached ({cannot_write(exc)}); set --cache-dir "
@@ -118,11 +130,11 @@ class TaskEncoder:
         return self.use_cache and self.cache_path(task).is_file()
 
     @staticmethod
-    def _write(path: Path, tokens: np.ndarray, task: Task) -> None:
+    def _write(path: Path, tokens: np.ndarray, task: Task, seconds: str) -> None:
         """Write atomically, so that a killed run never leaves a half-written cache entry."""
         from safetensors.numpy import save_file
 
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(f".tmp{os.getpid()}")
-        save_file({"tokens": np.ascontiguousarray(tokens)}, str(tmp), metadata={"task": task.name})
+        save_file({"tokens": np.ascontiguousarray(tokens)}, str(tmp), metadata={"task": task.name, "seconds": seconds})
         os.replace(tmp, path)

@@ -19,6 +19,7 @@ from pathlib import Path
 from llm_spider.backends.registry import BACKENDS
 from llm_spider.errors import SpiderError, UnknownNameError
 from llm_spider.paths import ZOO_DIR, default_cache_dir
+from llm_spider.progress import SILENT, Progress
 
 BYTES_PER_PARAM = {"float32": 4, "bfloat16": 2, "float16": 2}
 
@@ -189,9 +190,11 @@ def load_zoo(name: str) -> LocalZoo:
 
 
 def load_backend(model: LocalModel, backend: str = "transformers", cache_dir: Path | None = None,
-                 batch_size: int = 8, threads: int | None = None, dtype: str = "float32", progress=None):
+                 batch_size: int = 8, threads: int | None = None, dtype: str = "float32",
+                 progress: Progress = SILENT):
     """A ready backend for ``model``: checks it is installed and fits in memory, converts the GGUF file
-    into the safetensors cache on first use (reported through ``progress``), then loads it."""
+    into the safetensors cache on first use, then loads it (each step a bar on ``progress``: both
+    can take seconds to a minute)."""
     from llm_spider.backends.hf import check_memory, convert_gguf, is_converted
 
     if not model.installed:
@@ -200,18 +203,19 @@ def load_backend(model: LocalModel, backend: str = "transformers", cache_dir: Pa
                  "close other programs, pick a smaller member (--models), or use --dtype bfloat16")
     out = model.converted_dir(cache_dir, dtype)
     if not is_converted(out):
-        if progress:
-            progress(f"converting {model.name} from GGUF to a safetensors cache (once; ~1 min)")
-        convert_gguf(model.gguf_file(cache_dir), out, dtype)
+        progress.note(f"converting {model.name} from GGUF to a safetensors cache in {out.parent} (once)")
+        with progress.bar(f"converting {model.name}"):
+            convert_gguf(model.gguf_file(cache_dir), out, dtype)
     cls = BACKENDS.get(backend)
     if model.adapter and not cls.supports_adapters:
         raise SpiderError(f"{model.name} is a LoRA specialist: it runs on the transformers backend "
                           f"(--backend transformers); {backend} would need the adapter served beside the base")
-    b = cls.open(out, batch_size=batch_size, threads=threads)
-    if model.adapter:
-        from llm_spider.zoo.specialists import load_specialist
+    with progress.bar(f"loading {model.name}"):
+        b = cls.open(out, batch_size=batch_size, threads=threads)
+        if model.adapter:
+            from llm_spider.zoo.specialists import load_specialist
 
-        t0 = time.perf_counter()
-        load_specialist(b, Path(model.adapter))
-        b.load_seconds = getattr(b, "load_seconds", 0.0) + time.perf_counter() - t0
+            t0 = time.perf_counter()
+            load_specialist(b, Path(model.adapter))
+            b.load_seconds = getattr(b, "load_seconds", 0.0) + time.perf_counter() - t0
     return b

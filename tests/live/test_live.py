@@ -52,6 +52,8 @@ class FakeBackend(Backend):
             logits[pick] = self.confidence
             out.append(logits - np.log(np.exp(logits).sum()))
             self.forward_passes += 1
+            if progress:  # as the real backends do, per batch
+                progress(1)
         return OptionScores(out, np.zeros(len(prompts)))
 
 
@@ -304,6 +306,51 @@ class FakeEncoder:
     def encode(self, task):
         rng = np.random.default_rng(len(task.name))
         return rng.normal(size=(8, 16)).astype(np.float32)
+
+
+def test_compare_shows_a_bar_for_every_members_probes_and_self_rating(fake_zoo, recording):
+    """Issue 21, case 2: compare showed nothing for over a minute while it loaded and probed models."""
+    from llm_spider.benchmark.live import compare
+
+    history, items, skills = fake_zoo
+    target = get_task("bbh_web_of_lies")
+    answers = {it.prompt: it.answer for it in scoring_items(target)}
+    progress = recording
+    compare([target], [fake_model(m) for m in skills], history, items, FakeEncoder(),
+            lambda m: FakeBackend(skills[m.name], answers=answers), top_k=2, n_probes=8, progress=progress)
+    for m in skills:
+        probes = progress.bars[f"{m} · 8 probes of bbh_web_of_lies"]
+        assert sum(n for _, n in probes) == 8  # advanced as the backend scored them
+        assert f"{m} · rating itself" in progress.bars
+
+
+def test_a_local_model_loads_under_a_bar(monkeypatch, tmp_path, recording):
+    from llm_spider.backends import hf
+    from llm_spider.zoo import local
+
+    member = load_zoo("local").get("smollm2-135m-instruct")
+    monkeypatch.setattr(LocalModel, "installed", property(lambda self: True))
+    monkeypatch.setattr(hf, "is_converted", lambda out: False)
+    monkeypatch.setattr(hf, "convert_gguf", lambda *a: None)
+    monkeypatch.setattr(LocalModel, "gguf_file", lambda self, cache_dir=None: tmp_path / "x.gguf")
+    monkeypatch.setattr(local.BACKENDS.get("transformers"), "open", classmethod(lambda cls, out, **k: FakeBackend(0.5)))
+    progress = recording
+    local.load_backend(member, progress=progress)
+    assert {"converting smollm2-135m-instruct", "loading smollm2-135m-instruct"} <= set(progress.bars)
+
+
+def test_the_encoding_seconds_of_a_task_survive_its_cache(tmp_path):
+    """compare's `enc s` read the wall time of a cached read (0.007 s) after a minute of encoding."""
+    from llm_spider.encoders import TaskEncoder
+
+    task = get_task("bbh_snarks")
+    first = TaskEncoder(n_prompts=4, cache_dir=tmp_path)
+    first.encode(task)
+    spent = first.seconds_["bbh_snarks"]
+    assert spent > 0.001
+    again = TaskEncoder(n_prompts=4, cache_dir=tmp_path)
+    again.encode(task)  # from the cache
+    assert again.seconds_["bbh_snarks"] == pytest.approx(spent, abs=1e-4)
 
 
 def test_compare_counts_compute_and_scores_every_method(fake_zoo):
