@@ -217,12 +217,24 @@ def select_mmlu_pro_paired() -> str:
                 "tasks better/tied/worse"], rows)
 
 
+def rank_accuracy() -> str:
+    from llm_spider.benchmark.accuracy import summarize_accuracy
+
+    s = summarize_accuracy(_records("rank_accuracy.json"))
+    rows = [[r.protocol, r.method, str(r.tasks), _share(r.coverage), _num(r.mae, 3), _num(r.abs_level_error, 3),
+             _num(r.width, 3), _share(r.history_coverage), _num(r.history_mae, 3)] for r in s.itertuples()]
+    return _md(["protocol", "method", "held-out tasks", "truths inside the 90 % interval", "mean abs. error",
+                "mean abs. level error", "interval width", "inside, on the history", "mean abs. error, on the history"],
+               rows)
+
+
 TABLES: dict[str, Callable[[], str]] = {
     "llm_leaderboard": llm_leaderboard, "spider_small_zoos": spider_small_zoos, "live_zoo": live_zoo,
     "multisource_members": multisource_members, "live_zoo_multisource": live_zoo_multisource,
     "live_zoo_multisource_paired": live_zoo_multisource_paired, "truth_reliability": truth_reliability,
     "truth_reliability_verdicts": truth_reliability_verdicts, "vision": vision,
     "select_mmlu_pro": select_mmlu_pro, "select_mmlu_pro_paired": select_mmlu_pro_paired,
+    "rank_accuracy": rank_accuracy,
 }
 
 

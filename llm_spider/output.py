@@ -65,8 +65,9 @@ def emit(df: pd.DataFrame, fmt: Format, title: str | None = None, digits: int = 
             table.add_column(plain(col), justify="right" if pd.api.types.is_numeric_dtype(df[col]) else "left")
         for row in df.itertuples(index=False):
             table.add_row(*[_fmt_cell(v, digits) for v in row])
-        # wide enough that a table of many score columns keeps model names whole
-        Console(width=max(120, Console().width, 15 * len(df.columns))).print(table)
+        # wide enough that every cell is whole (a cut model name is a wrong name), up to a limit
+        natural = Console(width=1000).measure(table).maximum
+        Console(width=max(120, Console().width, min(natural, 250))).print(table)
 
 
 def _fmt_cell(value, digits: int) -> Text:

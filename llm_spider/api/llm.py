@@ -12,6 +12,7 @@ import pandas as pd
 
 from llm_spider.errors import SpiderError, UnknownNameError
 from llm_spider.progress import SILENT, Progress
+from llm_spider.ranking.accuracy import AccuracyMap, Levels, centroids_of, fit_accuracy, history_levels, standardised
 
 DEFAULT_METHOD = "spider"  # the best method measured by `llm-spider benchmark llm`
 DEFAULT_SEEDS = 5  # methods with a random state are benchmarked over seeds 0..4
@@ -81,6 +82,7 @@ def train_spider(history, encoder, random_state: int = 0, epochs: int | None = N
     start = time.perf_counter()
     with progress.bar("training the Spider (epochs)", spider.epochs) as bar:
         spider.fit(history, tokens, on_epoch=lambda epoch: bar.update(completed=epoch))
+    spider.accuracy_ = fit_accuracy(spider, history, tokens)
     spider.encoder_ = encoder_info(encoder)
     spider.trained_on_, spider.leaderboard_sha256_ = source, leaderboard_sha
     return spider, time.perf_counter() - start
@@ -140,8 +142,10 @@ def checkpoint_encoder(spider, cache_dir: Path | None = None, n_prompts: int | N
 
 @dataclass
 class RankResult:
-    """A ranking with what a reader needs beside it: the history's true scores on the target (where
-    it has them), the target's tasks hidden from the ranker, notes, and the seconds it took."""
+    """A ranking with what a reader needs beside it: each model's predicted accuracy on the target
+    with its interval (ranking/accuracy.py; None where the ranker has no accuracy map), the
+    history's true scores on the target (where it has them), the target's tasks hidden from the
+    ranker, notes, and the seconds it took."""
 
     ranking: object  # ranking.Ranking
     truth: pd.Series | None
@@ -149,12 +153,21 @@ class RankResult:
     seconds: float
     used_checkpoint: bool
     notes: list[str] = field(default_factory=list)
+    accuracy: pd.DataFrame | None = None  # index model: predicted_accuracy, accuracy_low, accuracy_high
+    accuracy_map: AccuracyMap | None = None
 
-    def frame(self, top: int | None = None) -> pd.DataFrame:
-        """rank, model, predicted_score and (where the history has them) true_score."""
+    def frame(self, top: int | None = None, raw: bool = False) -> pd.DataFrame:
+        """rank, model, predicted_accuracy, accuracy_low, accuracy_high, the ranker's own
+        predicted_score (with ``raw``, or when there is no accuracy) and, where the history has
+        them, true_score."""
         shown = self.ranking.top(top) if top else self.ranking
         truth = self.truth if self.truth is not None and self.truth.notna().any() else None
-        return shown.to_frame(truth)
+        df = shown.to_frame(truth)
+        if self.accuracy is None:
+            return df
+        acc = self.accuracy.reindex(df["model"]).reset_index(drop=True)
+        df = pd.concat([df[["rank", "model"]], acc, df.drop(columns=["rank", "model"])], axis=1)
+        return df if raw else df.drop(columns=["predicted_score"])
 
 
 def rank(task: str | None = None, task_file: Path | None = None, method: str = DEFAULT_METHOD,
@@ -206,6 +219,19 @@ def rank(task: str | None = None, task_file: Path | None = None, method: str = D
                          "and pass --checkpoint to skip this next time")
         ranker.fit(fit_history, tokens or None)
     ranking = ranker.rank(TaskView(target.name, tokens.get(target.name), exclude=tuple(hidden)))
+    if use_checkpoint:
+        amap = ranker.accuracy_
+        levels = Levels(ranker.tasks_, ranker.train_scores_, ranker.centroids_)
+        if amap is None:
+            notes.append(f"the Spider checkpoint ({path}) predates accuracy predictions: the table shows its "
+                         "standardised scores; re-create it with `llm-spider train` for accuracies")
+    else:
+        amap = fit_accuracy(ranker, fit_history, tokens)
+        levels = history_levels(fit_history, tokens if ranker.needs_task_tokens else {})
+    accuracy = None
+    if amap is not None:
+        centroid = centroids_of({target.name: tokens[target.name]}).get(target.name) if target.name in tokens else None
+        accuracy = amap.predict(standardised(ranking.scores), *levels.level(centroid, exclude=hidden))
     if models:
         known = set(ranker.models_)
         for m in models:
@@ -215,7 +241,8 @@ def rank(task: str | None = None, task_file: Path | None = None, method: str = D
     if hidden and not use_checkpoint:
         notes.append(f"the history's scores on {len(hidden)} task(s) of '{target.name}' were hidden from "
                      "the ranker and are shown as true_score (use --keep-target-scores to use them)")
-    return RankResult(ranking, truth, hidden, time.perf_counter() - start, use_checkpoint, ranking.notes + notes)
+    return RankResult(ranking, truth, hidden, time.perf_counter() - start, use_checkpoint, ranking.notes + notes,
+                      accuracy, amap)
 
 
 def add_model(name: str, scores: Path, checkpoint: Path | None = None, output: Path | None = None,

@@ -141,18 +141,25 @@ def rank(
                                                        "(default 0, or the checkpoint's).")] = None,
     cache_dir: CacheOpt = None,
     seed: Annotated[int, typer.Option("--seed", help="Random state for methods that use one.")] = 0,
+    raw: Annotated[bool, typer.Option("--raw", help="Also show the method's own score (predicted_score; the "
+                                                    "Spider's is standardised across the zoo).")] = False,
     fmt: FormatOpt = Format.table,
 ):
-    """Rank the zoo's models for a task, best first.
+    """Rank the zoo's models for a task, best first, with each one's predicted accuracy on it.
 
-    The default method, spider, ranks with a trained checkpoint (no training at rank time); with --history it is fitted on your table first. The table shows each model's predicted score (spider: standardised units, about a z-score across the zoo; leaderboard and similar-tasks: the history's scale) and, where the history has one, its recorded true score on the task.
+    The default method, spider, ranks with a trained checkpoint (no training at rank time); with --history it is fitted on your table first. Each model's predicted accuracy comes with a 90 % interval (accuracy_low to accuracy_high): the task's difficulty is read from the most similar history tasks, and the interval holds the middle 90 % of the errors the method made on history tasks held out in turn. Where the history has one, the model's recorded true score on the task is shown beside it.
 
     Example: llm-spider rank --task mmlu_subset --top 10
     """
     result = api.rank(task, task_file, method, api.split_names(models), history, checkpoint, keep_target_scores,
                       n_prompts, prompt_seed, cache_dir, seed, PROGRESS)
-    emit(result.frame(top), fmt, title=f"{result.ranking.task}: {len(result.ranking.models)} models ranked by "
-                                      f"{method} in {result.seconds:.1f}s")
+    df = result.frame(top, raw)
+    title = f"{result.ranking.task}: {len(result.ranking.models)} models ranked by {method} in {result.seconds:.1f}s"
+    if result.accuracy_map is not None:
+        m = result.accuracy_map
+        title += (f"; accuracy with a 90 % interval (learnt on {m.tasks} history tasks held out in turn: "
+                  f"mean error {m.mae:.3f})")
+    emit(df, fmt, title=title)
     for note in result.notes:
         stderr.print(f"note: {note}")
 

@@ -113,6 +113,21 @@ class Ranker(ABC):
         left = sorted(pred.index[pred.isna()])
         return Ranking(task.name, self.name, sort_scores(pred), left_out_notes(left), left)
 
+    def held_out_predictions(self, history: History, tasks: Mapping[str, np.ndarray]) -> dict[str, pd.Series]:
+        """Each history task predicted by this method fitted without it: what the accuracy map
+        (ranking/accuracy.py) learns from. Refits a copy per task; a costly method overrides this."""
+        out = {}
+        for t in history.tasks:
+            if self.needs_task_tokens and t not in tasks:
+                continue
+            rest = history.drop_tasks([t])
+            if not rest.tasks:
+                continue
+            copy = type(self)(**self.get_params())
+            copy.fit(rest, {k: v for k, v in tasks.items() if k != t} if self.needs_task_tokens else None)
+            out[t] = copy.predict(TaskView(t, tasks.get(t)))
+        return out
+
     def score(self, task: TaskView, truth: pd.Series) -> float:
         """Weighted Kendall's τ of the predicted scores against ``truth`` over shared models."""
         pred = self.predict(task)

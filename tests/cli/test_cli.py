@@ -35,13 +35,15 @@ def test_zoo_list_csv():
 
 
 def test_rank_mmlu_subset_json_is_ordered_with_truth():
-    result = invoke("rank", "--task", "mmlu_subset", "--method", "leaderboard", "--format", "json")
+    result = invoke("rank", "--task", "mmlu_subset", "--method", "leaderboard", "--format", "json", "--raw")
     assert result.exit_code == 0, result.output
     rows = json.loads(result.stdout)
     assert len(rows) >= 100
     assert [r["rank"] for r in rows] == list(range(1, len(rows) + 1))
-    scores = [r["predicted_score"] for r in rows]
-    assert scores == sorted(scores, reverse=True)
+    for field in ("predicted_score", "predicted_accuracy"):  # one order: the accuracy is monotone in the score
+        scores = [r[field] for r in rows]
+        assert scores == sorted(scores, reverse=True)
+    assert all(r["accuracy_low"] <= r["predicted_accuracy"] <= r["accuracy_high"] for r in rows)
     assert sum(r["true_score"] is not None for r in rows) == 149
     assert "hidden" in result.stderr
 
@@ -162,7 +164,8 @@ def test_rank_default_method_on_the_leaderboard_zoo(cache_dir):
     assert "checkpoint" in result.stderr  # says what the checkpoint saw
     rows = json.loads(result.stdout)
     assert len(rows) >= 100
-    known = [(r["predicted_score"], r["true_score"]) for r in rows if r["true_score"] is not None]
+    assert "predicted_score" not in rows[0]  # standardised units only under --raw
+    known = [(r["predicted_accuracy"], r["true_score"]) for r in rows if r["true_score"] is not None]
     from llm_spider.metrics import weighted_tau
 
     truth, pred = zip(*[(t, p) for p, t in known])

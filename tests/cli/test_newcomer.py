@@ -205,3 +205,39 @@ def test_select_shows_its_evaluations_as_they_go(recording):
     assert len(steps) >= 2 and all(kind == "update" for kind, *_ in steps)
     assert steps[-1][1] > 0 and steps[-1][2] > steps[-1][1]  # evaluations so far, of the budget
     assert any(d.startswith("evaluating items · P(pick within 0.02 of the best)") for d in recording.bars)
+
+
+# --- case 1: numbers a user can read ---------------------------------------------------------------
+def test_rank_predicts_accuracy_with_an_interval_and_keeps_the_raw_score_for_raw(cache_dir):
+    result = invoke("rank", "--task", "mmlu_subset", "--cache-dir", cache_dir, "--format", "json")
+    assert result.exit_code == 0, result.output
+    rows = json.loads(result.stdout)
+    assert {"predicted_accuracy", "accuracy_low", "accuracy_high"} <= set(rows[0]) and "predicted_score" not in rows[0]
+    for r in rows:
+        assert 0 <= r["accuracy_low"] <= r["predicted_accuracy"] <= r["accuracy_high"] <= 1
+    known = [r for r in rows if r["true_score"] is not None]
+    inside = sum(r["accuracy_low"] <= r["true_score"] <= r["accuracy_high"] for r in known)
+    assert inside / len(known) > 0.5  # a readable number near the truth, not a z-score of 2.84
+    raw = json.loads(invoke("rank", "--task", "mmlu_subset", "--cache-dir", cache_dir, "--format", "json",
+                            "--raw").stdout)
+    assert raw[0]["predicted_score"] > 1.5 and raw[0]["predicted_accuracy"] == rows[0]["predicted_accuracy"]
+    table = invoke("rank", "--task", "mmlu_subset", "--cache-dir", cache_dir, "--top", 3)
+    assert "predicted_accuracy" in table.stdout and "predicted_score" not in table.stdout
+    assert "90 % interval" in one_line(table.stdout)
+
+
+def test_a_checkpoint_without_an_accuracy_map_says_so(tmp_path, cache_dir):
+    import shutil
+
+    from llm_spider.paths import SHIPPED_CHECKPOINT
+    from llm_spider.ranking.spider import SpiderRanker
+
+    spider = SpiderRanker.load(SHIPPED_CHECKPOINT)
+    assert spider.accuracy_ is not None and spider.accuracy_.tasks == len(spider.tasks_)
+    spider.accuracy_ = None
+    spider.save(tmp_path / "old")
+    result = invoke("rank", "--task", "mmlu_anatomy", "--checkpoint", tmp_path / "old", "--cache-dir", cache_dir,
+                    "--format", "json")
+    assert result.exit_code == 0, result.output
+    assert "predicted_score" in json.loads(result.stdout)[0] and "predates accuracy predictions" in result.stderr
+    shutil.rmtree(tmp_path / "old")

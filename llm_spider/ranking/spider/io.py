@@ -15,6 +15,7 @@ import numpy as np
 import torch
 
 from llm_spider.errors import SpiderError
+from llm_spider.ranking.accuracy import AccuracyMap
 from llm_spider.ranking.spider.priors import HISTORY_PRIORS
 
 CHECKPOINT_FORMAT = "llm-spider.spider"
@@ -30,6 +31,7 @@ def config(spider) -> dict:
             "fit_log": spider.fit_log_, "trained_on": spider.trained_on_,
             "leaderboard_sha256": spider.leaderboard_sha256_,
             "added_models": spider.added_models_,
+            **({"accuracy": spider.accuracy_.to_dict()} if getattr(spider, "accuracy_", None) else {}),
             **({"stack_lambda": spider.stack_lambda_, "stack_taus": spider.stack_taus_}
                if spider.prior in HISTORY_PRIORS else {})}
 
@@ -90,6 +92,7 @@ def load(cls, path: str | Path):
     spider.token_dim_, spider.n_tokens_ = int(config["token_dim"]), int(config["n_tokens"])
     spider.encoder_, spider.fit_log_ = config.get("encoder"), config.get("fit_log")
     spider.added_models_ = list(config.get("added_models", []))
+    spider.accuracy_ = AccuracyMap.from_dict(config.get("accuracy"))
     spider.trained_on_, spider.leaderboard_sha256_ = config.get("trained_on"), config.get("leaderboard_sha256")
     spider.stack_lambda_, spider.stack_taus_ = None, []
     if spider.prior in HISTORY_PRIORS:

@@ -106,6 +106,7 @@ class SpiderRanker(Ranker):
         self.net_ = self.build_net()
         self.first_net_ = None
         self.added_models_ = []
+        self.accuracy_ = None  # ranking/accuracy.py: set by whoever has the tokens (api.train_spider)
         # What the caller may record about the training data (`llm-spider train` does).
         self.encoder_ = self.trained_on_ = self.leaderboard_sha256_ = None
         trainer = SpiderTrainer(self, tokens, [(extra_tokens or {}).get(t) for t in usable])
@@ -164,6 +165,13 @@ class SpiderRanker(Ranker):
         # θ of a model never scored on a task with tokens was never trained: it cannot be ranked.
         known = ~np.isnan(self.train_scores_).all(axis=1)
         return pd.Series(np.where(known, pred, np.nan), index=self.models_, name=task.name)
+
+    def held_out_predictions(self, history: History, tasks: Mapping[str, np.ndarray]) -> dict[str, pd.Series]:
+        """Each of the Spider's history tasks predicted with its look-up of the history skipping that
+        task (refitting per task would cost a training each). Its model tokens did learn from every
+        task, so these errors are smaller than on a new task: benchmarks/rank_accuracy.py measures
+        the interval on tasks held out of the training itself."""
+        return {t: self.predict(TaskView(t, tasks[t], exclude=(t,))) for t in self.tasks_ if t in tasks}
 
     def _extra(self, task: TaskView) -> tuple[torch.Tensor | None, torch.Tensor | None]:
         """Per-model PTM-specific tokens, padded to one tensor; models without any are masked out."""
