@@ -94,8 +94,9 @@ def write_json_atomic(path: Path, payload, one_per_line: bool = False) -> None:
 
 
 def progress_bar() -> RichBars:
+    # Not a terminal (a log file, a pipe): no bars, which would leave only blank lines there.
     return RichBars(TextColumn("{task.description}", markup=False), BarColumn(), MofNCompleteColumn(),
-                    TimeElapsedColumn(), console=stderr, transient=True)
+                    TimeElapsedColumn(), console=stderr, transient=True, disable=not stderr.is_terminal)
 
 
 class _RichBar(Bar):

@@ -46,12 +46,21 @@ def check_memory(needed: int, what: str, hint: str = "") -> None:
                           f"available{': ' + hint if hint else ''}")
 
 
+def quiet_transformers() -> None:
+    """transformers' own tqdm bars (loading weights, dequantising) go off: our bars on stderr say
+    what is loading, and a second kind of bar, unasked, clutters logs."""
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()
+
+
 def convert_gguf(gguf_file: Path, out_dir: Path, dtype: str = "float32") -> Path:
     """Dequantise ``gguf_file`` into a transformers directory (safetensors) at ``out_dir``, atomically:
     an interrupted conversion leaves no half-written cache behind."""
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
+    quiet_transformers()
     tmp = out_dir.with_name(out_dir.name + f".tmp-{os.getpid()}")
     shutil.rmtree(tmp, ignore_errors=True)
     try:
@@ -102,6 +111,7 @@ class TransformersBackend(Backend):
             torch.set_num_threads(int(threads))
         self.model_dir = Path(model_dir)
         self.batch_size, self.device, self.max_tokens = max(1, int(batch_size)), device, max_tokens
+        quiet_transformers()
         t0 = time.perf_counter()
         self.tokenizer = AutoTokenizer.from_pretrained(str(self.model_dir))
         self.model = AutoModelForCausalLM.from_pretrained(str(self.model_dir)).to(device).eval()
