@@ -9,6 +9,7 @@
 Slow calls take ``progress=`` (llm_spider.progress.Progress; silent by default).
 """
 
+from llm_spider.api.imports import import_runs, imported_tasks
 from llm_spider.api.live import (
     Interrupted,
     build_specialists,
@@ -45,6 +46,6 @@ from llm_spider.zoo.recorded import summary as recorded_summary
 
 __all__ = ["DEFAULT_METHOD", "DEFAULT_PROMPTS", "Interrupted", "RankResult", "add_model", "benchmark_llm", "build_specialists",
            "checkpoint_encoder", "comparable_tasks", "compare", "import_items", "load_recorded", "recorded_dir",
-           "recorded_summary", "recorded_tokens", "select", "SelectResult", "encode_tasks", "encoder_info", "evaluate", "fit_error_words", "ignored_task_notes",
+           "recorded_summary", "recorded_tokens", "select", "SelectResult", "encode_tasks", "encoder_info", "evaluate", "fit_error_words", "import_runs", "imported_tasks", "ignored_task_notes",
            "load_history", "load_spider", "local_zoo_frame", "pick_models", "rank", "split_names", "task_encoder",
            "train", "train_spider", "zoo_frame", "zoo_results"]

@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from llm_spider.api.imports import imported_history, imported_tasks
 from llm_spider.errors import SpiderError, UnknownNameError
 from llm_spider.progress import SILENT, Progress
 from llm_spider.ranking.accuracy import AccuracyMap, Levels, centroids_of, fit_accuracy, history_levels, standardised
@@ -26,6 +27,7 @@ def load_history(path: Path | None = None, progress: Progress = SILENT):
 
     if not path:
         return History.from_leaderboard()
+    path = imported_history(path)
     h = History.from_file(path)
     if note := h.scale_note():
         progress.note(f"note: {path}: {note}")
@@ -33,10 +35,11 @@ def load_history(path: Path | None = None, progress: Progress = SILENT):
 
 
 def comparable_tasks(history) -> list:
-    """The history's tasks that the registry knows: only those have prompts to compare."""
+    """The history's tasks with prompts to compare: the registry's and those of its imports."""
     from llm_spider.tasks import REGISTRY
 
-    return [REGISTRY.get(t) for t in history.tasks if t in REGISTRY]
+    extra = imported_tasks(history)
+    return [REGISTRY.get(t) if t in REGISTRY else extra[t] for t in history.tasks if t in REGISTRY or t in extra]
 
 
 def task_encoder(n_prompts: int = DEFAULT_PROMPTS, prompt_seed: int = 0, cache_dir: Path | None = None):
@@ -185,9 +188,14 @@ def rank(task: str | None = None, task_file: Path | None = None, method: str = D
 
     if (task is None) == (task_file is None):
         raise SpiderError("give exactly one of --task NAME or --task-file PATH")
-    target = get_task(task) if task else load_task_file(task_file)
+    from llm_spider.tasks import REGISTRY
+
+    target = load_task_file(task_file) if task_file else get_task(task) if task in REGISTRY else None
     method_class(method)  # validate the name before any work
     h = load_history(history, progress)
+    if target is None:  # a task of the imports the history came from (`zoo import`), else unknown
+        extra = imported_tasks(h)
+        target = extra[task] if task in extra else get_task(task)
     truth = h.task_scores(target.components) if target.components else None
     hidden = [] if keep_target_scores else [c for c in target.components if c in h.tasks]
     notes: list[str] = file_notes(target) if task_file else []
@@ -226,7 +234,11 @@ def rank(task: str | None = None, task_file: Path | None = None, method: str = D
             notes.append(f"the Spider checkpoint ({path}) predates accuracy predictions: the table shows its "
                          "standardised scores; re-create it with `llm-spider train` for accuracies")
     else:
-        amap = fit_accuracy(ranker, fit_history, tokens)
+        try:
+            amap = fit_accuracy(ranker, fit_history, tokens)
+        except SpiderError as exc:  # e.g. a history of two tasks: rank, but say why there is no accuracy
+            amap = None
+            notes.append(f"no predicted accuracy: {exc}; the table shows the method's own scores")
         levels = history_levels(fit_history, tokens if ranker.needs_task_tokens else {})
     accuracy = None
     if amap is not None:

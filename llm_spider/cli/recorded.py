@@ -39,6 +39,33 @@ def import_items(
     _partial_note(zoo)
 
 
+@zoo_app.command("import")
+@user_errors
+def import_runs(
+    paths: Annotated[list[Path], typer.Argument(help="lm-evaluation-harness output folders or results_*.json files "
+                                               "(their samples_*.jsonl beside them), OpenCompass summary CSVs or "
+                                               "predictions folders.")],
+    name: Annotated[str, typer.Option("--name", help="The import's name: then `rank --history NAME` and, where "
+                                                     "items were logged, `select --zoo NAME`.")],
+    fmt: FormatOpt = Format.table,
+) -> None:
+    """Import scores and per-item logs from lm-evaluation-harness or OpenCompass: a history of per-task
+    scores (with each one's provenance) and, from per-item logs, a recorded zoo whose items selection
+    evaluates instead of running the models. The format is detected; a bad file is one line naming
+    it, and nothing is written.
+
+    Example: llm-spider zoo import ./lm_eval_out --name my-runs
+    """
+    history, zoo, root, data = api.import_runs(paths, name)
+    for line in data.taken:
+        stderr.print(f"took: {line}")
+    for line in data.skipped:
+        stderr.print(f"skipped: {line}")
+    shown = history[["model", "task", "score", "metric", "n", "tool"]]
+    emit(shown, fmt, title=f"import '{name}' → {root}: {history['model'].nunique()} models × "
+                           f"{history['task'].nunique()} tasks" + (", with a recorded zoo of their items" if zoo else ""))
+
+
 @zoo_app.command("recorded")
 @user_errors
 @reads_data

@@ -88,7 +88,7 @@ class AccuracyMap:
             both = pd.concat([zs.rename("z"), truth[task].rename("y")], axis=1, join="inner").dropna()
             mean, sd = levels[task]
             rows += [(zi, yi, mean, sd) for zi, yi in zip(both["z"], both["y"])]
-        if len(z) < 3 or len(rows) < 10:
+        if len(z) < 3 or len(rows) < 6:
             raise SpiderError("too few history tasks to learn how scores map to accuracy (need 3)")
         zs, ys, means, sds = map(np.asarray, zip(*rows))
         sds = np.where(sds > 1e-8, sds, 1.0)

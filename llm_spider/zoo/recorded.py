@@ -21,7 +21,6 @@ nothing is written.
 
 from __future__ import annotations
 
-import gzip
 import json
 import shutil
 import string
@@ -126,6 +125,20 @@ class RecordedZoo:
                             (lambda items=items: items), version=digest))
         return out
 
+    def items_frame(self) -> pd.DataFrame:
+        """Per-item results as `evaluate` writes them (model, task, item, answer, logprobs, mass), so
+        that stored per-option log-likelihoods (e.g. imported from lm-eval's samples) become probe
+        features (ranking/probes.py) like the local zoo's own runs. Needs a ``logprobs`` column; items
+        are numbered by the position of their question within its task."""
+        if "logprobs" not in self.results.columns:
+            raise SpiderError(f"recorded zoo '{self.name}' has no per-option log-probabilities")
+        level = self.levels[0]
+        q = self.questions[["question_id", level, "answer_index"]].copy()
+        q["item"] = q.groupby(level).cumcount()
+        df = self.results.merge(q, on="question_id")
+        return pd.DataFrame({"model": df["model"], "task": df[level], "item": df["item"], "answer": df["answer_index"],
+                             "logprobs": df["logprobs"], "mass": np.nan})
+
     @cached_property
     def _correct_values(self) -> np.ndarray:
         return self._correct.to_numpy(dtype=np.float64)
@@ -188,34 +201,24 @@ def _answer_index(answer, options: list, where: str) -> int:
 
 def read_questions(path: Path, levels: Sequence[str]) -> pd.DataFrame:
     """Validated questions from JSONL (optionally gzipped); the first bad line raises with file:line."""
-    opener = gzip.open if path.suffix == ".gz" else open
+    from llm_spider.zoo.importers.base import jsonl
+
     rows, seen = [], set()
-    try:
-        with opener(path, "rt", encoding="utf-8") as f:
-            for n, line in enumerate(f, 1):
-                if not line.strip():
-                    continue
-                where = f"{path}:{n}"
-                try:
-                    obj = json.loads(line)
-                except json.JSONDecodeError as exc:
-                    raise SpiderError(f"{where}: not JSON ({exc.msg})") from None
-                if not isinstance(obj, dict):
-                    raise SpiderError(f"{where}: expected a JSON object")
-                missing = [k for k in (*QUESTION_FIELDS, *levels) if k not in obj or obj[k] in (None, "")]
-                if missing:
-                    raise SpiderError(f"{where}: missing field(s) {', '.join(missing)}")
-                if not isinstance(obj["options"], list) or len(obj["options"]) < 2:
-                    raise SpiderError(f"{where}: options must be a list of at least two")
-                qid = str(obj["question_id"])
-                if qid in seen:
-                    raise SpiderError(f"{where}: question_id {qid!r} appears twice")
-                seen.add(qid)
-                rows.append({"question_id": qid, **{lv: str(obj[lv]) for lv in levels},
-                             "question": str(obj["question"]), "options": [str(o) for o in obj["options"]],
-                             "answer_index": _answer_index(obj["answer"], obj["options"], where)})
-    except (OSError, UnicodeDecodeError) as exc:
-        raise SpiderError(f"{path}: cannot read ({exc})") from None
+    for where, obj in jsonl(path):
+        if not isinstance(obj, dict):
+            raise SpiderError(f"{where}: expected a JSON object")
+        missing = [k for k in (*QUESTION_FIELDS, *levels) if k not in obj or obj[k] in (None, "")]
+        if missing:
+            raise SpiderError(f"{where}: missing field(s) {', '.join(missing)}")
+        if not isinstance(obj["options"], list) or len(obj["options"]) < 2:
+            raise SpiderError(f"{where}: options must be a list of at least two")
+        qid = str(obj["question_id"])
+        if qid in seen:
+            raise SpiderError(f"{where}: question_id {qid!r} appears twice")
+        seen.add(qid)
+        rows.append({"question_id": qid, **{lv: str(obj[lv]) for lv in levels},
+                     "question": str(obj["question"]), "options": [str(o) for o in obj["options"]],
+                     "answer_index": _answer_index(obj["answer"], obj["options"], where)})
     if not rows:
         raise SpiderError(f"{path}: no questions")
     return pd.DataFrame(rows)
