@@ -22,6 +22,7 @@ class SelectResult:
     prior_strength: float
     truth: pd.Series | None  # the task's measured accuracies, shown beside (never used to select)
     forward_passes: int | None = None  # live zoos: items really run (the rest came from run logs)
+    trace: list[tuple[int, float, str]] | None = None  # (evaluations spent, P(pick good), pick) at each look
 
 
 def recorded_tokens(zoo, level: str | None = None, progress: Progress = SILENT) -> dict[str, np.ndarray]:
@@ -119,8 +120,10 @@ def select(task: str, zoo: str = "mmlu-pro", level: str | None = None, prior: st
         judge = ConsensusEvaluator(evaluator, panel(mean, candidates))
         progress.note(f"label-free: members judged by agreement with {', '.join(judge.panel)}")
     try:
+        trace: list[tuple[int, float, str]] = []
         with progress.bar("evaluating items") as bar:
-            def step(spent: int, most: int, p_good: float) -> None:
+            def step(spent: int, most: int, p_good: float, pick: str) -> None:
+                trace.append((spent, p_good, pick))
                 bar.update(completed=spent, total=most,
                            description=f"evaluating items · P(pick within {epsilon} of the best) {p_good:.2f}")
 
@@ -136,4 +139,4 @@ def select(task: str, zoo: str = "mmlu-pro", level: str | None = None, prior: st
         if live:
             evaluator.close()
     truth = history.wide()[task].reindex(candidates) if task in history.tasks else None
-    return SelectResult(result, prior, strength, truth, evaluator.forward_passes if live else None)
+    return SelectResult(result, prior, strength, truth, evaluator.forward_passes if live else None, trace)

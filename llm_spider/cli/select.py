@@ -13,32 +13,42 @@ from llm_spider.cli.live import BackendOpt, BatchOpt, LargeOpt, ResultsOpt, Thre
 from llm_spider.cli.recorded import RecordedZooOpt
 from llm_spider.output import Format, emit, stderr
 
-SelectZooOpt = Annotated[str, typer.Option("--zoo", help="A recorded zoo (mmlu-pro, or one from `zoo import-items`), "
+SelectZooOpt = Annotated[str, typer.Option("--zoo", help="A recorded zoo (mmlu-pro, or one from `zoo import` or `zoo import-items`), "
                                                         "or a local zoo (local, multisource) whose members run live.")]
+
+
+TaskOpt = Annotated[str, typer.Option("--task", "-t", help="A task of the recorded zoo (see `zoo recorded`), or for a "
+                                      "local zoo any multiple-choice task (see `tasks list`).")]
+LevelOpt = Annotated[Optional[str], typer.Option("--level", help="Task level (mmlu-pro: category or src).")]
+ConfidenceOpt = Annotated[float, typer.Option("--confidence", min=0.5, max=0.999,
+                                              help="Stop when P(pick within epsilon of the best) reaches this.")]
+EpsilonOpt = Annotated[float, typer.Option("--epsilon", min=0.0, help="Accuracy a pick may trail the best by.")]
+BudgetOpt = Annotated[Optional[int], typer.Option("--budget", min=1, help="The most item evaluations to spend.")]
+PriorOpt = Annotated[str, typer.Option("--prior", help="auto (of the three below, the one worth the most items on the "
+                                       "zoo's other tasks), leaderboard (each member's mean over them), similar-tasks, "
+                                       "spider (both read the questions) or flat.")]
+CandidatesOpt = Annotated[Optional[str], typer.Option("--models", help="Comma-separated candidates (default: all).")]
+SeedOpt = Annotated[int, typer.Option("--seed", help="Seed of the item order and of the sampling.")]
 
 
 @app.command("select")
 @user_errors
 @reads_data
 def select(
-    task: Annotated[str, typer.Option("--task", "-t", help="A task of the recorded zoo (see `zoo recorded`), or for a "
-                                      "local zoo any multiple-choice task (see `tasks list`).")],
+    task: TaskOpt,
     zoo: SelectZooOpt = "mmlu-pro",
-    level: Annotated[Optional[str], typer.Option("--level", help="Task level (mmlu-pro: category or src).")] = None,
-    confidence: Annotated[float, typer.Option("--confidence", min=0.5, max=0.999,
-                                              help="Stop when P(pick within epsilon of the best) reaches this.")] = 0.95,
-    epsilon: Annotated[float, typer.Option("--epsilon", min=0.0, help="Accuracy a pick may trail the best by.")] = 0.02,
-    budget: Annotated[Optional[int], typer.Option("--budget", min=1, help="The most item evaluations to spend.")] = None,
+    level: LevelOpt = None,
+    confidence: ConfidenceOpt = 0.95,
+    epsilon: EpsilonOpt = 0.02,
+    budget: BudgetOpt = None,
     budget_share: Annotated[Optional[float], typer.Option(
         "--budget-share", min=0.0, max=1.0, help="... or that share of brute force (every member on every item).")] = None,
-    prior: Annotated[str, typer.Option("--prior", help="auto (of the three below, the one worth the most items on the "
-                                       "zoo's other tasks), leaderboard (each member's mean over them), similar-tasks, "
-                                       "spider (both read the questions) or flat.")] = "auto",
+    prior: PriorOpt = "auto",
     prior_strength: Annotated[Optional[float], typer.Option(
         "--prior-strength", min=0.0, help="What the prior is worth, in items (default: calibrated on the other tasks).")]
     = None,
-    models: Annotated[Optional[str], typer.Option("--models", help="Comma-separated candidates (default: all).")] = None,
-    seed: Annotated[int, typer.Option("--seed", help="Seed of the item order and of the sampling.")] = 0,
+    models: CandidatesOpt = None,
+    seed: SeedOpt = 0,
     label_free: Annotated[bool, typer.Option("--label-free", help="No answer key: judge members by agreement with "
                                              "a panel of the prior's five strongest (paid for in evaluations).")] = False,
     large: LargeOpt = False,

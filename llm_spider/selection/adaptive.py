@@ -119,15 +119,15 @@ def select_adaptive(evaluator: ItemEvaluator, task: str, candidates: list[str] |
                     prior: pd.Series | None = None, prior_strength: float = 0.0, shift_var: float | None = None,
                     outlier_share: float = 0.0, epsilon: float = 0.02, confidence: float = 0.95,
                     budget: int | None = None, batch: int = 4, beta: float = 0.5, samples: int = 2000,
-                    seed: int = 0, on_step: Callable[[int, int, float], None] | None = None) -> AdaptiveResult:
+                    seed: int = 0, on_step: Callable[[int, int, float, str], None] | None = None) -> AdaptiveResult:
     """Run adaptive selection of the best of ``candidates`` (default: every member) on ``task``.
 
     ``prior``: estimated accuracy per member (NaN or absent: flat); ``prior_strength``: what that
     estimate is worth, in items, around the estimate moved by the task's common shift when
     ``shift_var`` (its variance before any item) is given, with ``outlier_share`` of members the
     estimate does not describe (``outlier_weight``); ``budget``: the most evaluations to
-    spend (default: brute force); ``on_step(spent, budget, p_good)`` after each look (a live zoo's
-    evaluations take seconds: the caller shows how far it is)."""
+    spend (default: brute force); ``on_step(spent, budget, p_good, pick)`` after each look (a live
+    zoo's evaluations take seconds: the caller shows how far it is; a report traces the pick)."""
     if not 0 < confidence < 1 or epsilon < 0 or batch < 1:
         raise SpiderError("need 0 < confidence < 1, epsilon >= 0 and batch >= 1")
     start = time.perf_counter()
@@ -183,7 +183,7 @@ def select_adaptive(evaluator: ItemEvaluator, task: str, candidates: list[str] |
         if p_good >= confidence - QUICK_MARGIN or spent >= budget or not open_.any():
             sample, mean, pick, p_good = settled(samples)
         if on_step is not None:
-            on_step(spent, budget, p_good)
+            on_step(spent, budget, p_good, members[pick])
         if p_good >= confidence:
             stopped = "confidence"
             break

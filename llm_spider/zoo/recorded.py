@@ -125,6 +125,13 @@ class RecordedZoo:
                             (lambda items=items: items), version=digest))
         return out
 
+    def correct_frame(self, level: str | None = None) -> pd.DataFrame:
+        """model, task, item, correct: what zoo/reliability.py reads to say how far a task's items
+        settle the order of its members."""
+        level = self._level(level)
+        df = self.results.merge(self.questions[["question_id", level]], on="question_id")
+        return pd.DataFrame({"model": df["model"], "task": df[level], "item": df["question_id"], "correct": df["correct"]})
+
     def items_frame(self) -> pd.DataFrame:
         """Per-item results as `evaluate` writes them (model, task, item, answer, logprobs, mass), so
         that stored per-option log-likelihoods (e.g. imported from lm-eval's samples) become probe

@@ -1,0 +1,42 @@
+"""`llm-spider report` as a library call: select the model for a task, then write the one-page
+HTML account of it (llm_spider/report.py)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from llm_spider.api.select import SelectResult, select
+from llm_spider.progress import SILENT, Progress
+
+
+def report(task: str, output: Path, zoo: str = "mmlu-pro", level: str | None = None, prior: str = "auto",
+           epsilon: float = 0.02, confidence: float = 0.95, budget: int | None = None,
+           members: list[str] | None = None, seed: int = 0, cache_dir: Path | None = None,
+           progress: Progress = SILENT) -> tuple[Path, SelectResult]:
+    """Run `select` on ``zoo`` for ``task`` and write the page to ``output`` (all or nothing)."""
+    from llm_spider.paths import ensure_writable
+    from llm_spider.report import ReportData, render
+    from llm_spider.zoo.local import zoo_names
+
+    output = Path(output)
+    ensure_writable(output.parent, "report")
+    out = select(task, zoo, level, prior, None, epsilon, confidence, budget, None, members, seed,
+                 cache_dir=cache_dir, progress=progress)
+    r = out.result
+    frame = r.frame()
+    if out.truth is not None:
+        frame["recorded_accuracy"] = out.truth.reindex(frame["model"]).to_numpy()
+    reliability = None
+    if zoo not in zoo_names():
+        from llm_spider.zoo.recorded import load_recorded
+        from llm_spider.zoo.reliability import reliability_note
+
+        z = load_recorded(zoo)
+        reliability = reliability_note(z.correct_frame(level), [task], list(r.mean.index))
+    data = ReportData(task, zoo, r.pick, r.p_good, epsilon, confidence, r.stopped, r.evaluations, r.brute_force,
+                      out.prior, out.prior_strength, frame, out.trace or [], reliability)
+    tmp = output.with_name(f".{output.name}.tmp{os.getpid()}")
+    tmp.write_text(render(data), encoding="utf-8")
+    os.replace(tmp, output)
+    return output, out
