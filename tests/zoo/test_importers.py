@@ -187,3 +187,22 @@ def test_opencompass_bad_score_is_one_line(tmp_path):
     root = opencompass_files(tmp_path / "oc")
     (root / "summary.csv").write_text("dataset,version,metric,mode,tiny-a\ndemo_mc,abc,accuracy,ppl,high\n")
     refused([root / "summary.csv"], r"summary.csv:2: 'tiny-a' on 'demo_mc': metric value 'high' is not a number")
+
+
+def test_opencompass_truncated_predictions(tmp_path):
+    root = opencompass_files(tmp_path / "oc")
+    pred = root / "predictions" / "tiny-a" / "demo_mc.json"
+    pred.write_text(pred.read_text()[:120])
+    refused([root], r"demo_mc.json:1: not valid JSON .*truncated")
+
+
+def test_opencompass_predictions_without_a_summary_score(tmp_path):
+    root = opencompass_files(tmp_path / "oc")
+    shutil.copy(root / "predictions" / "tiny-a" / "demo_mc.json", root / "predictions" / "tiny-a" / "demo_other.json")
+    refused([root], r"per-item results of 'tiny-a' on 'demo_other' have no score")
+
+
+def test_opencompass_the_same_model_and_dataset_twice(tmp_path):
+    root = opencompass_files(tmp_path / "oc")
+    (root / "again.csv").write_text("dataset,version,metric,mode,tiny-a\ndemo_mc,abc123,accuracy,ppl,70.00\n")
+    refused([root], r"'tiny-a' on 'demo_mc' was already imported from")
