@@ -1,6 +1,6 @@
-"""Importing lm-evaluation-harness and OpenCompass outputs (issue 22). The lm-eval files are real
-outputs of lm_eval on three local-zoo models (tests/fixtures/harness/make_fixtures.py); the
-OpenCompass ones are written here in its documented format (it does not install beside our pins)."""
+"""Importing lm-evaluation-harness and OpenCompass outputs (issue 22). Both fixture sets are real
+outputs of the tools on three local-zoo models (tests/fixtures/*/make_fixtures.py; OpenCompass in
+an environment of its own); the bad inputs are cut from them or written here in the same formats."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from llm_spider.cli import app
 from llm_spider.zoo.recorded import recorded_dir
 
 HARNESS = Path(__file__).resolve().parents[1] / "fixtures" / "harness" / "out"
+OPENCOMPASS = Path(__file__).resolve().parents[1] / "fixtures" / "opencompass" / "out"
 MODELS = ("gemma3-270m", "qwen2.5-coder-0.5b-instruct", "smollm2-135m-instruct")
 TASKS = ("spider_add", "spider_arith", "spider_largest", "spider_letters")
 runner = CliRunner()
@@ -150,7 +151,29 @@ def test_nothing_to_import(tmp_path):
     refused([tmp_path / "empty"], "no lm-evaluation-harness results")
 
 
-# --- OpenCompass (its documented formats) ---------------------------------------------------------
+# --- OpenCompass -----------------------------------------------------------------------------------
+def test_real_opencompass_runs_import_with_their_items(tmp_path):
+    result = invoke("zoo", "import", OPENCOMPASS, "--name", "oc", "--format", "json")
+    assert result.exit_code == 0, result.output
+    rows = json.loads(result.stdout)
+    assert len(rows) == 6 and {r["tool"] for r in rows} == {"opencompass"}
+    for r in rows:  # each run's summary CSV, in percent, divided by 100
+        model = r["model"].removesuffix("_hf")
+        summary = (OPENCOMPASS / f"summary_{model}_{r['task']}.csv").read_text().splitlines()[1]
+        assert r["score"] == pytest.approx(float(summary.split(",")[-1]) / 100, abs=1e-9)
+    from llm_spider.zoo.recorded import load_recorded
+
+    zoo = load_recorded("oc")
+    wide = zoo.history().wide()
+    for r in rows:  # the items' own accuracy agrees with the summary (which rounds to 0.01 %)
+        assert wide.loc[r["model"], r["task"]] == pytest.approx(r["score"], abs=5e-5)
+    items = zoo.items_frame()
+    assert len(items) == 6 * 30 and items["logprobs"].map(len).eq(4).all()
+    result = invoke("select", "--zoo", "oc", "--task", "spider_letters", "--prior", "flat")
+    assert result.exit_code == 0, result.output
+
+
+# --- OpenCompass, bad inputs (in its formats) --------------------------------------------------------
 def opencompass_files(root: Path) -> Path:
     root.mkdir()
     (root / "summary.csv").write_text("dataset,version,metric,mode,tiny-a,tiny-b\n"
