@@ -15,8 +15,10 @@ from llm_spider import datasets
 
 ROOT = Path(__file__).resolve().parents[2]
 TABLE_SUFFIXES = (".csv", ".tsv", ".parquet", ".json", ".jsonl", ".gz", ".feather", ".arrow", ".xlsx", ".pkl")
-# Our own measurements: the zoos' recorded evaluations and the benchmarks' record files.
-OWN_RESULTS = ("llm_spider/data/zoos/", "benchmarks/results/")
+# Our own measurements: the zoos' recorded evaluations, the benchmarks' record files, and the
+# outputs of real tools run on our own models and tasks (tests/fixtures/*/make_fixtures.py).
+OWN_RESULTS = ("llm_spider/data/zoos/", "benchmarks/results/", "tests/fixtures/harness/out/",
+               "tests/fixtures/opencompass/out/")
 LIMIT = 50_000
 BINARY = (".safetensors", ".png", ".jpg", ".gz")
 
