@@ -17,7 +17,6 @@ import datetime as dt
 import hashlib
 import json
 import os
-import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -190,12 +189,10 @@ class RunLog:
         self.meta_path.unlink(missing_ok=True)
 
     def score(self, backend, part: Sequence[ScoringItem]) -> list[dict]:
-        """Run ``backend`` on one batch and append its records, each with its share of the batch's seconds."""
-        t0 = time.perf_counter()
-        scores = backend.option_logprobs([it.prompt for it in part], [it.options for it in part])
-        share = round((time.perf_counter() - t0) / max(len(part), 1), 5)
-        recs = [{"i": it.index, "logprobs": [round(float(x), 5) for x in lp], "mass": round(float(m), 5), "s": share}
-                for it, lp, m in zip(part, scores.logprobs, scores.option_mass)]
+        """Run ``backend`` on one batch here and append its records (executors/local.py)."""
+        from llm_spider.executors import score_batch
+
+        recs = score_batch(backend, part)
         self.append(recs)
         return recs
 
@@ -345,25 +342,28 @@ def evaluate_run(backend, model, task: Task, store: LocalStore, restart: bool = 
                  on_start: Callable[[int, int], None] | None = None, max_items: int | None = None,
                  reuse: Sequence[LocalStore] = ()) -> dict:
     """Score every item of ``task`` (or its seeded sample of ``max_items``) with ``backend`` (a loaded
-    ``model``), resuming its run log (saved every ``chunk`` items: the batch size); items that a store in ``reuse`` already holds for the same
+    ``model``, or a scorer of llm_spider.executors), resuming its run log (saved every ``chunk`` items: the batch size); items that a store in ``reuse`` already holds for the same
     model and settings are copied rather than rerun.
 
     Returns the history row. ``on_start(total, already_done)`` lets the caller size a progress bar.
     """
+    from llm_spider.executors import as_scorer
+
+    scorer = as_scorer(backend)  # a loaded backend, or batches scored elsewhere (a Ray cluster)
     items = evaluated_items(task, max_items)
-    log = store.run_log(model.name, task, backend.name)
+    log = store.run_log(model.name, task, scorer.name)
     if restart:
         log.reset()
     done = log.load()
     valid = {it.index for it in items}
     done = {i: r for i, r in done.items() if i in valid}
-    reused = reuse_items(log, reuse, model.name, task, backend.name, valid, done) if reuse else 0
+    reused = reuse_items(log, reuse, model.name, task, scorer.name, valid, done) if reuse else 0
     if on_start:
         on_start(len(items), len(done))
     log.start()
     todo = [it for it in items if it.index not in done]
-    for start in range(0, len(todo), chunk):
-        recs = log.score(backend, todo[start:start + chunk])
+    for recs in scorer.score([todo[start:start + chunk] for start in range(0, len(todo), chunk)]):
+        log.append(recs)  # here only: one writer, so each item is logged once wherever it ran
         done.update({r["i"]: r for r in recs})
         if progress:
             progress(len(recs))
@@ -371,7 +371,7 @@ def evaluate_run(backend, model, task: Task, store: LocalStore, restart: bool = 
     correct = [int(np.argmax(r["logprobs"]) == it.answer) for r, it in zip(recs, items)]
     row = {"model": model.name, "task": task.name, "score": float(np.mean(correct)), "n_items": len(items),
            "max_items": sample_cap(task, max_items),
-           "reused_items": reused, "source": "llm-spider evaluate", "backend": backend.name, "template": log.meta["template"],
+           "reused_items": reused, "source": "llm-spider evaluate", "backend": scorer.name, "template": log.meta["template"],
            "template_sha": log.meta["template_sha"], "shots": SHOTS,
            "versions": package_versions([*model.packages[:1], *(["peft"] if model.adapter else [])]),
            "date": dt.date.today().isoformat(),

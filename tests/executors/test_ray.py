@@ -1,0 +1,91 @@
+"""The Ray executor on a local cluster started by the test (2 CPUs, loopback only): the same run log
+as the local executor, every item exactly once when an actor is killed mid-run, and one line naming
+the model and items when a batch keeps failing (issue 23)."""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+import time
+from functools import partial
+from pathlib import Path
+
+import pytest
+
+ray = pytest.importorskip("ray")
+
+from fakes import HashBackend, open_hash  # noqa: E402
+
+from llm_spider.errors import SpiderError  # noqa: E402
+from llm_spider.executors import LocalScorer  # noqa: E402
+from llm_spider.executors.ray import RayScorer  # noqa: E402
+from llm_spider.tasks import get_task  # noqa: E402
+from llm_spider.zoo.evaluate import LocalStore, evaluate_run  # noqa: E402
+from llm_spider.zoo.local import LocalModel  # noqa: E402
+
+TASK = "bbh_boolean_expressions"  # 250 items
+MEMBER = LocalModel("m", "m", 0.1, True, ("fake==1",), "pip install fake", (("no_such_module_xyz", "f.gguf"),), "0" * 64)
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    here = str(Path(__file__).parent)
+    old = os.environ.get("PYTHONPATH")
+    os.environ["PYTHONPATH"] = here + (os.pathsep + old if old else "")  # the workers import fakes.py
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, configure_logging=False)
+    yield
+    ray.shutdown()
+    if old is None:
+        os.environ.pop("PYTHONPATH", None)
+    else:
+        os.environ["PYTHONPATH"] = old
+
+
+def log_records(store: LocalStore) -> list[dict]:
+    path = store.run_log("m", get_task(TASK), "fake").path
+    return [json.loads(line) for line in path.read_text().splitlines()]
+
+
+def test_ray_gives_the_local_run_log(cluster, tmp_path):
+    local = evaluate_run(LocalScorer(HashBackend()), MEMBER, get_task(TASK), LocalStore(tmp_path / "local"), chunk=16)
+    scorer = RayScorer(partial(open_hash), "fake", actors=2)
+    remote = evaluate_run(scorer, MEMBER, get_task(TASK), LocalStore(tmp_path / "ray"), chunk=16)
+    scorer.close()
+    assert remote["score"] == local["score"] and remote["backend"] == "fake"
+    a = {r["i"]: r["logprobs"] for r in log_records(LocalStore(tmp_path / "local"))}
+    b = {r["i"]: r["logprobs"] for r in log_records(LocalStore(tmp_path / "ray"))}
+    assert a == b and len(b) == 250
+
+
+def test_a_killed_actor_loses_and_duplicates_nothing(cluster, tmp_path):
+    scorer = RayScorer(partial(open_hash, 0.01), "fake", actors=2)
+    store = LocalStore(tmp_path)
+    log = store.run_log("m", get_task(TASK), "fake")
+
+    def kill_when_started():
+        deadline = time.time() + 60
+        while time.time() < deadline and (not log.path.is_file() or len(log.path.read_text().splitlines()) < 40):
+            time.sleep(0.01)
+        ray.kill(scorer.actors[0], no_restart=False)  # it restarts; its batches in flight fail and are retried
+
+    killer = threading.Thread(target=kill_when_started)
+    killer.start()
+    row = evaluate_run(scorer, MEMBER, get_task(TASK), store, chunk=8)
+    killer.join()
+    scorer.close()
+    ids = [r["i"] for r in log_records(store)]
+    assert len(ids) == len(set(ids)) == 250 and row["n_items"] == 250
+    assert scorer.retried >= 1
+
+
+def test_a_batch_that_keeps_failing_ends_the_run_in_one_line(cluster, tmp_path):
+    task = get_task(TASK)
+    victim = next(it for it in __import__("llm_spider.zoo.evaluate", fromlist=["x"]).scoring_items(task)
+                  if it.index == 100)
+    scorer = RayScorer(partial(open_hash, 0.0, victim.prompt[-60:]), "fake", actors=1)
+    with pytest.raises(SpiderError, match=r"fake batch of items .*100.* failed 3 times on the Ray cluster"):
+        evaluate_run(scorer, MEMBER, task, LocalStore(tmp_path), chunk=10)
+    scorer.close()
+    saved = {r["i"] for r in log_records(LocalStore(tmp_path))}
+    assert 100 not in saved and len(saved) >= 90  # what finished before is kept for a rerun
