@@ -51,10 +51,15 @@ def local_zoo_frame(zoo_name: str) -> tuple[pd.DataFrame, object]:
 def evaluate(zoo: str = "local", tasks: list[str] | None = None, task_set: bool = False, models: str | None = None,
              large: bool = False, backend: str = "transformers", batch_size: int = 8, threads: int | None = None,
              max_items: int | None = None, output: Path | None = None, restart: bool = False,
-             reuse_shipped: bool = True, cache_dir: Path | None = None, progress: Progress = SILENT
+             reuse_shipped: bool = True, cache_dir: Path | None = None, progress: Progress = SILENT,
+             executor: str = "local", ray_address: str | None = None, ray_actors: int = 1
              ) -> tuple[list[dict], Path]:
     """Measure each member's accuracy on whole tasks (resumable); returns the finished rows and the
-    results directory. A ``KeyboardInterrupt`` becomes ``Interrupted`` once the finished batches are saved."""
+    results directory. A ``KeyboardInterrupt`` becomes ``Interrupted`` once the finished batches are saved.
+    ``executor="ray"``: each member is scored by ``ray_actors`` actors on the Ray cluster at
+    ``ray_address`` (none: a cluster started in this process), into the same run logs."""
+    from functools import partial
+
     from llm_spider.paths import ZOO_DIR
     from llm_spider.tasks import REGISTRY
     from llm_spider.zoo.evaluate import (
@@ -66,8 +71,12 @@ def evaluate(zoo: str = "local", tasks: list[str] | None = None, task_set: bool 
         sample_cap,
         scoring_items,
     )
+    from llm_spider.backends import BACKENDS
+    from llm_spider.executors import EXECUTORS, open_scorer
     from llm_spider.zoo.local import load_backend, load_zoo
 
+    if executor not in EXECUTORS:
+        raise SpiderError(f"unknown executor '{executor}'; executors: {', '.join(EXECUTORS)}")
     if not tasks and not task_set:
         raise SpiderError("say which tasks: --task NAME[,NAME...] or --task-set")
     names = list(tasks or []) + (list(LIVE_TASK_SET) if task_set else [])
@@ -97,7 +106,11 @@ def evaluate(zoo: str = "local", tasks: list[str] | None = None, task_set: bool 
         if not pending:
             progress.note(f"{m.name}: all {len(todo)} task(s) already evaluated in {store.root}")
             continue
-        b = load_backend(m, backend, cache_dir, batch_size, threads, progress=progress)
+        if executor == "local":
+            b = load_backend(m, backend, cache_dir, batch_size, threads, progress=progress)
+        else:  # each actor loads the member itself, where it runs
+            b = open_scorer(executor, partial(load_backend, m, backend, cache_dir, batch_size, threads),
+                            BACKENDS.get(backend).name, ray_address, ray_actors)
         for t in pending:
             try:
                 with progress.bar(f"{m.name} · {t.name}") as bar:

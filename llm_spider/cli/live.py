@@ -36,6 +36,15 @@ ThreadsOpt = Annotated[Optional[int], typer.Option("--threads", min=1, help="CPU
                                                                              "(default: torch's choice).")]
 
 
+ExecutorOpt = Annotated[str, typer.Option("--executor", help="Where items are scored: local (this process) or ray "
+                                                            "(actors on a Ray cluster; the [ray] extra).")]
+RayAddressOpt = Annotated[Optional[str], typer.Option("--ray-address", help="The Ray cluster to join (`ray start "
+                                                      "--head` prints it; auto: the one on this machine; default: "
+                                                      "start one in this process).")]
+RayActorsOpt = Annotated[int, typer.Option("--ray-actors", min=1, help="Ray actors per model, each loading it "
+                                                                       "once (one per GPU or CPU slot).")]
+
+
 ResultsOpt = Annotated[Optional[Path], typer.Option(
     "--results", help="Your `evaluate` results directory, used on top of the zoo's shipped ones (default: "
                       "llm-spider/zoos/<zoo> in your data folder, ~/.local/share).")]
@@ -66,6 +75,9 @@ def evaluate(
                                                 "(base members) or the shipped zoo itself already scored with the "
                                                 "same weights and settings instead of running them.")] = True,
     cache_dir: CacheOpt = None,
+    executor: ExecutorOpt = "local",
+    ray_address: RayAddressOpt = None,
+    ray_actors: RayActorsOpt = 1,
     fmt: FormatOpt = Format.table,
 ):
     """Measure each model's accuracy on whole tasks: the ground truth that `compare` scores against.
@@ -80,7 +92,8 @@ def evaluate(
     one runs only the rest); `--no-reuse` runs them all.
     """
     rows, root = api.evaluate(zoo, api.split_names(task), task_set, models, large, backend, batch_size, threads,
-                              max_items, output, restart, reuse_shipped, cache_dir, PROGRESS)
+                              max_items, output, restart, reuse_shipped, cache_dir, PROGRESS, executor, ray_address,
+                              ray_actors)
     if rows:
         emit(pd.DataFrame(rows)[["model", "task", "score", "n_items", "backend", "seconds"]], fmt,
              title=f"evaluated → {root}")
