@@ -47,9 +47,14 @@ def _recorded(task: str, zoo: str, level: str | None, members: list[str] | None,
 
 
 def _live(task: str, zoo: str, members: list[str] | None, backend: str, batch_size: int, threads: int | None,
-          results: Path | None, large: bool, cache_dir: Path | None, progress: Progress):
+          results: Path | None, large: bool, cache_dir: Path | None, progress: Progress, executor: str = "local",
+          ray_address: str | None = None, ray_actors: int = 1):
+    from functools import partial
+
     from llm_spider.api.live import pick_models, zoo_results
     from llm_spider.api.llm import encode_tasks, task_encoder
+    from llm_spider.backends import BACKENDS
+    from llm_spider.executors import open_scorer
     from llm_spider.paths import user_local_zoo_dir
     from llm_spider.selection.live import LiveEvaluator
     from llm_spider.tasks import REGISTRY
@@ -59,9 +64,14 @@ def _live(task: str, zoo: str, members: list[str] | None, backend: str, batch_si
     scoring_items(REGISTRY.get(task))  # an unknown or unscorable task fails before any model loads
     z, history, _, _ = zoo_results(zoo, results)
     chosen = pick_models(z, ",".join(members) if members else None, large, progress)
-    evaluator = LiveEvaluator(chosen, lambda m: load_backend(m, backend, cache_dir, batch_size, threads,
-                                                             progress=progress),
-                              LocalStore(results or user_local_zoo_dir(z.name)), backend)
+    if executor == "local":
+        def open_member(m):
+            return load_backend(m, backend, cache_dir, batch_size, threads, progress=progress)
+    else:  # actors load the member where they run
+        def open_member(m):
+            return open_scorer(executor, partial(load_backend, m, backend, cache_dir, batch_size, threads),
+                               BACKENDS.get(backend).name, ray_address, ray_actors)
+    evaluator = LiveEvaluator(chosen, open_member, LocalStore(results or user_local_zoo_dir(z.name)), backend)
     known = [REGISTRY.get(t) for t in {*history.tasks, task} if t in REGISTRY]
     return (evaluator, history, lambda: encode_tasks(known, task_encoder(cache_dir=cache_dir), progress),
             [m.name for m in chosen])
@@ -72,11 +82,13 @@ def select(task: str, zoo: str = "mmlu-pro", level: str | None = None, prior: st
            budget: int | None = None, budget_share: float | None = None, members: list[str] | None = None,
            seed: int = 0, backend: str = "transformers", batch_size: int = 8, threads: int | None = None,
            results: Path | None = None, large: bool = False, cache_dir: Path | None = None,
-           label_free: bool = False, progress: Progress = SILENT) -> SelectResult:
+           label_free: bool = False, progress: Progress = SILENT, executor: str = "local",
+           ray_address: str | None = None, ray_actors: int = 1) -> SelectResult:
     """Select on zoo ``zoo`` (recorded, or a local zoo run live) for ``task``. The prior comes from
     the zoo's other tasks only; its strength, unless given, is calibrated on them (selection/prior.py).
     ``label_free``: judge members by agreement with a panel of the prior's top members instead of
-    by the answer key (selection/labelfree.py). A ``KeyboardInterrupt`` of a live run becomes
+    by the answer key (selection/labelfree.py). ``executor="ray"``: a local zoo's members are
+    scored by actors on a Ray cluster (llm_spider.executors). A ``KeyboardInterrupt`` of a live run becomes
     ``api.live.Interrupted`` (every scored item is kept)."""
     from llm_spider.selection import select_adaptive
     from llm_spider.selection.prior import ESTIMATES, NEEDS_TOKENS, PRIORS, calibrate, choose, estimate
@@ -89,7 +101,7 @@ def select(task: str, zoo: str = "mmlu-pro", level: str | None = None, prior: st
     live = zoo in zoo_names()
     if live:
         evaluator, history, tokens, candidates = _live(task, zoo, members, backend, batch_size, threads, results,
-                                                       large, cache_dir, progress)
+                                                       large, cache_dir, progress, executor, ray_address, ray_actors)
     else:
         evaluator, history, tokens, candidates = _recorded(task, zoo, level, members, progress)
     others = history.drop_tasks([task]) if task in history.tasks else history

@@ -9,7 +9,16 @@ import typer
 
 from llm_spider import api
 from llm_spider.cli.common import PROGRESS, CacheOpt, FormatOpt, app, benchmark_app, reads_data, user_errors
-from llm_spider.cli.live import BackendOpt, BatchOpt, LargeOpt, ResultsOpt, ThreadsOpt
+from llm_spider.cli.live import (
+    BackendOpt,
+    BatchOpt,
+    ExecutorOpt,
+    LargeOpt,
+    RayActorsOpt,
+    RayAddressOpt,
+    ResultsOpt,
+    ThreadsOpt,
+)
 from llm_spider.cli.recorded import RecordedZooOpt
 from llm_spider.output import Format, emit, stderr
 
@@ -57,14 +66,18 @@ def select(
     threads: ThreadsOpt = None,
     results: ResultsOpt = None,
     cache_dir: CacheOpt = None,
+    executor: ExecutorOpt = "local",
+    ray_address: RayAddressOpt = None,
+    ray_actors: RayActorsOpt = 1,
     fmt: FormatOpt = Format.table,
 ) -> None:
     """Pick the best model of a zoo for a task to a stated confidence, evaluating as few items
     as it can: a prior from the zoo's other tasks, then items on the contenders (top-two Thompson
     sampling) until P(pick within epsilon of the best) >= confidence or the budget is spent.
 
-    On a local zoo the members run live (--backend, --models); every scored item goes to the run log
-    `evaluate` keeps, so a killed select resumes and a later evaluate reuses its items.
+    On a local zoo the members run live (--backend, --models), here or on a Ray cluster (--executor
+    ray); every scored item goes to the run log `evaluate` keeps, so a killed select resumes and a
+    later evaluate reuses its items.
 
     Examples:
 
@@ -73,7 +86,7 @@ def select(
     """
     out = api.select(task, zoo, level, prior, prior_strength, epsilon, confidence, budget, budget_share,
                      api.split_names(models), seed, backend, batch_size, threads, results, large, cache_dir,
-                     label_free, PROGRESS)
+                     label_free, PROGRESS, executor, ray_address, ray_actors)
     r = out.result
     df = r.frame()
     if out.truth is not None:  # the measured accuracy on the whole task, for reading the pick: never used by it

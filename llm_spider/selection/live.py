@@ -17,13 +17,15 @@ import numpy as np
 from llm_spider.backends.base import Backend
 from llm_spider.errors import SpiderError
 from llm_spider.selection.evaluators import ItemEvaluator
+from llm_spider.executors import as_scorer
 from llm_spider.zoo.evaluate import LocalStore, scoring_items
 
 LOADED = 2  # backends kept loaded: the two contenders top-two sampling alternates between
 
 
 class LiveEvaluator(ItemEvaluator):
-    """``models``: LocalModel members; ``open_backend(model)`` loads one (a ``Backend``);
+    """``models``: LocalModel members; ``open_backend(model)`` loads one (a ``Backend``, or a scorer
+    of llm_spider.executors whose actors load it on a Ray cluster);
     ``store``: where the run logs live; ``backend``: its name, part of the logs' settings."""
 
     def __init__(self, models: Sequence, open_backend: Callable[[object], Backend], store: LocalStore,
@@ -78,9 +80,9 @@ class LiveEvaluator(ItemEvaluator):
         todo = [items[int(i)] for i in ids if int(i) not in done]
         if todo:
             log.start()
-            backend = self._backend(model)
-            for start in range(0, len(todo), self.chunk):
-                recs = log.score(backend, todo[start:start + self.chunk])
+            scorer = as_scorer(self._backend(model))  # here, or actors on a Ray cluster
+            for recs in scorer.score([todo[start:start + self.chunk] for start in range(0, len(todo), self.chunk)]):
+                log.append(recs)
                 done.update({r["i"]: r for r in recs})
                 self.forward_passes += len(recs)
         return [int(np.argmax(done[int(i)]["logprobs"])) for i in ids]

@@ -13,13 +13,14 @@ from llm_spider.backends.base import Backend, OptionScores
 
 class HashBackend(Backend):
     """Option log-probabilities from a hash of the prompt: the same on every machine and process.
-    ``delay``: seconds per prompt; ``fail_on``: a prompt substring whose batch always raises."""
+    ``delay``: seconds per prompt; ``fail_on``: a prompt substring whose batch always raises;
+    ``salt``: another model (other answers to the same prompts)."""
 
     name = "fake"
 
-    def __init__(self, delay: float = 0.0, fail_on: str | None = None):
+    def __init__(self, delay: float = 0.0, fail_on: str | None = None, salt: str = ""):
         super().__init__()
-        self.delay, self.fail_on = delay, fail_on
+        self.delay, self.fail_on, self.salt = delay, fail_on, salt
 
     def option_logprobs(self, prompts, options, progress=None):
         out = []
@@ -27,12 +28,12 @@ class HashBackend(Backend):
             if self.fail_on and self.fail_on in p:
                 raise RuntimeError(f"cannot score {self.fail_on!r}")
             time.sleep(self.delay)
-            seed = int(hashlib.sha256(p.encode()).hexdigest()[:8], 16)
+            seed = int(hashlib.sha256((self.salt + p).encode()).hexdigest()[:8], 16)
             logits = np.random.default_rng(seed).normal(size=len(opts))
             out.append(logits - np.log(np.exp(logits).sum()))
             self.forward_passes += 1
         return OptionScores(out, np.zeros(len(prompts)))
 
 
-def open_hash(delay: float = 0.0, fail_on: str | None = None) -> HashBackend:
-    return HashBackend(delay, fail_on)
+def open_hash(delay: float = 0.0, fail_on: str | None = None, salt: str = "") -> HashBackend:
+    return HashBackend(delay, fail_on, salt)

@@ -119,3 +119,30 @@ def test_a_real_model_on_ray_gives_the_local_log_probabilities(cluster, tmp_path
     assert logs["local"].keys() == logs["ray"].keys() and len(logs["ray"]) == 40
     for i, lp in logs["local"].items():
         np.testing.assert_allclose(lp, logs["ray"][i], atol=1e-4)
+
+
+def test_select_on_ray_picks_as_locally_into_the_same_run_logs(cluster, tmp_path):
+    import pandas as pd
+
+    from llm_spider.selection import select_adaptive
+    from llm_spider.selection.live import LiveEvaluator
+
+    members = [LocalModel(n, n, 0.1, True, ("fake==1",), "pip install fake", (("no_such_module_xyz", "f.gguf"),),
+                          "0" * 64) for n in ("a", "b", "c")]
+    prior = pd.Series({"a": 0.5, "b": 0.5, "c": 0.5})
+
+    def run(store, open_member):
+        ev = LiveEvaluator(members, open_member, store, backend="fake")
+        res = select_adaptive(ev, TASK, prior=prior, prior_strength=2, seed=0, budget=60)
+        ev.close()
+        return res
+
+    local = run(LocalStore(tmp_path / "local"), lambda m: HashBackend(salt=m.name))
+    remote = run(LocalStore(tmp_path / "ray"), lambda m: RayScorer(partial(open_hash, salt=m.name), "fake"))
+    assert (remote.pick, remote.evaluations, dict(remote.evaluated)) == (local.pick, local.evaluations,
+                                                                         dict(local.evaluated))
+    for m in members:
+        paths = [LocalStore(tmp_path / k).run_log(m.name, get_task(TASK), "fake").path for k in ("local", "ray")]
+        if paths[0].is_file():
+            a, b = ([(r["i"], r["logprobs"]) for r in map(json.loads, p.read_text().splitlines())] for p in paths)
+            assert a == b
