@@ -110,7 +110,7 @@ def evaluate(zoo: str = "local", tasks: list[str] | None = None, task_set: bool 
             b = load_backend(m, backend, cache_dir, batch_size, threads, progress=progress)
         else:  # each actor loads the member itself, where it runs
             b = open_scorer(executor, partial(load_backend, m, backend, cache_dir, batch_size, threads),
-                            BACKENDS.get(backend).name, ray_address, ray_actors)
+                            BACKENDS.get(backend).name, ray_address, ray_actors, m.name)
         for t in pending:
             try:
                 with progress.bar(f"{m.name} · {t.name}") as bar:

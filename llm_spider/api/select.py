@@ -70,7 +70,7 @@ def _live(task: str, zoo: str, members: list[str] | None, backend: str, batch_si
     else:  # actors load the member where they run
         def open_member(m):
             return open_scorer(executor, partial(load_backend, m, backend, cache_dir, batch_size, threads),
-                               BACKENDS.get(backend).name, ray_address, ray_actors)
+                               BACKENDS.get(backend).name, ray_address, ray_actors, m.name)
     evaluator = LiveEvaluator(chosen, open_member, LocalStore(results or user_local_zoo_dir(z.name)), backend)
     known = [REGISTRY.get(t) for t in {*history.tasks, task} if t in REGISTRY]
     return (evaluator, history, lambda: encode_tasks(known, task_encoder(cache_dir=cache_dir), progress),

@@ -65,13 +65,15 @@ def connect(address: str | None = None, num_cpus: int | None = None) -> None:
 
 
 class RayScorer:
-    """The ray executor for one model: ``actors`` actors, each loading it with ``open_backend``."""
+    """The ray executor for one ``model``: ``actors`` actors, each loading it with ``open_backend``;
+    ``name``: the backend's name (the run logs')."""
 
-    def __init__(self, open_backend: Callable[[], object], name: str, actors: int = 1, address: str | None = None):
+    def __init__(self, open_backend: Callable[[], object], name: str, actors: int = 1, address: str | None = None,
+                 model: str = ""):
         if actors < 1:
             raise SpiderError("--ray-actors must be at least 1")
         connect(address)
-        self.name = name
+        self.name, self.model = name, model or name
         self.actors = [_actor_class().remote(open_backend) for _ in range(actors)]
         self.retried = 0  # batches handed out again after their actor died
 
@@ -101,7 +103,7 @@ class RayScorer:
                 if tries[i] >= ATTEMPTS:
                     ids = [it.index for it in parts[i]]
                     shown = ", ".join(map(str, ids[:8])) + (" ..." if len(ids) > 8 else "")
-                    raise SpiderError(f"{self.name} batch of items {shown} failed {ATTEMPTS} times on the Ray cluster "
+                    raise SpiderError(f"{self.model}: the batch of items {shown} failed {ATTEMPTS} times on the Ray cluster "
                                       f"({type(exc).__name__}: {str(exc).splitlines()[0][:200]}); finished batches are "
                                       "saved: rerun to resume") from None
                 self.retried += 1

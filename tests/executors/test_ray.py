@@ -87,8 +87,8 @@ def test_a_batch_that_keeps_failing_ends_the_run_in_one_line(cluster, tmp_path):
     task = get_task(TASK)
     victim = next(it for it in __import__("llm_spider.zoo.evaluate", fromlist=["x"]).scoring_items(task)
                   if it.index == 100)
-    scorer = RayScorer(partial(open_hash, 0.0, victim.prompt[-60:]), "fake", actors=1)
-    with pytest.raises(SpiderError, match=r"fake batch of items .*100.* failed 3 times on the Ray cluster"):
+    scorer = RayScorer(partial(open_hash, 0.0, victim.prompt[-60:]), "fake", actors=1, model="m")
+    with pytest.raises(SpiderError, match=r"^m: the batch of items .*100.* failed 3 times on the Ray cluster"):
         evaluate_run(scorer, MEMBER, task, LocalStore(tmp_path), chunk=10)
     scorer.close()
     saved = {r["i"] for r in log_records(LocalStore(tmp_path))}
