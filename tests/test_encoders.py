@@ -70,3 +70,22 @@ def test_no_cache_writes_nothing(sentence_encoder, cache_dir):
     enc = TaskEncoder(sentence_encoder, n_prompts=2, cache_dir=cache_dir, use_cache=False)
     enc.encode(get_task("mmlu_marketing"))
     assert not cache_dir.exists()
+
+
+def test_a_cache_entry_without_its_encoding_seconds_is_encoded_again_once(tmp_path):
+    """Entries written before entries recorded their seconds would make compare's `enc s` unknown."""
+    import numpy as np
+    from safetensors.numpy import load_file, save_file
+
+    from llm_spider.encoders import TaskEncoder
+    from llm_spider.tasks import get_task
+
+    task = get_task("bbh_snarks")
+    enc = TaskEncoder(n_prompts=4, cache_dir=tmp_path)
+    tokens = enc.encode(task)
+    path = enc.cache_path(task)
+    save_file({"tokens": load_file(str(path))["tokens"]}, str(path), metadata={"task": task.name})  # an old entry
+    again = TaskEncoder(n_prompts=4, cache_dir=tmp_path)
+    assert not again.is_cached(task)
+    np.testing.assert_allclose(again.encode(task), tokens, atol=1e-6)
+    assert again.seconds_["bbh_snarks"] > 0 and again.is_cached(task)

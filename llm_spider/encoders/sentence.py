@@ -99,13 +99,11 @@ class TaskEncoder:
         """The task's tokens, from the cache or encoded now; ``seconds_[task.name]`` is what encoding
         its prompts took (the encoder's one-time load excluded), also when read from the cache."""
         path = self.cache_path(task)
-        if self.use_cache and path.is_file():
-            from safetensors import safe_open
+        seconds = self._cached_seconds(path) if self.use_cache else None
+        if seconds is not None:
             from safetensors.numpy import load_file
 
-            with safe_open(str(path), "np") as f:
-                seconds = (f.metadata() or {}).get("seconds")
-            self.seconds_[task.name] = float(seconds) if seconds is not None else float("nan")
+            self.seconds_[task.name] = seconds
             return load_file(str(path))["tokens"]
         prompts = self.sample_prompts(task)
         self.encoder.model  # noqa: B018 - load it first: its load is not this task's cost
@@ -127,7 +125,22 @@ class TaskEncoder:
         return {t.name: self.encode(t) for t in it}
 
     def is_cached(self, task: Task) -> bool:
-        return self.use_cache and self.cache_path(task).is_file()
+        return self.use_cache and self._cached_seconds(self.cache_path(task)) is not None
+
+    @staticmethod
+    def _cached_seconds(path: Path) -> float | None:
+        """The encoding seconds a cache entry records; None without an entry, or for one written
+        before entries recorded them (it is encoded again, once, so that its cost is known)."""
+        if not path.is_file():
+            return None
+        from safetensors import safe_open
+
+        try:
+            with safe_open(str(path), "np") as f:
+                seconds = (f.metadata() or {}).get("seconds")
+        except Exception:  # a damaged entry (safetensors raises its own types): encode again
+            return None
+        return float(seconds) if seconds is not None else None
 
     @staticmethod
     def _write(path: Path, tokens: np.ndarray, task: Task, seconds: str) -> None:
