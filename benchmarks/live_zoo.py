@@ -62,7 +62,7 @@ def main() -> None:
 
     def loader(m):  # load each member once for the whole run; its load time is charged once per task
         if m.name not in cache:
-            cache[m.name] = load_backend(m, threads=args.threads, progress=console.print)
+            cache[m.name] = load_backend(m, threads=args.threads, progress=RichProgress())
         b = cache[m.name]
         b.close = lambda: None
         return b
