@@ -141,8 +141,6 @@ def test_unknown_name_with_nothing_close_lists_a_short_vocabulary():
 
 # --- issue 21, cases 5 and 6: task files that crashed or were read wrongly --------------------------
 def test_a_task_file_not_in_utf8_is_one_line_naming_its_line(tmp_path):
-    from llm_spider.tasks.files import TaskFileError, load_task_file
-
     path = tmp_path / "latin1.jsonl"
     path.write_bytes(b'{"question":"ok","choices":["a","b"],"answer":0}\n{"question":"caf\xe9","choices":["a","b"],"answer":0}\n')
     with pytest.raises(TaskFileError, match=r"latin1.jsonl:2: not UTF-8"):
@@ -150,8 +148,6 @@ def test_a_task_file_not_in_utf8_is_one_line_naming_its_line(tmp_path):
 
 
 def test_an_answer_given_as_an_options_numeric_text_is_that_option(tmp_path):
-    from llm_spider.tasks.files import TaskFileError, load_task_file
-
     path = tmp_path / "numbers.jsonl"
     path.write_text('{"question":"7*8?","choices":["54","56","64","48"],"answer":"56"}\n')
     assert load_task_file(path).items[0].answer == 1
@@ -162,8 +158,6 @@ def test_an_answer_given_as_an_options_numeric_text_is_that_option(tmp_path):
 
 
 def test_errors_in_a_json_array_name_the_item_not_a_line(tmp_path):
-    from llm_spider.tasks.files import TaskFileError, load_task_file
-
     path = tmp_path / "array.json"
     path.write_text('[\n{"question":"a","choices":["x","y"],"answer":0},\n{"question":"b","choices":["x","y"],"answer":5}\n]')
     with pytest.raises(TaskFileError, match=r"array.json: item 2: 'answer' 5 is out of range"):

@@ -184,12 +184,10 @@ def rank(task: str | None = None, task_file: Path | None = None, method: str = D
     are hidden from the ranker, so the ranking is a prediction (``keep_target_scores`` lets it see
     them)."""
     from llm_spider.ranking import TaskView, make_ranker, method_class
-    from llm_spider.tasks import file_notes, get_task, load_task_file
+    from llm_spider.tasks import REGISTRY, file_notes, get_task, load_task_file
 
     if (task is None) == (task_file is None):
         raise SpiderError("give exactly one of --task NAME or --task-file PATH")
-    from llm_spider.tasks import REGISTRY
-
     target = load_task_file(task_file) if task_file else get_task(task) if task in REGISTRY else None
     method_class(method)  # validate the name before any work
     h = load_history(history, progress)

@@ -23,7 +23,6 @@ from llm_spider.errors import SpiderError
 from llm_spider.zoo.importers.base import Imported
 
 HISTORY_FILE = "history.csv"
-SCORE_FIELDS = ("model", "task", "score", "metric", "n", "tool", "file")
 
 
 def read_paths(paths: Iterable[Path]) -> Imported:

@@ -11,6 +11,9 @@ from pathlib import Path
 from llm_spider.errors import SpiderError
 
 
+SCORE_FIELDS = ("model", "task", "score", "metric", "n", "tool", "file")  # each score's fields, then provenance
+
+
 @dataclass
 class Imported:
     """What one or more files hold. ``scores``: dicts with SCORE_FIELDS (+ provenance); ``items``:
