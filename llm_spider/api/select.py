@@ -48,7 +48,7 @@ def _recorded(task: str, zoo: str, level: str | None, members: list[str] | None,
 
 def _live(task: str, zoo: str, members: list[str] | None, backend: str, batch_size: int, threads: int | None,
           results: Path | None, large: bool, cache_dir: Path | None, progress: Progress, executor: str = "local",
-          ray_address: str | None = None, ray_actors: int = 1):
+          ray_address: str | None = None, ray_actors: int = 1, in_flight: int = 1):
     from functools import partial
 
     from llm_spider.api.live import pick_models, zoo_results
@@ -71,7 +71,8 @@ def _live(task: str, zoo: str, members: list[str] | None, backend: str, batch_si
         def open_member(m):
             return open_scorer(executor, partial(load_backend, m, backend, cache_dir, batch_size, threads),
                                BACKENDS.get(backend).name, ray_address, ray_actors, m.name)
-    evaluator = LiveEvaluator(chosen, open_member, LocalStore(results or user_local_zoo_dir(z.name)), backend)
+    evaluator = LiveEvaluator(chosen, open_member, LocalStore(results or user_local_zoo_dir(z.name)), backend,
+                              slots=in_flight)
     known = [REGISTRY.get(t) for t in {*history.tasks, task} if t in REGISTRY]
     return (evaluator, history, lambda: encode_tasks(known, task_encoder(cache_dir=cache_dir), progress),
             [m.name for m in chosen])
@@ -83,13 +84,16 @@ def select(task: str, zoo: str = "mmlu-pro", level: str | None = None, prior: st
            seed: int = 0, backend: str = "transformers", batch_size: int = 8, threads: int | None = None,
            results: Path | None = None, large: bool = False, cache_dir: Path | None = None,
            label_free: bool = False, progress: Progress = SILENT, executor: str = "local",
-           ray_address: str | None = None, ray_actors: int = 1) -> SelectResult:
+           ray_address: str | None = None, ray_actors: int = 1, in_flight: int | None = None) -> SelectResult:
     """Select on zoo ``zoo`` (recorded, or a local zoo run live) for ``task``. The prior comes from
     the zoo's other tasks only; its strength, unless given, is calibrated on them (selection/prior.py).
     ``label_free``: judge members by agreement with a panel of the prior's top members instead of
     by the answer key (selection/labelfree.py). ``executor="ray"``: a local zoo's members are
-    scored by actors on a Ray cluster (llm_spider.executors). A ``KeyboardInterrupt`` of a live run becomes
-    ``api.live.Interrupted`` (every scored item is kept)."""
+    scored by actors on a Ray cluster (llm_spider.executors), ``in_flight`` batches at once (default
+    two per actor of a member: the leader's and the challenger's actors kept busy); on a recorded zoo
+    ``in_flight`` replays such a cluster (batches end in the order asked). A ``KeyboardInterrupt``
+    of a live run becomes ``api.live.Interrupted`` (every scored item is kept)."""
+    from llm_spider.executors import EXECUTORS
     from llm_spider.selection import select_adaptive
     from llm_spider.selection.prior import ESTIMATES, NEEDS_TOKENS, PRIORS, calibrate, choose, estimate
     from llm_spider.zoo.local import zoo_names
@@ -98,10 +102,19 @@ def select(task: str, zoo: str = "mmlu-pro", level: str | None = None, prior: st
         raise SpiderError(f"prior must be one of {', '.join(PRIORS)}, got {prior!r}")
     if budget is not None and budget_share is not None:
         raise SpiderError("give --budget or --budget-share, not both")
+    if executor not in EXECUTORS:
+        raise SpiderError(f"unknown executor '{executor}'; executors: {', '.join(EXECUTORS)}")
     live = zoo in zoo_names()
+    if in_flight is not None and in_flight < 1:
+        raise SpiderError(f"--in-flight must be at least 1, got {in_flight}")
+    if live and executor == "local" and (in_flight or 1) > 1:
+        raise SpiderError("--in-flight above 1 needs --executor ray: the local executor scores one batch at a time")
+    if in_flight is None:
+        in_flight = 2 * ray_actors if live and executor == "ray" else 1
     if live:
         evaluator, history, tokens, candidates = _live(task, zoo, members, backend, batch_size, threads, results,
-                                                       large, cache_dir, progress, executor, ray_address, ray_actors)
+                                                       large, cache_dir, progress, executor, ray_address, ray_actors,
+                                                       in_flight)
     else:
         evaluator, history, tokens, candidates = _recorded(task, zoo, level, members, progress)
     others = history.drop_tasks([task]) if task in history.tasks else history
@@ -140,7 +153,8 @@ def select(task: str, zoo: str = "mmlu-pro", level: str | None = None, prior: st
                            description=f"evaluating items · P(pick within {epsilon} of the best) {p_good:.2f}")
 
             result = select_adaptive(judge, task, candidates, mean, strength, shift_var, outliers, epsilon=epsilon,
-                                     confidence=confidence, budget=budget, seed=seed, on_step=step)
+                                     confidence=confidence, budget=budget, seed=seed, on_step=step,
+                                     in_flight=in_flight)
         if label_free:  # the panel's answers are paid for too
             result = replace(result, evaluations=judge.unique_evaluations)
     except KeyboardInterrupt:

@@ -69,6 +69,10 @@ def select(
     executor: ExecutorOpt = "local",
     ray_address: RayAddressOpt = None,
     ray_actors: RayActorsOpt = 1,
+    in_flight: Annotated[Optional[int], typer.Option(
+        "--in-flight", min=1, help="Batches kept running at once; the next is chosen while they run and "
+        "counts against the budget when asked for (default: 1, with ray 2 per actor; on a recorded zoo it "
+        "replays such a cluster).")] = None,
     fmt: FormatOpt = Format.table,
 ) -> None:
     """Pick the best model of a zoo for a task to a stated confidence, evaluating as few items
@@ -77,21 +81,24 @@ def select(
 
     On a local zoo the members run live (--backend, --models), here or on a Ray cluster (--executor
     ray); every scored item goes to the run log `evaluate` keeps, so a killed select resumes and a
-    later evaluate reuses its items.
+    later evaluate reuses its items. On Ray, selection keeps --in-flight batches running and chooses
+    the next from the ones that have ended; it stops only once every batch it asked for has ended.
 
     Examples:
 
       llm-spider select --zoo mmlu-pro --level src --task ori_mmlu-nutrition
       llm-spider select --zoo local --task arc_challenge --budget 200
+      llm-spider select --zoo local --task arc_challenge --executor ray --ray-actors 2
     """
     out = api.select(task, zoo, level, prior, prior_strength, epsilon, confidence, budget, budget_share,
                      api.split_names(models), seed, backend, batch_size, threads, results, large, cache_dir,
-                     label_free, PROGRESS, executor, ray_address, ray_actors)
+                     label_free, PROGRESS, executor, ray_address, ray_actors, in_flight)
     r = out.result
     df = r.frame()
     if out.truth is not None:  # the measured accuracy on the whole task, for reading the pick: never used by it
         df["recorded_accuracy"] = out.truth.reindex(df["model"]).to_numpy()
     ran = "" if out.forward_passes is None else f" ({out.forward_passes:,} run now, the rest from run logs)"
+    ran += f", {r.in_flight} batches in flight" if r.in_flight > 1 else ""
     emit(df, fmt, title=f"{task}: pick {r.pick} (P within {epsilon} of the best {r.p_good:.3f}; stopped by "
                         f"{r.stopped}) after {r.evaluations:,} item evaluations{ran} = {r.cost_share:.2%} of brute "
                         f"force ({r.brute_force:,}), {r.seconds:.2f}s")

@@ -12,6 +12,7 @@ Ray is an extra (``pip install 'llm-spider[ray]'``); this module imports it only
 
 from __future__ import annotations
 
+import itertools
 from collections import Counter, deque
 from collections.abc import Callable, Iterator, Sequence
 from functools import lru_cache
@@ -76,6 +77,7 @@ class RayScorer:
         self.name, self.model = name, model or name
         self.actors = [_actor_class().remote(open_backend) for _ in range(actors)]
         self.retried = 0  # batches handed out again after their actor died
+        self._turn = itertools.count()  # round robin over the actors, across calls (select asks one batch a call)
 
     @property
     def forward_passes(self) -> int:
@@ -84,15 +86,15 @@ class RayScorer:
 
     def score(self, parts: Sequence[Sequence]) -> Iterator[list[dict]]:
         ray = _ray()
+        if not self.actors:
+            raise SpiderError(f"{self.model}: its Ray actors were closed; nothing more can be scored with them")
         queue = deque(range(len(parts)))
         pending: dict = {}  # object ref -> (batch index, actor index)
         tries: Counter = Counter()
-        turn = 0
         while queue or pending:
             while queue and len(pending) < IN_FLIGHT * len(self.actors):
                 i = queue.popleft()
-                k = turn % len(self.actors)
-                turn += 1
+                k = next(self._turn) % len(self.actors)
                 pending[self.actors[k].score.remote(parts[i])] = (i, k)
             (ref,), _ = ray.wait(list(pending), num_returns=1)
             i, k = pending.pop(ref)

@@ -17,12 +17,22 @@ likeliest winners and on nobody the posterior has already ruled out, it needs no
 members are ever drawn as leader or challenger. Stop when P(pick within ``epsilon`` of the best) >=
 ``confidence`` (estimated from posterior draws), when the budget is spent, or when nothing is left
 to evaluate.
+
+On a cluster (``in_flight`` > 1) the loop keeps that many batches running: whenever one ends it
+is folded into the posterior and the next is chosen from it while the others still run. Items in
+flight are reserved (no member is asked an item twice) and count against the budget when asked
+for; they are not evidence until they end. The stopping rule is judged on what has ended; when it
+holds with batches still in flight, nothing more is asked and the loop waits for them (they are
+paid for) and judges again, so a pick is only settled on every item it paid for. Why this rule
+suits asynchrony: Thompson draws are random, so slots filled from one posterior still spread over
+the contenders, and the price is only that each choice misses the outcomes still running.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -55,6 +65,7 @@ class AdaptiveResult:
     stopped: str  # "confidence", "budget" or "exhausted"
     seconds: float
     notes: list[str] = field(default_factory=list)
+    in_flight: int = 1  # batches kept running at once
 
     @property
     def cost_share(self) -> float:
@@ -119,15 +130,18 @@ def select_adaptive(evaluator: ItemEvaluator, task: str, candidates: list[str] |
                     prior: pd.Series | None = None, prior_strength: float = 0.0, shift_var: float | None = None,
                     outlier_share: float = 0.0, epsilon: float = 0.02, confidence: float = 0.95,
                     budget: int | None = None, batch: int = 4, beta: float = 0.5, samples: int = 2000,
-                    seed: int = 0, on_step: Callable[[int, int, float, str], None] | None = None) -> AdaptiveResult:
+                    seed: int = 0, on_step: Callable[[int, int, float, str], None] | None = None,
+                    in_flight: int | None = None) -> AdaptiveResult:
     """Run adaptive selection of the best of ``candidates`` (default: every member) on ``task``.
 
     ``prior``: estimated accuracy per member (NaN or absent: flat); ``prior_strength``: what that
     estimate is worth, in items, around the estimate moved by the task's common shift when
     ``shift_var`` (its variance before any item) is given, with ``outlier_share`` of members the
     estimate does not describe (``outlier_weight``); ``budget``: the most evaluations to
-    spend (default: brute force); ``on_step(spent, budget, p_good, pick)`` after each look (a live
-    zoo's evaluations take seconds: the caller shows how far it is; a report traces the pick)."""
+    spend (default: brute force), batches in flight included; ``on_step(spent, budget, p_good, pick)``
+    after each look (a live zoo's evaluations take seconds: the caller shows how far it is; a report
+    traces the pick); ``in_flight``: batches kept running at once (default: the evaluator's
+    ``slots``), the next chosen from what the finished ones say while the others run."""
     if not 0 < confidence < 1 or epsilon < 0 or batch < 1:
         raise SpiderError("need 0 < confidence < 1, epsilon >= 0 and batch >= 1")
     start = time.perf_counter()
@@ -140,10 +154,13 @@ def select_adaptive(evaluator: ItemEvaluator, task: str, candidates: list[str] |
     m = len(members)
     mu, strength = _prior_centre(prior, members, prior_strength)
     shifted = shift_var is not None and shift_var > 0 and bool((strength > 0).any())
-    wins, losses, seen, missing = (np.zeros(m) for _ in range(4))
+    wins, losses, seen, missing = (np.zeros(m) for _ in range(4))  # seen: evaluated items
+    reserved = np.zeros(m)  # items asked for: evaluated or in flight
+    pending: list[tuple[Future, int, int]] = []  # (outcomes, member, items) in the order asked
+    slots = max(1, int(in_flight or evaluator.slots))
     brute = m * n_items
     budget = brute if budget is None else min(int(budget), brute)
-    spent, stopped = 0, "exhausted"
+    spent = 0  # evaluations asked for, those in flight included
 
     def posterior() -> tuple[float, float, np.ndarray]:
         """What the evaluated items say, fixed between evaluations (so computed once per evaluation,
@@ -169,6 +186,19 @@ def select_adaptive(evaluator: ItemEvaluator, task: str, candidates: list[str] |
         rest = rng.beta(a, b, size=(n, m))
         return (wins + (total - seen + missing) * rest) / total
 
+    def choose(open_: np.ndarray) -> int:
+        """Top-two Thompson sampling among the members with items left."""
+        theta = draws(1)[0]
+        theta[~open_] = -np.inf
+        leader = int(np.argmax(theta))
+        if rng.random() >= beta and open_.sum() > 1:
+            for _ in range(100):
+                again = draws(1)[0]
+                again[~open_] = -np.inf
+                if int(np.argmax(again)) != leader:
+                    return int(np.argmax(again))
+        return leader
+
     def settled(n: int) -> tuple[np.ndarray, np.ndarray, int, float]:
         sample = draws(n)
         mean = sample.mean(axis=0)
@@ -177,40 +207,37 @@ def select_adaptive(evaluator: ItemEvaluator, task: str, candidates: list[str] |
 
     state = posterior()
     while True:
-        open_ = seen < n_items
+        open_ = reserved < n_items  # items left that are neither evaluated nor in flight
         # a cheap look first; the full sample only near the threshold or at the end
         sample, mean, pick, p_good = settled(min(QUICK_SAMPLES, samples))
         if p_good >= confidence - QUICK_MARGIN or spent >= budget or not open_.any():
             sample, mean, pick, p_good = settled(samples)
         if on_step is not None:
             on_step(spent, budget, p_good, members[pick])
-        if p_good >= confidence:
-            stopped = "confidence"
-            break
-        if spent >= budget:
-            stopped = "budget"
-            break
-        if not open_.any():
-            break
-        theta = draws(1)[0]
-        theta[~open_] = -np.inf
-        leader = int(np.argmax(theta))
-        chosen = leader
-        if rng.random() >= beta and open_.sum() > 1:
-            for _ in range(100):
-                again = draws(1)[0]
-                again[~open_] = -np.inf
-                if int(np.argmax(again)) != leader:
-                    chosen = int(np.argmax(again))
-                    break
-        k = int(min(batch, n_items - seen[chosen], budget - spent))
-        ids = order[int(seen[chosen]):int(seen[chosen]) + k]
-        out = evaluator.evaluate(members[chosen], task, ids)
-        wins[chosen] += np.nansum(out)
-        losses[chosen] += np.sum(out == 0)
-        missing[chosen] += np.sum(np.isnan(out))
-        seen[chosen] += k
-        spent += k
+        stopped = ("confidence" if p_good >= confidence else "budget" if spent >= budget
+                   else "exhausted" if not open_.any() else "")
+        if not stopped:
+            chosen = choose(open_)
+            k = int(min(batch, n_items - reserved[chosen], budget - spent))
+            ids = order[int(reserved[chosen]):int(reserved[chosen]) + k]
+            pending.append((evaluator.submit(members[chosen], task, ids), chosen, k))
+            reserved[chosen] += k
+            spent += k
+            if len(pending) < slots:
+                continue  # ask for the next batch while this one runs
+        if not pending:
+            break  # settled (or out of budget or items) on every batch asked for
+        # Wait for the oldest finished batch (a recorded zoo's: the oldest asked), fold it in, look again.
+        if not any(f.done() for f, _, _ in pending):
+            wait([f for f, _, _ in pending], return_when=FIRST_COMPLETED)
+        oldest = next(p for p in pending if p[0].done())
+        pending.remove(oldest)
+        fut, done_by, k = oldest
+        out = fut.result()
+        wins[done_by] += np.nansum(out)
+        losses[done_by] += np.sum(out == 0)
+        missing[done_by] += np.sum(np.isnan(out))
+        seen[done_by] += k
         state = posterior()
     idx = pd.Index(members, name="model")
     p_best = np.bincount(sample.argmax(axis=1), minlength=m) / len(sample)
@@ -218,4 +245,4 @@ def select_adaptive(evaluator: ItemEvaluator, task: str, candidates: list[str] |
     return AdaptiveResult(task, members[pick], p_good, pd.Series(p_best, idx), pd.Series(mean, idx),
                           pd.Series(np.quantile(sample, 0.025, axis=0), idx),
                           pd.Series(np.quantile(sample, 0.975, axis=0), idx), pd.Series(seen.astype(int), idx),
-                          spent, brute, stopped, time.perf_counter() - start, notes)
+                          spent, brute, stopped, time.perf_counter() - start, notes, slots)

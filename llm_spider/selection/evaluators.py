@@ -4,12 +4,19 @@ Why an interface of its own: adaptive selection must not know whether it talks t
 or to live models. ``RecordedEvaluator`` answers from a recorded zoo's store (zoo/recorded.py); a
 live evaluator answers by running a backend on the items' prompts. Both count what they were asked,
 which is the cost selection reports.
+
+Why ``submit``: on a cluster a batch takes seconds while the next choice takes milliseconds, so
+selection asks for a batch and goes on choosing while it runs (selection/adaptive.py). An evaluator
+says how many batches it can run at once (``slots``); one that answers at once (a recorded zoo)
+returns a finished future, so asking several batches of it replays a cluster whose batches end in
+the order asked.
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
+from concurrent.futures import Future
 
 import numpy as np
 
@@ -19,6 +26,8 @@ from llm_spider.zoo.recorded import RecordedZoo
 
 class ItemEvaluator(ABC):
     """The zoo's members, each task's items, and 1/0 outcomes of a member on items (NaN: no answer)."""
+
+    slots = 1  # batches it runs at once
 
     def __init__(self) -> None:
         self.evaluations = 0
@@ -52,11 +61,22 @@ class ItemEvaluator(ABC):
 
     def evaluate(self, model: str, task: str, ids: Sequence) -> np.ndarray:
         """Outcomes of ``model`` on items ``ids`` of ``task``; every id asked for counts as one evaluation."""
+        return self.submit(model, task, ids).result()
+
+    def submit(self, model: str, task: str, ids: Sequence) -> Future:
+        """``evaluate`` without waiting: a future of its outcomes. Counted when asked for, since a
+        batch in flight is paid for whether or not selection still needs it when it ends."""
         if model not in self.members:
             raise UnknownNameError("model", model, self.members)
-        out = self._outcomes(model, task, ids)
+        fut = self._start(model, task, ids)
         self.evaluations += len(ids)
-        return out
+        return fut
+
+    def _start(self, model: str, task: str, ids: Sequence) -> Future:
+        """Run the batch here and now (an evaluator with ``slots`` > 1 runs it in the background)."""
+        fut: Future = Future()
+        fut.set_result(self._outcomes(model, task, ids))
+        return fut
 
 
 class RecordedEvaluator(ItemEvaluator):

@@ -5,12 +5,19 @@ appended to, the same per-(model, task) run log that `llm-spider evaluate` keeps
 So a killed `select` resumes with every scored item kept (only unscored items are run again), a
 later `evaluate` of the whole task reuses them, and an item `evaluate` already scored costs no
 forward pass. Selection still counts it as one evaluation: cost is what the method asked for.
+
+With ``slots`` > 1 (members scored by Ray actors) batches run in background threads, each waiting
+on its actors, while selection goes on choosing. One lock guards the loaded backends and the run
+logs (a log read while another batch appends to it would see a torn line and cut it off), and a
+member with a batch in flight is never the one unloaded to make room.
 """
 
 from __future__ import annotations
 
-from collections import OrderedDict
+import threading
+from collections import Counter, OrderedDict
 from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 
 import numpy as np
 
@@ -20,20 +27,25 @@ from llm_spider.selection.evaluators import ItemEvaluator
 from llm_spider.executors import as_scorer
 from llm_spider.zoo.evaluate import LocalStore, scoring_items
 
-LOADED = 2  # backends kept loaded: the two contenders top-two sampling alternates between
+LOADED = 2  # backends kept loaded (at least): the two contenders top-two sampling alternates between
 
 
 class LiveEvaluator(ItemEvaluator):
     """``models``: LocalModel members; ``open_backend(model)`` loads one (a ``Backend``, or a scorer
     of llm_spider.executors whose actors load it on a Ray cluster);
-    ``store``: where the run logs live; ``backend``: its name, part of the logs' settings."""
+    ``store``: where the run logs live; ``backend``: its name, part of the logs' settings;
+    ``slots``: batches run at once (more than one only where actors elsewhere do the scoring)."""
 
     def __init__(self, models: Sequence, open_backend: Callable[[object], Backend], store: LocalStore,
-                 backend: str = "transformers", chunk: int = 8):
+                 backend: str = "transformers", chunk: int = 8, slots: int = 1):
         super().__init__()
         self.models = {m.name: m for m in models}
         self.open_backend, self.store, self.backend, self.chunk = open_backend, store, backend, chunk
+        self.slots = max(1, int(slots))
         self._loaded: OrderedDict[str, Backend] = OrderedDict()
+        self._busy: Counter = Counter()  # batches in flight per member
+        self._lock = threading.RLock()
+        self._pool = ThreadPoolExecutor(self.slots, thread_name_prefix="select") if self.slots > 1 else None
         self._tasks: dict = {}
         self.forward_passes = 0  # items actually run (not found in a run log)
 
@@ -52,14 +64,29 @@ class LiveEvaluator(ItemEvaluator):
     def items(self, task: str) -> np.ndarray:
         return np.array(sorted(self._task(task)[1]))
 
-    def _backend(self, model: str) -> Backend:
-        if model in self._loaded:
-            self._loaded.move_to_end(model)
-        else:
-            while len(self._loaded) >= LOADED:
-                self._loaded.popitem(last=False)[1].close()
-            self._loaded[model] = self.open_backend(self.models[model])
-        return self._loaded[model]
+    def _start(self, model: str, task: str, ids: Sequence) -> Future:
+        if self._pool is None:
+            return super()._start(model, task, ids)
+        self._task(task)  # read here, once, not raced for by the threads
+        return self._pool.submit(self._outcomes, model, task, ids)
+
+    def _acquire(self, model: str) -> Backend:
+        """The member's backend, loaded if need be, marked busy until ``_release``; to make room the
+        least recently used member without a batch in flight is unloaded."""
+        with self._lock:
+            if model in self._loaded:
+                self._loaded.move_to_end(model)
+            else:
+                idle = [m for m in self._loaded if not self._busy[m]]
+                while len(self._loaded) >= max(LOADED, self.slots) and idle:
+                    self._loaded.pop(idle.pop(0)).close()
+                self._loaded[model] = self.open_backend(self.models[model])
+            self._busy[model] += 1
+            return self._loaded[model]
+
+    def _release(self, model: str) -> None:
+        with self._lock:
+            self._busy[model] -= 1
 
     def _outcomes(self, model: str, task: str, ids: Sequence) -> np.ndarray:
         items = self._task(task)[1]
@@ -76,18 +103,27 @@ class LiveEvaluator(ItemEvaluator):
         if unknown:
             raise SpiderError(f"item {unknown[0]} is not a scorable item of task '{task}'")
         log = self.store.run_log(model, t, self.backend)
-        done = log.load()
-        todo = [items[int(i)] for i in ids if int(i) not in done]
+        with self._lock:
+            done = log.load()
+            todo = [items[int(i)] for i in ids if int(i) not in done]
+            if todo:
+                log.start()
         if todo:
-            log.start()
-            scorer = as_scorer(self._backend(model))  # here, or actors on a Ray cluster
-            for recs in scorer.score([todo[start:start + self.chunk] for start in range(0, len(todo), self.chunk)]):
-                log.append(recs)
-                done.update({r["i"]: r for r in recs})
-                self.forward_passes += len(recs)
+            scorer = as_scorer(self._acquire(model))  # here, or actors on a Ray cluster
+            try:
+                for recs in scorer.score([todo[start:start + self.chunk] for start in range(0, len(todo), self.chunk)]):
+                    with self._lock:
+                        log.append(recs)
+                        self.forward_passes += len(recs)
+                    done.update({r["i"]: r for r in recs})
+            finally:
+                self._release(model)
         return [int(np.argmax(done[int(i)]["logprobs"])) for i in ids]
 
     def close(self) -> None:
+        """Let batches in flight end (what they score is logged), then unload every member."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
         while self._loaded:
             self._loaded.popitem()[1].close()
 

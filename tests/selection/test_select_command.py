@@ -32,3 +32,14 @@ def test_select_refuses_clearly():
     budget = runner.invoke(app, ["select", "--task", "law", "--level", "category", "--prior", "flat", "--budget", "12",
                                  "--format", "json"])
     assert budget.exit_code == 0 and sum(r["evaluated"] for r in json.loads(budget.stdout)) == 12
+
+
+def test_select_replays_batches_in_flight_and_needs_ray_for_them_on_a_live_zoo():
+    args = ["select", "--task", "law", "--level", "category", "--prior", "flat", "--budget", "12", "--in-flight", "2"]
+    capped = runner.invoke(app, [*args, "--format", "json"])
+    assert capped.exit_code == 0, capped.output
+    assert sum(r["evaluated"] for r in json.loads(capped.stdout)) == 12  # the batches in flight were counted
+    table = runner.invoke(app, args)
+    assert table.exit_code == 0 and "2 batches in flight" in " ".join(table.stdout.split())
+    local = runner.invoke(app, ["select", "--zoo", "local", "--task", "arc_easy", "--in-flight", "2"])
+    assert local.exit_code == 2 and "needs --executor ray" in local.output and local.stdout.count("\n") <= 1
