@@ -52,12 +52,13 @@ def evaluate(zoo: str = "local", tasks: list[str] | None = None, task_set: bool 
              large: bool = False, backend: str = "transformers", batch_size: int = 8, threads: int | None = None,
              max_items: int | None = None, output: Path | None = None, restart: bool = False,
              reuse_shipped: bool = True, cache_dir: Path | None = None, progress: Progress = SILENT,
-             executor: str = "local", ray_address: str | None = None, ray_actors: int = 1
+             executor: str = "local", ray_address: str | None = None, ray_actors: int = 1, ray_gpus: float = 0.0
              ) -> tuple[list[dict], Path]:
     """Measure each member's accuracy on whole tasks (resumable); returns the finished rows and the
     results directory. A ``KeyboardInterrupt`` becomes ``Interrupted`` once the finished batches are saved.
     ``executor="ray"``: each member is scored by ``ray_actors`` actors on the Ray cluster at
-    ``ray_address`` (none: a cluster started in this process), into the same run logs."""
+    ``ray_address`` (none: a cluster started in this process), each reserving ``ray_gpus`` GPUs,
+    into the same run logs."""
     from functools import partial
 
     from llm_spider.paths import ZOO_DIR
@@ -110,7 +111,7 @@ def evaluate(zoo: str = "local", tasks: list[str] | None = None, task_set: bool 
             b = load_backend(m, backend, cache_dir, batch_size, threads, progress=progress)
         else:  # each actor loads the member itself, where it runs
             b = open_scorer(executor, partial(load_backend, m, backend, cache_dir, batch_size, threads),
-                            BACKENDS.get(backend).name, ray_address, ray_actors, m.name)
+                            BACKENDS.get(backend).name, ray_address, ray_actors, m.name, ray_gpus)
         for t in pending:
             try:
                 with progress.bar(f"{m.name} · {t.name}") as bar:

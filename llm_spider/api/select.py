@@ -48,7 +48,7 @@ def _recorded(task: str, zoo: str, level: str | None, members: list[str] | None,
 
 def _live(task: str, zoo: str, members: list[str] | None, backend: str, batch_size: int, threads: int | None,
           results: Path | None, large: bool, cache_dir: Path | None, progress: Progress, executor: str = "local",
-          ray_address: str | None = None, ray_actors: int = 1, in_flight: int = 1):
+          ray_address: str | None = None, ray_actors: int = 1, in_flight: int = 1, ray_gpus: float = 0.0):
     from functools import partial
 
     from llm_spider.api.live import pick_models, zoo_results
@@ -70,7 +70,7 @@ def _live(task: str, zoo: str, members: list[str] | None, backend: str, batch_si
     else:  # actors load the member where they run
         def open_member(m):
             return open_scorer(executor, partial(load_backend, m, backend, cache_dir, batch_size, threads),
-                               BACKENDS.get(backend).name, ray_address, ray_actors, m.name)
+                               BACKENDS.get(backend).name, ray_address, ray_actors, m.name, ray_gpus)
     evaluator = LiveEvaluator(chosen, open_member, LocalStore(results or user_local_zoo_dir(z.name)), backend,
                               slots=in_flight)
     known = [REGISTRY.get(t) for t in {*history.tasks, task} if t in REGISTRY]
@@ -84,13 +84,15 @@ def select(task: str, zoo: str = "mmlu-pro", level: str | None = None, prior: st
            seed: int = 0, backend: str = "transformers", batch_size: int = 8, threads: int | None = None,
            results: Path | None = None, large: bool = False, cache_dir: Path | None = None,
            label_free: bool = False, progress: Progress = SILENT, executor: str = "local",
-           ray_address: str | None = None, ray_actors: int = 1, in_flight: int | None = None) -> SelectResult:
+           ray_address: str | None = None, ray_actors: int = 1, in_flight: int | None = None,
+           ray_gpus: float = 0.0) -> SelectResult:
     """Select on zoo ``zoo`` (recorded, or a local zoo run live) for ``task``. The prior comes from
     the zoo's other tasks only; its strength, unless given, is calibrated on them (selection/prior.py).
     ``label_free``: judge members by agreement with a panel of the prior's top members instead of
     by the answer key (selection/labelfree.py). ``executor="ray"``: a local zoo's members are
     scored by actors on a Ray cluster (llm_spider.executors), ``in_flight`` batches at once (default
-    two per actor of a member: the leader's and the challenger's actors kept busy); on a recorded zoo
+    two per actor of a member: the leader's and the challenger's actors kept busy), each actor
+    reserving ``ray_gpus`` GPUs; on a recorded zoo
     ``in_flight`` replays such a cluster (batches end in the order asked). A ``KeyboardInterrupt``
     of a live run becomes ``api.live.Interrupted`` (every scored item is kept)."""
     from llm_spider.executors import EXECUTORS
@@ -111,10 +113,15 @@ def select(task: str, zoo: str = "mmlu-pro", level: str | None = None, prior: st
         raise SpiderError("--in-flight above 1 needs --executor ray: the local executor scores one batch at a time")
     if in_flight is None:
         in_flight = 2 * ray_actors if live and executor == "ray" else 1
+    if live and executor == "ray" and ray_gpus:
+        from llm_spider.executors.ray import check_gpus
+        from llm_spider.selection.live import LOADED
+
+        check_gpus(max(LOADED, in_flight) * ray_actors, ray_gpus, ray_address)  # the members loaded at once
     if live:
         evaluator, history, tokens, candidates = _live(task, zoo, members, backend, batch_size, threads, results,
                                                        large, cache_dir, progress, executor, ray_address, ray_actors,
-                                                       in_flight)
+                                                       in_flight, ray_gpus)
     else:
         evaluator, history, tokens, candidates = _recorded(task, zoo, level, members, progress)
     others = history.drop_tasks([task]) if task in history.tasks else history

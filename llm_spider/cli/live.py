@@ -43,6 +43,9 @@ RayAddressOpt = Annotated[Optional[str], typer.Option("--ray-address", help="The
                                                       "start one in this process).")]
 RayActorsOpt = Annotated[int, typer.Option("--ray-actors", min=1, help="Ray actors per model, each loading it "
                                                                        "once (one per GPU or CPU slot).")]
+RayGpusOpt = Annotated[float, typer.Option("--ray-gpus", min=0.0, help="GPUs each Ray actor reserves: Ray places it "
+                                           "on a node that has them and gives it those (1: a vLLM actor per GPU; "
+                                           "default 0: the CPU).")]
 
 
 ResultsOpt = Annotated[Optional[Path], typer.Option(
@@ -78,6 +81,7 @@ def evaluate(
     executor: ExecutorOpt = "local",
     ray_address: RayAddressOpt = None,
     ray_actors: RayActorsOpt = 1,
+    ray_gpus: RayGpusOpt = 0.0,
     fmt: FormatOpt = Format.table,
 ):
     """Measure each model's accuracy on whole tasks: the ground truth that `compare` scores against.
@@ -93,7 +97,7 @@ def evaluate(
     """
     rows, root = api.evaluate(zoo, api.split_names(task), task_set, models, large, backend, batch_size, threads,
                               max_items, output, restart, reuse_shipped, cache_dir, PROGRESS, executor, ray_address,
-                              ray_actors)
+                              ray_actors, ray_gpus)
     if rows:
         emit(pd.DataFrame(rows)[["model", "task", "score", "n_items", "backend", "seconds"]], fmt,
              title=f"evaluated → {root}")

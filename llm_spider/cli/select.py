@@ -16,6 +16,7 @@ from llm_spider.cli.live import (
     LargeOpt,
     RayActorsOpt,
     RayAddressOpt,
+    RayGpusOpt,
     ResultsOpt,
     ThreadsOpt,
 )
@@ -69,6 +70,7 @@ def select(
     executor: ExecutorOpt = "local",
     ray_address: RayAddressOpt = None,
     ray_actors: RayActorsOpt = 1,
+    ray_gpus: RayGpusOpt = 0.0,
     in_flight: Annotated[Optional[int], typer.Option(
         "--in-flight", min=1, help="Batches kept running at once; the next is chosen while they run and "
         "counts against the budget when asked for (default: 1, with ray 2 per actor; on a recorded zoo it "
@@ -92,7 +94,7 @@ def select(
     """
     out = api.select(task, zoo, level, prior, prior_strength, epsilon, confidence, budget, budget_share,
                      api.split_names(models), seed, backend, batch_size, threads, results, large, cache_dir,
-                     label_free, PROGRESS, executor, ray_address, ray_actors, in_flight)
+                     label_free, PROGRESS, executor, ray_address, ray_actors, in_flight, ray_gpus)
     r = out.result
     df = r.frame()
     if out.truth is not None:  # the measured accuracy on the whole task, for reading the pick: never used by it

@@ -35,14 +35,15 @@ def as_scorer(backend_or_scorer) -> Scorer:
 
 
 def open_scorer(executor: str, open_backend: Callable[[], object], name: str, ray_address: str | None = None,
-                actors: int = 1, model: str = "") -> Scorer:
-    """A scorer for one model: ``open_backend()`` loads it (here, or once in each Ray actor)."""
+                actors: int = 1, model: str = "", gpus: float = 0.0) -> Scorer:
+    """A scorer for one model: ``open_backend()`` loads it (here, or once in each Ray actor, which
+    reserves ``gpus`` GPUs)."""
     if executor == "local":
         return LocalScorer(open_backend())
     if executor == "ray":
         from llm_spider.executors.ray import RayScorer
 
-        return RayScorer(open_backend, name, actors=actors, address=ray_address, model=model)
+        return RayScorer(open_backend, name, actors=actors, address=ray_address, model=model, gpus=gpus)
     raise SpiderError(f"unknown executor '{executor}'; executors: {', '.join(EXECUTORS)}")
 
 

@@ -49,6 +49,10 @@ def _actor_class():
         def forward_passes(self) -> int:
             return int(getattr(self.backend, "forward_passes", 0))
 
+        def gpus(self) -> list:
+            """The GPUs Ray gave this actor (its CUDA_VISIBLE_DEVICES)."""
+            return [str(g) for g in ray.get_gpu_ids()]
+
     return ScoringActor
 
 
@@ -65,17 +69,36 @@ def connect(address: str | None = None, num_cpus: int | None = None) -> None:
         raise SpiderError(f"cannot reach the Ray cluster at {address}: {exc}") from None
 
 
+def check_gpus(actors: int, gpus: float, address: str | None = None) -> None:
+    """Refuse up front what Ray would leave waiting forever: actors that together reserve more GPUs
+    than the cluster has (Ray queues an actor until its GPUs are free, and the ones holding them
+    wait for batches the queued one was given)."""
+    if gpus < 0:
+        raise SpiderError(f"--ray-gpus must be at least 0, got {gpus}")
+    if gpus == 0:
+        return
+    connect(address)
+    have = float(_ray().cluster_resources().get("GPU", 0.0))
+    if actors * gpus > have:
+        raise SpiderError(f"{actors} Ray actor(s) at once × {gpus:g} GPU(s) each need {actors * gpus:g} GPUs; the "
+                          f"cluster has {have:g}: lower --ray-actors or --ray-gpus (or --in-flight for select)")
+
+
 class RayScorer:
-    """The ray executor for one ``model``: ``actors`` actors, each loading it with ``open_backend``;
-    ``name``: the backend's name (the run logs')."""
+    """The ray executor for one ``model``: ``actors`` actors, each loading it with ``open_backend``
+    and reserving ``gpus`` GPUs (Ray places it on a node that has them and sets its
+    CUDA_VISIBLE_DEVICES, so a vLLM actor per GPU is ``gpus=1``); ``name``: the backend's name (the
+    run logs')."""
 
     def __init__(self, open_backend: Callable[[], object], name: str, actors: int = 1, address: str | None = None,
-                 model: str = ""):
+                 model: str = "", gpus: float = 0.0):
         if actors < 1:
             raise SpiderError("--ray-actors must be at least 1")
+        check_gpus(actors, gpus, address)
         connect(address)
         self.name, self.model = name, model or name
-        self.actors = [_actor_class().remote(open_backend) for _ in range(actors)]
+        actor = _actor_class().options(num_gpus=gpus) if gpus else _actor_class()
+        self.actors = [actor.remote(open_backend) for _ in range(actors)]
         self.retried = 0  # batches handed out again after their actor died
         self._turn = itertools.count()  # round robin over the actors, across calls (select asks one batch a call)
 

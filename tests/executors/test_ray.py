@@ -36,7 +36,8 @@ def cluster():
     here = str(Path(__file__).parent)
     old = os.environ.get("PYTHONPATH")
     os.environ["PYTHONPATH"] = here + (os.pathsep + old if old else "")  # the workers import fakes.py
-    ray.init(num_cpus=2, object_store_memory=200 * 2**20, include_dashboard=False, log_to_driver=False,
+    # two logical GPUs (none is real here): Ray hands them out to actors that reserve them
+    ray.init(num_cpus=2, num_gpus=2, object_store_memory=200 * 2**20, include_dashboard=False, log_to_driver=False,
              configure_logging=False)
     yield
     ray.shutdown()
@@ -204,3 +205,20 @@ def test_select_keeps_batches_in_flight_on_ray_and_a_killed_actor_loses_nothing(
         ids = [r["i"] for r in map(json.loads, paths[m.name].read_text().splitlines())] if paths[m.name].is_file() else []
         assert len(ids) == len(set(ids)) == res.evaluated[m.name]
     assert retried >= 1
+
+
+def test_actors_that_reserve_gpus_get_one_each_and_too_many_are_refused_up_front(cluster):
+    from typer.testing import CliRunner
+
+    from llm_spider.cli import app
+
+    scorer = RayScorer(partial(open_hash), "fake", actors=2, gpus=1)
+    got = ray.get([a.gpus.remote() for a in scorer.actors])
+    scorer.close()
+    assert sorted(len(g) for g in got) == [1, 1] and got[0] != got[1]  # each its own GPU
+    with pytest.raises(SpiderError, match=r"^3 Ray actor\(s\) at once × 1 GPU\(s\) each need 3 GPUs; the cluster has 2"):
+        RayScorer(partial(open_hash), "fake", actors=3, gpus=1)
+    # select loads two members at once, with 2 actors each and 4 batches in flight: 8 GPUs
+    out = CliRunner().invoke(app, ["select", "--zoo", "local", "--task", "arc_easy", "--executor", "ray",
+                                   "--ray-actors", "2", "--ray-gpus", "1"])
+    assert out.exit_code == 2 and "need 8 GPUs; the cluster has 2" in out.output
