@@ -200,7 +200,10 @@ def zoo_truth(
         raise SpiderError("choose one of --diversity and --reliability")
     z, history, items, members = api.zoo_results(zoo, results)
     if reliability_view:
-        _emit_reliability(z.name, items, members, splits, fmt)
+        from llm_spider.zoo.reliability import truth_reliability
+
+        per_task, r = truth_reliability(items, members, splits=splits)
+        emit_reliability(f"zoo '{z.name}'", per_task, r, fmt)
         return
     table = truth_table(history.scores, members)
     per_task, summary = diversity(table)
@@ -220,14 +223,14 @@ def zoo_truth(
              fmt, title=title)
 
 
-def _emit_reliability(zoo: str, items: pd.DataFrame, members: list[str], splits: int, fmt: Format) -> None:
-    from llm_spider.zoo.reliability import halves_agree, truth_reliability
+def emit_reliability(what: str, per_task: pd.DataFrame, r, fmt: Format, items: str = "items") -> None:
+    """A reliability check's table under one title that says what it means (``r``: its summary)."""
+    from llm_spider.zoo.reliability import halves_agree
 
-    per_task, r = truth_reliability(items, members, splits=splits)
-    title = (f"zoo '{zoo}': {r.members} members × {r.tasks} tasks; on average two random halves of a task's "
-             f"items {halves_agree(r.mean_split_half_tau)} (τ < 0.5 on {r.tasks_split_half_below_half} tasks); on {r.tasks_winner_unsettled}/{r.tasks} tasks the task "
-             f"is too small to tell its two best members apart (median items needed "
-             f"{r.median_items_needed:,.0f}; mean gap {r.mean_top2_gap:.4f})")
+    title = (f"{what}: {r.members} members × {r.tasks} tasks; on average two random halves of a task's "
+             f"{items} {halves_agree(r.mean_split_half_tau)} (τ < 0.5 on {r.tasks_split_half_below_half} tasks); "
+             f"on {r.tasks_winner_unsettled}/{r.tasks} tasks the task is too small to tell its two best members "
+             f"apart (median {items} needed {r.median_items_needed:,.0f}; mean gap {r.mean_top2_gap:.4f})")
     if fmt is not Format.table:
         stderr.print(title, highlight=False, soft_wrap=True)
     emit(per_task.round(4) if fmt is Format.table else per_task, fmt, title=title)

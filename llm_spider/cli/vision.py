@@ -70,6 +70,56 @@ def evaluate(
     emit(wide, fmt, title="linear-probe accuracy")
 
 
+@vision_app.command("truth")
+@user_errors
+def truth(
+    task_list: Annotated[Optional[str], typer.Option(
+        "--tasks", help="Comma-separated task names (default: the named tasks).")] = None,
+    models: VisionModelsOpt = None,
+    reliability: Annotated[bool, typer.Option(
+        "--reliability", help="Per task: how reproducible the members' order is (weighted τ between two random "
+        "halves of the images, and against bootstrap resamples), and how many images it would take to tell the "
+        "two best members apart. Runs the linear heads again from the cached features.")] = False,
+    repeats: Annotated[int, typer.Option("--repeats", min=1, help="Cross-validations per (member, task) for "
+                                         "--reliability, averaged per image (1: the shipped table's protocol).")] = 1,
+    splits: Annotated[int, typer.Option(min=1, help="Random splits / resamples per task for --reliability.")] = 200,
+    ground_truth: Annotated[Optional[Path], typer.Option("--ground-truth", help="The zoo's history table "
+                                                         "(default: the shipped one).")] = None,
+    cache_dir: CacheOpt = None,
+    fmt: FormatOpt = Format.table,
+) -> None:
+    """The vision zoo's ground truth: every member's linear-probe accuracy on each task.
+
+    With --reliability: whether that truth can order the members at all. Each image's outcome under
+    each member's cross-validated linear head is what the check resamples, as `zoo truth
+    --reliability` does with an LLM task's items. Rankers compared against a truth whose halves
+    disagree differ mostly by the luck of the images.
+    """
+    if reliability:
+        from llm_spider.cli.live import emit_reliability
+        from llm_spider.vision.selector import truth_reliability
+
+        per_task, r, members = truth_reliability(split_names(task_list), split_names(models), repeats, splits,
+                                                 cache_dir, PROGRESS)
+        emit_reliability(f"vision zoo ({repeats} cross-validation{'s' if repeats > 1 else ''} per image)", per_task,
+                         r, fmt, items="images")
+        return
+    from llm_spider.vision.zoo import read_history
+
+    from llm_spider.errors import UnknownNameError
+
+    table = read_history(ground_truth)
+    for column, kind, names in (("task", "task", split_names(task_list)), ("model", "model", split_names(models))):
+        if names:
+            unknown = sorted(set(names) - set(table[column]))
+            if unknown:
+                raise UnknownNameError(kind, unknown[0], sorted(set(table[column])))
+            table = table[table[column].isin(names)]
+    wide = table.pivot(index="task", columns="model", values="score")
+    emit((wide.round(4) if fmt is Format.table else wide).reset_index(), fmt,
+         title=f"vision zoo ground truth: linear-probe accuracy, {wide.shape[1]} members × {wide.shape[0]} tasks")
+
+
 @vision_app.command("rank")
 @user_errors
 def rank(

@@ -187,3 +187,32 @@ def evaluate(output: Path, tasks: list[str] | None = None, members: list[str] | 
     path = write_history(table, output)
     partial.unlink(missing_ok=True)
     return table, path, members
+
+
+def truth_reliability(tasks: list[str] | None = None, members: list[str] | None = None, repeats: int = 1,
+                      splits: int = 200, cache_dir: Path | None = None, progress: Progress = SILENT):
+    """How far the vision ground truth can order the members of each task (default: the named
+    ones): per image, each member's cross-validated linear-probe outcome (``repeats`` CVs), then
+    the split-half τ and the images needed to settle the winner (zoo/reliability.py). Returns
+    (per task, summary, members)."""
+    from llm_spider.vision.benchmark import default_targets
+    from llm_spider.vision.tasks import get_spec, spec_available
+    from llm_spider.vision.zoo import FeatureStore, image_correctness
+    from llm_spider.zoo.reliability import truth_reliability as reliability
+
+    if repeats < 1:
+        raise SpiderError(f"--repeats must be at least 1, got {repeats}")
+    members = installed_members(members, progress)
+    if len(members) < 2:
+        raise SpiderError("a reliability check needs at least two members")
+    specs = [get_spec(t) for t in tasks] if tasks else [get_spec(t) for t in default_targets()]
+    missing = [s.name for s in specs if not spec_available(s)]
+    if missing and tasks:
+        raise SpiderError(f"images not installed for {', '.join(missing)}: sudo apt-get install openclipart-png "
+                          "tuxpaint-stamps-default dataset-fashion-mnist")
+    specs = [s for s in specs if spec_available(s)]
+    store = FeatureStore(cache_dir)
+    with progress.bar("cross-validating linear heads", len(specs) * len(members)) as bar:
+        items = image_correctness(members, specs, store, repeats, bar.advance)
+    per_task, summary = reliability(items, members, splits)
+    return per_task, summary, members

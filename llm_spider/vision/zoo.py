@@ -28,7 +28,7 @@ from llm_spider.vision.backbones import (
     load_member,
 )
 from llm_spider.vision.tasks import ImageTaskSpec, load_class
-from llm_spider.vision.truth import linear_probe_accuracy
+from llm_spider.vision.truth import linear_probe_accuracy, linear_probe_correct
 
 HISTORY_FILE = "history.csv"
 Progress = Callable[[int], None]
@@ -102,6 +102,23 @@ def evaluate_vision(models: Iterable[str], specs: Iterable[ImageTaskSpec], store
             if on_row:
                 on_row(row)
     return pd.DataFrame(rows)
+
+
+def image_correctness(models: Iterable[str], specs: Iterable[ImageTaskSpec], store: FeatureStore, repeats: int = 1,
+                      progress: Callable[[], None] | None = None) -> pd.DataFrame:
+    """Per image, whether each member's cross-validated linear head classifies it right (the share
+    of ``repeats`` cross-validations): (model, task, item, correct), the rows a reliability check
+    resamples (zoo/reliability.py). Its mean per (model, task) is the ground truth's score at
+    ``repeats`` = 1. ``progress()`` after each (model, task)."""
+    frames = []
+    for spec in specs:
+        for model in models:
+            tf = store.features(model, store.chunks(spec))
+            c = linear_probe_correct(tf.features, tf.labels, repeats=repeats)
+            frames.append(pd.DataFrame({"model": model, "task": spec.name, "item": np.arange(len(c)), "correct": c}))
+            if progress:
+                progress()
+    return pd.concat(frames, ignore_index=True)
 
 
 def write_history(table: pd.DataFrame, output: Path) -> Path:

@@ -28,3 +28,18 @@ def test_separable_features_are_learned_and_noise_is_chance():
 def test_probe_needs_two_classes():
     with pytest.raises(ValueError, match="two classes"):
         linear_probe_accuracy(np.zeros((5, 2)), np.zeros(5))
+
+
+def test_per_image_outcomes_average_the_repeated_cross_validations():
+    from llm_spider.vision.truth import linear_probe_correct
+
+    rng = np.random.default_rng(1)
+    y = np.repeat(np.arange(3), 20)
+    x = np.eye(3)[y] * 1.0 + rng.normal(size=(60, 3)) * 0.8  # overlapping classes: outcomes vary with the split
+    once = linear_probe_correct(x, y)
+    assert set(np.unique(once)) <= {0.0, 1.0} and once.mean() == linear_probe_accuracy(x, y)
+    thrice = linear_probe_correct(x, y, repeats=3)
+    assert set(np.round(np.unique(thrice) * 3, 6)) <= {0.0, 1.0, 2.0, 3.0}
+    assert np.array_equal(thrice * 3 >= 1, thrice > 0)  # each image's share counts whole cross-validations
+    assert 0 < np.mean((thrice > 0) & (thrice < 1))  # some images are right under one split, wrong under another
+    assert linear_probe_accuracy(x, y, repeats=3) == pytest.approx(thrice.mean())

@@ -104,3 +104,22 @@ def test_evaluate_reproduces_the_shipped_ground_truth(tmp_path, cache):
     shipped = shipped[shipped["task"] == "clipart-animals"].set_index("model")["score"]
     assert sorted(new.index) == sorted(members) and not (tmp_path / "history.csv.partial").exists()
     pd.testing.assert_series_equal(new.sort_index(), shipped.reindex(members).sort_index(), atol=1e-6)
+
+
+@needs_real
+def test_vision_truth_shows_the_table_and_how_far_it_can_order_the_members(tmp_path, cache):
+    table = runner.invoke(app, ["vision", "truth", "--tasks", "clipart-people", "--format", "json"])
+    assert table.exit_code == 0, table.output
+    (row,) = json.loads(table.stdout)
+    assert row["task"] == "clipart-people" and 0 < row["efficientnet-lite0"] <= 1
+    result = runner.invoke(app, ["vision", "truth", "--reliability", "--tasks", "clipart-people", "--models",
+                                 "efficientnet-lite0,efficientnet-lite0-random-init", "--splits", "50",
+                                 "--cache-dir", str(cache), "--format", "json"])
+    assert result.exit_code == 0, result.output
+    (rel,) = json.loads(result.stdout)
+    assert rel["members"] == 2 and rel["items"] == 120  # every image of the task's four classes
+    assert rel["split_half_tau"] == pytest.approx(1.0)  # a pretrained net against its random init: one order
+    assert rel["top2_gap"] == pytest.approx(row["efficientnet-lite0"] - row["efficientnet-lite0-random-init"], abs=1e-6)
+    assert "two random halves of a task's images" in " ".join(result.stderr.split())
+    typo = runner.invoke(app, ["vision", "truth", "--tasks", "clipart-peopel"])
+    assert typo.exit_code == 2 and "Did you mean: clipart-people" in typo.output
