@@ -83,6 +83,9 @@ def truth(
     repeats: Annotated[int, typer.Option("--repeats", min=1, help="Cross-validations per (member, task) for "
                                          "--reliability, averaged per image (1: the shipped table's protocol).")] = 1,
     splits: Annotated[int, typer.Option(min=1, help="Random splits / resamples per task for --reliability.")] = 200,
+    per_class: Annotated[Optional[int], typer.Option(
+        "--per-class", min=2, help="For --reliability: this many images per class where the source has them "
+        "(default: the task's own 30; new images are run through every member once, then cached).")] = None,
     ground_truth: Annotated[Optional[Path], typer.Option("--ground-truth", help="The zoo's history table "
                                                          "(default: the shipped one).")] = None,
     cache_dir: CacheOpt = None,
@@ -100,9 +103,10 @@ def truth(
         from llm_spider.vision.selector import truth_reliability
 
         per_task, r, members = truth_reliability(split_names(task_list), split_names(models), repeats, splits,
-                                                 cache_dir, PROGRESS)
-        emit_reliability(f"vision zoo ({repeats} cross-validation{'s' if repeats > 1 else ''} per image)", per_task,
-                         r, fmt, items="images")
+                                                 cache_dir, PROGRESS, per_class)
+        sample = f"up to {per_class} images per class" if per_class else "the tasks' own images"
+        emit_reliability(f"vision zoo ({sample}, {repeats} cross-validation{'s' if repeats > 1 else ''} per image)",
+                         per_task, r, fmt, items="images")
         return
     from llm_spider.vision.zoo import read_history
 

@@ -59,13 +59,16 @@ class FeatureStore:
             self._members[name] = load_member(name)
         return self._members[name]
 
-    def images(self, cls: str) -> np.ndarray:
-        if cls not in self._images:
-            self._images[cls] = load_class(cls)
-        return self._images[cls]
+    def images(self, cls: str, per_class: int | None = None) -> np.ndarray:
+        """A class's images: the task's own sample, or ``per_class`` of them where the source has
+        that many (a bigger sample for a steadier ground truth)."""
+        key = cls if per_class is None else f"{cls}@{per_class}"
+        if key not in self._images:
+            self._images[key] = load_class(cls) if per_class is None else load_class(cls, per_class=per_class)
+        return self._images[key]
 
-    def chunks(self, spec: ImageTaskSpec) -> list[np.ndarray]:
-        return [self.images(c) for c in spec.classes]
+    def chunks(self, spec: ImageTaskSpec, per_class: int | None = None) -> list[np.ndarray]:
+        return [self.images(c, per_class) for c in spec.classes]
 
     def features(self, model: str, chunks: list[np.ndarray], progress: Progress | None = None) -> TaskFeatures:
         """Features of a task given as per-class image arrays (class k = label k)."""
@@ -105,15 +108,15 @@ def evaluate_vision(models: Iterable[str], specs: Iterable[ImageTaskSpec], store
 
 
 def image_correctness(models: Iterable[str], specs: Iterable[ImageTaskSpec], store: FeatureStore, repeats: int = 1,
-                      progress: Callable[[], None] | None = None) -> pd.DataFrame:
+                      progress: Callable[[], None] | None = None, per_class: int | None = None) -> pd.DataFrame:
     """Per image, whether each member's cross-validated linear head classifies it right (the share
     of ``repeats`` cross-validations): (model, task, item, correct), the rows a reliability check
     resamples (zoo/reliability.py). Its mean per (model, task) is the ground truth's score at
-    ``repeats`` = 1. ``progress()`` after each (model, task)."""
+    ``repeats`` = 1 and the task's own images (``per_class`` None). ``progress()`` after each (model, task)."""
     frames = []
     for spec in specs:
         for model in models:
-            tf = store.features(model, store.chunks(spec))
+            tf = store.features(model, store.chunks(spec, per_class))
             c = linear_probe_correct(tf.features, tf.labels, repeats=repeats)
             frames.append(pd.DataFrame({"model": model, "task": spec.name, "item": np.arange(len(c)), "correct": c}))
             if progress:
