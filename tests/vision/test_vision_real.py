@@ -121,5 +121,11 @@ def test_vision_truth_shows_the_table_and_how_far_it_can_order_the_members(tmp_p
     assert rel["split_half_tau"] == pytest.approx(1.0)  # a pretrained net against its random init: one order
     assert rel["top2_gap"] == pytest.approx(row["efficientnet-lite0"] - row["efficientnet-lite0-random-init"], abs=1e-6)
     assert "two random halves of a task's images" in " ".join(result.stderr.split())
+    more = runner.invoke(app, ["vision", "truth", "--reliability", "--tasks", "clipart-people", "--models",
+                               "efficientnet-lite0,efficientnet-lite0-random-init", "--splits", "20", "--per-class", "40",
+                               "--cache-dir", str(cache), "--format", "json"])
+    assert more.exit_code == 0, more.output
+    assert 120 < json.loads(more.stdout)[0]["items"] <= 160  # up to 40 a class, where the source has them
+    assert "up to 40 images per class" in " ".join(more.stderr.split())
     typo = runner.invoke(app, ["vision", "truth", "--tasks", "clipart-peopel"])
     assert typo.exit_code == 2 and "Did you mean: clipart-people" in typo.output
