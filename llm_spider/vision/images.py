@@ -46,6 +46,10 @@ def _class_files(root: Path) -> dict[str, list[Path]]:
     return classes
 
 
+class ImageTooLarge(SpiderError):
+    """An image PIL refuses to decode: more pixels than its decompression-bomb guard allows."""
+
+
 def read_image(path: Path, image_size: int | None = None) -> np.ndarray:
     """One file as uint8 RGB; transparency composited on white (clip-art is seen on white). With
     ``image_size`` it is padded to a square with white (keeping its shape) and resized."""
@@ -65,7 +69,7 @@ def read_image(path: Path, image_size: int | None = None) -> np.ndarray:
                 im = square.resize((image_size, image_size), Image.BILINEAR)
             return np.asarray(im, dtype=np.uint8)
     except Image.DecompressionBombError as exc:
-        raise SpiderError(f"{path}: refused, too many pixels to decode safely ({exc})") from None
+        raise ImageTooLarge(f"{path}: refused, too many pixels to decode safely ({exc})") from None
     except (UnidentifiedImageError, OSError, ValueError) as exc:
         raise SpiderError(f"{path}: cannot read as an image ({exc.__class__.__name__}: {exc})") from None
 

@@ -73,3 +73,20 @@ def test_a_decompression_bomb_is_refused_by_name(tmp_path, monkeypatch):
     monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 1000)  # 64x64 > 2x the limit: PIL raises
     with pytest.raises(SpiderError, match="too many pixels"):
         load_image_folder(tmp_path)
+
+
+def test_a_class_sample_leaves_out_an_image_too_large_to_decode(tmp_path, monkeypatch):
+    """PIL refuses (rather than warns about) an image of over twice its pixel limit; a class sample
+    that draws one goes on without it."""
+    from PIL import Image
+
+    from llm_spider.vision.tasks import load_class
+
+    folder = tmp_path / "signs" / "road"
+    folder.mkdir(parents=True)
+    for i in range(3):
+        Image.new("RGB", (20, 20), (i * 40, 0, 0)).save(folder / f"small{i}.png")
+    Image.new("RGB", (100, 100)).save(folder / "poster.png")
+    monkeypatch.setenv("LLM_SPIDER_OPENCLIPART", str(tmp_path))
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 2000)  # the poster's 10,000 pixels are over twice that
+    assert load_class("openclipart/signs/road", per_class=10, image_size=16).shape == (3, 16, 16, 3)
