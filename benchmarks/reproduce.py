@@ -51,6 +51,8 @@ BENCHMARKS = (
     Benchmark("live_zoo_multisource", "live_zoo_multisource.json",
               ("benchmarks/live_zoo.py", "--zoo", "multisource"), 9.6),
     Benchmark("vision", "vision.json", ("benchmarks/vision_zoo.py",), 15.1, ("keras", "efficientnet_lite_pytorch")),
+    Benchmark("vision_truth", "vision_truth.json", ("benchmarks/vision_truth.py",), 22.1,
+              ("keras", "efficientnet_lite_pytorch")),
     Benchmark("vllm_agreement", "vllm_agreement.json", ("benchmarks/vllm_agreement.py",), 2.0, ("vllm",)),
     Benchmark("select_mmlu_pro", "select_mmlu_pro.json", ("benchmarks/select_mmlu_pro.py",), 13.0),
     Benchmark("ray_scaling", "ray_scaling.json", ("benchmarks/ray_scaling.py",), 9.5, ("ray",)),

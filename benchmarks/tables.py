@@ -177,6 +177,31 @@ def vision() -> str:
                 "images run per task"], rows)
 
 
+def vision_truth() -> str:
+    """The vision ground truth's reliability under each setting of benchmarks/vision_truth.py."""
+    rows = [[r["setting"], f"{r['mean_split_half_tau']:.3f} (< 0.5 on {r['tasks_split_half_below_half']})",
+             f"{r['mean_bootstrap_tau']:.3f}", f"{r['mean_top2_gap']:.4f}", _int(r["median_items_needed"]),
+             f"{r['tasks_winner_unsettled']} of {r['tasks']}"] for r in _records("vision_truth.json")["settings"]]
+    return _md(["ground truth", "split-half τ (tasks below 0.5)", "bootstrap τ", "top-2 gap (mean)",
+                "images needed to separate the top 2 (median)", "tasks whose winner is unsettled"], rows)
+
+
+def vision_truth_rescored() -> str:
+    """vision.json's methods against image resamples of the truth, and the Spider paired with the best estimator."""
+    rec = _records("vision_truth.json")
+    rows = [[VISION_LABELS.get(r["method"], r["method"]), f"{r['recorded_tau']:.3f}",
+             f"{r['resampled_mean']:.3f} [{r['low']:.3f}, {r['high']:.3f}]",
+             "" if "p_at_least_best_estimator" not in r else f"{100 * r['p_at_least_best_estimator']:.1f} %"]
+            for r in rec["rescored"]]
+    best = VISION_LABELS.get(rec["best_estimator"], rec["best_estimator"])
+    table = _md(["method", "recorded τ", "τ over image resamples (95 %)", f"draws with it ≥ {best}"], rows)
+    paired = [[VISION_LABELS.get(p["a"], p["a"]), _signed(p["mean_difference"]),
+               f"[{_signed(p['low'])}, {_signed(p['high'])}]", f"{p['wins']} / {p['ties']} / {p['losses']}"]
+              for p in rec["paired"]]
+    return table + "\n" + _md(["", f"minus {best}: mean τ difference over tasks", "95 % paired interval",
+                               "wins / ties / losses"], paired)
+
+
 def multisource_members() -> str:
     from llm_spider.zoo.diversity import diversity, truth_table
     from llm_spider.zoo.evaluate import LIVE_TASK_SET
@@ -234,7 +259,7 @@ TABLES: dict[str, Callable[[], str]] = {
     "live_zoo_multisource_paired": live_zoo_multisource_paired, "truth_reliability": truth_reliability,
     "truth_reliability_verdicts": truth_reliability_verdicts, "vision": vision,
     "select_mmlu_pro": select_mmlu_pro, "select_mmlu_pro_paired": select_mmlu_pro_paired,
-    "rank_accuracy": rank_accuracy,
+    "rank_accuracy": rank_accuracy, "vision_truth": vision_truth, "vision_truth_rescored": vision_truth_rescored,
 }
 
 

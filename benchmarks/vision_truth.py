@@ -1,7 +1,7 @@
 """Can the vision zoo's ground truth order its members, and does the vision benchmark's verdict
 survive another draw of images?
 
-    python benchmarks/vision_truth.py           # ~20 min on 2 cores from a warm feature cache
+    python benchmarks/vision_truth.py           # 22 min on 2 cores (the 100-a-class images extracted once)
 
 Three parts, on the ten named tasks and the eight members (`llm-spider vision truth --reliability`):
 
