@@ -13,6 +13,7 @@ Ray is an extra (``pip install 'llm-spider[ray]'``); this module imports it only
 from __future__ import annotations
 
 import itertools
+import time
 from collections import Counter, deque
 from collections.abc import Callable, Iterator, Sequence
 from functools import lru_cache
@@ -20,6 +21,7 @@ from functools import lru_cache
 from llm_spider.errors import SpiderError
 
 ATTEMPTS = 3  # tries per batch before the run fails
+RESTART_WAIT = 120.0  # seconds a batch may wait, in all, for its actor to finish restarting
 IN_FLIGHT = 2  # batches queued per actor, so an actor never waits for the driver
 
 
@@ -99,7 +101,7 @@ class RayScorer:
         self.name, self.model = name, model or name
         actor = _actor_class().options(num_gpus=gpus) if gpus else _actor_class()
         self.actors = [actor.remote(open_backend) for _ in range(actors)]
-        self.retried = 0  # batches handed out again after their actor died
+        self.retried = 0  # batches handed out again after their actor died (or while it restarted)
         self._turn = itertools.count()  # round robin over the actors, across calls (select asks one batch a call)
 
     @property
@@ -114,6 +116,7 @@ class RayScorer:
         queue = deque(range(len(parts)))
         pending: dict = {}  # object ref -> (batch index, actor index)
         tries: Counter = Counter()
+        waited: Counter = Counter()  # seconds each batch has waited for a restarting actor
         while queue or pending:
             while queue and len(pending) < IN_FLIGHT * len(self.actors):
                 i = queue.popleft()
@@ -124,6 +127,15 @@ class RayScorer:
             try:
                 recs = ray.get(ref)
             except (ray.exceptions.RayActorError, ray.exceptions.RayTaskError, ray.exceptions.WorkerCrashedError) as exc:
+                # An actor still restarting refuses the batch at once: that is no failed try; wait
+                # for it (backing off) rather than spend the batch's tries in a few milliseconds.
+                if isinstance(exc, getattr(ray.exceptions, "ActorUnavailableError", ())) and waited[i] < RESTART_WAIT:
+                    pause = min(0.25 * 2 ** min(int(waited[i] > 0) + int(waited[i] // 1), 5), 5.0)
+                    time.sleep(pause)
+                    waited[i] += pause
+                    self.retried += 1
+                    queue.appendleft(i)
+                    continue
                 tries[i] += 1
                 if tries[i] >= ATTEMPTS:
                     ids = [it.index for it in parts[i]]
