@@ -130,7 +130,7 @@ class RayScorer:
                 # An actor still restarting refuses the batch at once: that is no failed try; wait
                 # for it (backing off) rather than spend the batch's tries in a few milliseconds.
                 if isinstance(exc, getattr(ray.exceptions, "ActorUnavailableError", ())) and waited[i] < RESTART_WAIT:
-                    pause = min(0.25 * 2 ** min(int(waited[i] > 0) + int(waited[i] // 1), 5), 5.0)
+                    pause = min(max(0.25, waited[i]), 5.0)  # doubles the time waited, 5 s at most
                     time.sleep(pause)
                     waited[i] += pause
                     self.retried += 1
