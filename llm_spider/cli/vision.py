@@ -108,16 +108,15 @@ def truth(
         emit_reliability(f"vision zoo ({sample}, {repeats} cross-validation{'s' if repeats > 1 else ''} per image)",
                          per_task, r, fmt, items="images")
         return
+    from llm_spider.errors import UnknownNameError
     from llm_spider.vision.zoo import read_history
 
-    from llm_spider.errors import UnknownNameError
-
     table = read_history(ground_truth)
-    for column, kind, names in (("task", "task", split_names(task_list)), ("model", "model", split_names(models))):
+    for column, names in (("task", split_names(task_list)), ("model", split_names(models))):
         if names:
             unknown = sorted(set(names) - set(table[column]))
             if unknown:
-                raise UnknownNameError(kind, unknown[0], sorted(set(table[column])))
+                raise UnknownNameError(column, unknown[0], sorted(set(table[column])))
             table = table[table[column].isin(names)]
     wide = table.pivot(index="task", columns="model", values="score")
     emit((wide.round(4) if fmt is Format.table else wide).reset_index(), fmt,
