@@ -86,6 +86,9 @@ def truth(
     per_class: Annotated[Optional[int], typer.Option(
         "--per-class", min=2, help="For --reliability: this many images per class where the source has them "
         "(default: the task's own 30; new images are run through every member once, then cached).")] = None,
+    held_out: Annotated[Optional[int], typer.Option(
+        "--held-out", min=2, help="For --reliability: train each member's head on the task's own images and test "
+        "it on the rest of a sample of this many a class: images no ranking method reads (e.g. 100).")] = None,
     ground_truth: Annotated[Optional[Path], typer.Option("--ground-truth", help="The zoo's history table "
                                                          "(default: the shipped one).")] = None,
     cache_dir: CacheOpt = None,
@@ -103,10 +106,12 @@ def truth(
         from llm_spider.vision.selector import truth_reliability
 
         per_task, r, members = truth_reliability(split_names(task_list), split_names(models), repeats, splits,
-                                                 cache_dir, PROGRESS, per_class)
+                                                 cache_dir, PROGRESS, per_class, held_out)
         sample = f"up to {per_class} images per class" if per_class else "the tasks' own images"
-        emit_reliability(f"vision zoo ({sample}, {repeats} cross-validation{'s' if repeats > 1 else ''} per image)",
-                         per_task, r, fmt, items="images")
+        protocol = f"{repeats} cross-validation{'s' if repeats > 1 else ''} per image"
+        if held_out:
+            sample, protocol = "heads trained on the tasks' own images", f"tested on the rest of {held_out} a class"
+        emit_reliability(f"vision zoo ({sample}, {protocol})", per_task, r, fmt, items="images")
         return
     from llm_spider.errors import UnknownNameError
     from llm_spider.vision.zoo import read_history

@@ -41,20 +41,22 @@ from llm_spider.vision.tasks import (
     spec_available,
 )
 from llm_spider.vision.tokens import (
+    DEFAULT_TOKENS,
     FEW_SHOT,
-    N_FEATURES,
     PROBES_PER_CLASS,
     candidate_tokens,
     prototypes,
+    standardise_across,
+    token_width,
 )
 from llm_spider.vision.zoo import FeatureStore, TaskFeatures
 from llm_spider.zoo.history import History
 
 GENERAL_EXTRACTOR = "efficientnet-lite0"
-FIT_CACHE_VERSION = 1  # bump when the tokens or the training change
+FIT_CACHE_VERSION = 2  # bump when the tokens or the training change
 DEFAULT_TOP_K = 3
 METHODS = ("spider", "spider (no rerank)", *ESTIMATORS.names())
-VISION_SPIDER = {"extra_dim": N_FEATURES, **PRESETS["vision"]}
+VISION_SPIDER = PRESETS["vision"]
 Log = Callable[[str], None]
 
 
@@ -70,10 +72,17 @@ def impute(scores: pd.Series) -> tuple[pd.Series, list[str]]:
     return scores.fillna(scores.median()), missing
 
 
-def disjoint_history(target, specs: dict[str, ImageTaskSpec]) -> list[str]:
-    """History tasks sharing no class (so no image) with the target (all of them for a user's folder)."""
+def history_number(name: str) -> int | None:
+    """NN of a ``history-NN`` task; None for a named one."""
+    return int(name.split("-")[1]) if name.startswith("history-") else None
+
+
+def disjoint_history(target, specs: dict[str, ImageTaskSpec], history: int | None = None) -> list[str]:
+    """Tasks sharing no class (so no image) with the target (all of them for a user's folder);
+    ``history``: only the first that many ``history-NN`` tasks (named tasks always)."""
     classes = set(target.classes)
-    return [n for n, s in specs.items() if n != target.name and not classes & set(s.classes)]
+    return [n for n, s in specs.items() if n != target.name and not classes & set(s.classes)
+            and (history is None or (history_number(n) or 0) <= history)]
 
 
 def reference_task(target, specs: dict[str, ImageTaskSpec]) -> ImageTaskSpec:
@@ -108,12 +117,18 @@ class Selection:
 
 
 class VisionBench:
-    """Everything the methods share for one zoo: features, ground truth, token sets."""
+    """Everything the methods share for one zoo: features, ground truth, token sets.
+
+    ``tokens``: the PTM-specific token set (vision/tokens.py); ``history``: learn from the first
+    that many ``history-NN`` tasks (default: all with ground truth), for ablations."""
 
     def __init__(self, store: FeatureStore, truth: pd.DataFrame, members: Sequence[str],
                  top_k: int = DEFAULT_TOP_K, seed: int = 0, log: Log = lambda s: None,
-                 specs: dict[str, ImageTaskSpec] | None = None):
+                 specs: dict[str, ImageTaskSpec] | None = None, tokens: str = DEFAULT_TOKENS,
+                 history: int | None = None):
         self.store, self.members, self.top_k, self.seed, self.log = store, list(members), top_k, seed, log
+        self.tokens, self.history = tokens, history
+        self.spider_params = {"extra_dim": token_width(tokens), **VISION_SPIDER}
         self.truth = truth[truth["model"].isin(self.members)]
         # tasks with ground truth whose images are installed here (CI may have clip-art only)
         specs = specs if specs is not None else {n: s for n, s in all_specs().items() if spec_available(s)}
@@ -141,8 +156,9 @@ class VisionBench:
         key = (model, target.name, target.classes)
         if key not in self._extra:
             probe = self.store.features(model, target.subset(PROBES_PER_CLASS, self.seed))
-            self._extra[key] = (candidate_tokens(probe.features, probe.labels, probe.probs), probe.seconds,
-                                len(probe.labels))
+            t0 = time.perf_counter()
+            tokens = candidate_tokens(probe.features, probe.labels, probe.probs, self.tokens)
+            self._extra[key] = (tokens, probe.seconds + time.perf_counter() - t0, len(probe.labels))
         return self._extra[key]
 
     def truth_for(self, task: str) -> pd.Series:
@@ -174,13 +190,13 @@ class VisionBench:
         """A Spider fitted on every history task disjoint from ``target``; (spider, tasks, seconds)."""
         from llm_spider.ranking.spider import SpiderRanker
 
-        train_tasks = disjoint_history(target, self.specs)
+        train_tasks = disjoint_history(target, self.specs, self.history)
         if len(train_tasks) < 3:
             raise SpiderError(f"only {len(train_tasks)} history task(s) share no class with {target.name}")
         rows = self.truth[self.truth["task"].isin(train_tasks)][["model", "task", "score"]]
         history = History(rows.assign(source="vision-zoo"))
         key = hashlib.sha256(json.dumps([rows.sort_values(["task", "model"]).to_csv(index=False), self.members,
-                                         VISION_SPIDER, self.seed, GENERAL_EXTRACTOR, FEW_SHOT, PROBES_PER_CLASS,
+                                         self.spider_params, self.tokens, self.seed, GENERAL_EXTRACTOR, FEW_SHOT, PROBES_PER_CLASS,
                                          FIT_CACHE_VERSION]).encode()).hexdigest()[:20]
         path = Path(self.store.cache_dir) / "vision-spider" / key
         t0 = time.perf_counter()
@@ -189,8 +205,9 @@ class VisionBench:
             return spider, train_tasks, float(json.loads((path / "fit.json").read_text())["fit_seconds"])
         histories = {t: self.target(self.specs[t]) for t in train_tasks}
         tokens = {t: self.general_tokens(h)[0] for t, h in histories.items()}
-        extra = {t: {m: self.extra_tokens(m, h)[0] for m in self.members} for t, h in histories.items()}
-        spider = SpiderRanker(random_state=self.seed, **VISION_SPIDER).fit(history, tokens, extra_tokens=extra)
+        extra = {t: standardise_across({m: self.extra_tokens(m, h)[0] for m in self.members})
+                 for t, h in histories.items()}
+        spider = SpiderRanker(random_state=self.seed, **self.spider_params).fit(history, tokens, extra_tokens=extra)
         seconds = time.perf_counter() - t0
         spider.save(path)
         (path / "fit.json").write_text(json.dumps({"fit_seconds": seconds, "train_tasks": train_tasks}) + "\n")
@@ -210,7 +227,8 @@ class VisionBench:
         candidates = order[: self.top_k]
         t0 = time.perf_counter()
         probe = {m: self.extra_tokens(m, target) for m in candidates}
-        second = spider.predict(TaskView(target.name, target_tokens, {m: v[0] for m, v in probe.items()}))
+        second = spider.predict(TaskView(target.name, target_tokens,
+                                         standardise_across({m: v[0] for m, v in probe.items()})))
         # the re-ranked top-k keep their places above the rest; within them, the new order
         top = sort_scores(second[candidates])
         reranked = pd.Series(np.arange(len(order), 0, -1, dtype=float),

@@ -191,19 +191,27 @@ def evaluate(output: Path, tasks: list[str] | None = None, members: list[str] | 
 
 def truth_reliability(tasks: list[str] | None = None, members: list[str] | None = None, repeats: int = 1,
                       splits: int = 200, cache_dir: Path | None = None, progress: Progress = SILENT,
-                      per_class: int | None = None):
+                      per_class: int | None = None, held_out: int | None = None):
     """How far the vision ground truth can order the members of each task (default: the named
     ones): per image, each member's cross-validated linear-probe outcome (``repeats`` CVs), then
     the split-half τ and the images needed to settle the winner (zoo/reliability.py). ``per_class``:
     that many images of each class where the source has them, instead of the task's own sample.
-    Returns (per task, summary, members)."""
+    ``held_out``: the head is trained on the task's own images and tested on the rest of a sample
+    of that many a class (images no ranking method sees). Returns (per task, summary, members)."""
     from llm_spider.vision.benchmark import default_targets
     from llm_spider.vision.tasks import get_spec, spec_available
-    from llm_spider.vision.zoo import FeatureStore, image_correctness
+    from llm_spider.vision.tasks import PER_CLASS
+    from llm_spider.vision.zoo import FeatureStore, heldout_correctness, image_correctness
     from llm_spider.zoo.reliability import truth_reliability as reliability
 
     if repeats < 1 or (per_class is not None and per_class < 2):
         raise SpiderError(f"need --repeats >= 1 and --per-class >= 2, got {repeats} and {per_class}")
+    if held_out is not None and (per_class is not None or repeats != 1):
+        raise SpiderError("--held-out tests one head per member on unseen images: it takes no --per-class "
+                          "or --repeats")
+    if held_out is not None and held_out <= PER_CLASS:
+        raise SpiderError(f"--held-out {held_out}: the tasks already use up to {PER_CLASS} images a class; "
+                          "give more, e.g. 100")
     members = installed_members(members, progress)
     if len(members) < 2:
         raise SpiderError("a reliability check needs at least two members")
@@ -215,6 +223,9 @@ def truth_reliability(tasks: list[str] | None = None, members: list[str] | None 
     specs = [s for s in specs if spec_available(s)]
     store = FeatureStore(cache_dir)
     with progress.bar("cross-validating linear heads", len(specs) * len(members)) as bar:
-        items = image_correctness(members, specs, store, repeats, bar.advance, per_class)
+        if held_out is not None:
+            items = heldout_correctness(members, specs, store, held_out, bar.advance)
+        else:
+            items = image_correctness(members, specs, store, repeats, bar.advance, per_class)
     per_task, summary = reliability(items, members, splits)
     return per_task, summary, members

@@ -7,9 +7,10 @@ seed), so every task made of the same classes sees the very same images and feat
 shared between tasks.
 
 Named tasks are what a user ranks (``vision rank --dataset clipart-food``) and the benchmark's
-targets. ``history-NN`` tasks are seeded random 4-6-class draws from the clip-art and stamp
-classes: the historical tasks the vision Spider learns from, as the LLM Spider learns from the
-leaderboard.
+targets. ``history-NN`` tasks are seeded random 4-6-class draws: the historical tasks the vision
+Spider learns from, as the LLM Spider learns from the leaderboard. The first 40 draw from the
+clip-art and stamp classes (the original history, unchanged); the rest also from Fashion-MNIST's
+ten, so grey 28-px classes appear in the history too.
 """
 
 from __future__ import annotations
@@ -27,7 +28,8 @@ from llm_spider.vision.images import IMAGE_SUFFIXES, ImageTooLarge, decodable, r
 
 PER_CLASS = 30
 IMAGE_SIZE = 160
-N_HISTORY = 40
+N_HISTORY = 200
+FIRST_HISTORY = 40  # the original history: clip-art and stamp classes only
 FASHION_LABELS = ("t-shirt", "trouser", "pullover", "dress", "coat", "sandal", "shirt", "sneaker", "bag",
                   "ankle-boot")
 
@@ -72,6 +74,7 @@ NAMED: dict[str, tuple[str, list[str]]] = {
     "fashion-mnist-tops": ("Fashion-MNIST upper-body garments (the confusable four)",
                            [f"fashion-mnist/{c}" for c in ("t-shirt", "pullover", "coat", "shirt")]),
 }
+FASHION = [f"fashion-mnist/{c}" for c in FASHION_LABELS]
 # What the CI-sized benchmark uses: two small tasks that ship with Debian clip-art.
 SMALL_TARGETS = ("clipart-animals", "clipart-transport")
 
@@ -84,11 +87,12 @@ class ImageTaskSpec:
 
 
 def history_specs(n: int = N_HISTORY, seed: int = 0) -> list[ImageTaskSpec]:
-    """Seeded random tasks of 4-6 clip-art/stamp classes (no two alike)."""
+    """Seeded random tasks of 4-6 classes (no two alike); one seeded sequence, so the first
+    ``FIRST_HISTORY`` are the same whatever ``n``, and a longer history only adds tasks."""
     rng = np.random.default_rng(seed)
-    pool = CLIPART + STAMPS
     out, seen = [], set()
     while len(out) < n:
+        pool = CLIPART + STAMPS if len(out) < FIRST_HISTORY else CLIPART + STAMPS + FASHION
         k = int(rng.integers(4, 7))
         classes = tuple(sorted(pool[i] for i in rng.choice(len(pool), k, replace=False)))
         if classes not in seen:

@@ -28,7 +28,7 @@ from llm_spider.vision.backbones import (
     load_member,
 )
 from llm_spider.vision.tasks import ImageTaskSpec, load_class
-from llm_spider.vision.truth import linear_probe_accuracy, linear_probe_correct
+from llm_spider.vision.truth import heldout_correct, linear_probe_accuracy, linear_probe_correct
 
 HISTORY_FILE = "history.csv"
 Progress = Callable[[int], None]
@@ -118,6 +118,33 @@ def image_correctness(models: Iterable[str], specs: Iterable[ImageTaskSpec], sto
         for model in models:
             tf = store.features(model, store.chunks(spec, per_class))
             c = linear_probe_correct(tf.features, tf.labels, repeats=repeats)
+            frames.append(pd.DataFrame({"model": model, "task": spec.name, "item": np.arange(len(c)), "correct": c}))
+            if progress:
+                progress()
+    return pd.concat(frames, ignore_index=True)
+
+
+def unseen(own: np.ndarray, sample: np.ndarray) -> np.ndarray:
+    """Which images of ``sample`` are not in ``own`` (by their pixels)."""
+    seen = {im.tobytes() for im in own}
+    return np.array([im.tobytes() not in seen for im in sample], dtype=bool)
+
+
+def heldout_correctness(models: Iterable[str], specs: Iterable[ImageTaskSpec], store: FeatureStore,
+                        per_class: int, progress: Callable[[], None] | None = None) -> pd.DataFrame:
+    """Per held-out image, whether each member's linear head trained on the task's own images
+    classifies it right: (model, task, item, correct). The held-out images are the rest of a
+    ``per_class`` sample of each class, so no method that reads the task's images has seen them;
+    a class with no image beyond the task's own has none."""
+    frames = []
+    for spec in specs:
+        own, big = store.chunks(spec), store.chunks(spec, per_class)
+        keep = np.concatenate([unseen(o, b) for o, b in zip(own, big)])
+        if not keep.any():
+            raise SpiderError(f"{spec.name}: no image beyond the task's own; a held-out truth needs more")
+        for model in models:
+            train, test = store.features(model, own), store.features(model, big)
+            c = heldout_correct(train.features, train.labels, test.features[keep], test.labels[keep])
             frames.append(pd.DataFrame({"model": model, "task": spec.name, "item": np.arange(len(c)), "correct": c}))
             if progress:
                 progress()

@@ -90,3 +90,13 @@ def test_a_class_sample_leaves_out_an_image_too_large_to_decode(tmp_path, monkey
     monkeypatch.setenv("LLM_SPIDER_OPENCLIPART", str(tmp_path))
     monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 2000)  # the poster's 10,000 pixels are over twice that
     assert load_class("openclipart/signs/road", per_class=10, image_size=16).shape == (3, 16, 16, 3)
+
+
+def test_a_longer_history_only_adds_tasks_and_brings_in_fashion_mnist():
+    from llm_spider.vision.tasks import FIRST_HISTORY, history_specs
+
+    first, longer = history_specs(FIRST_HISTORY), history_specs()
+    assert longer[:FIRST_HISTORY] == first  # the original history (and its shipped truth) unchanged
+    assert not any(c.startswith("fashion-mnist/") for s in first for c in s.classes)
+    assert any(c.startswith("fashion-mnist/") for s in longer[FIRST_HISTORY:] for c in s.classes)
+    assert len({s.classes for s in longer}) == len(longer)

@@ -41,3 +41,27 @@ def test_source_head_confidence_is_read_when_there_is_one():
     assert candidate_tokens(x, y, sure)[0, col] < 0.2 < candidate_tokens(x, y, flat)[0, col] == 1.0
     assert candidate_tokens(x, y, sure)[0, FEATURES.index("has_head")] == 1.0
 
+
+
+def test_estimator_tokens_add_the_probe_estimates_and_are_standardised_across_candidates():
+    from llm_spider.vision.tokens import PROBE_ESTIMATORS, STANDARDISED, TOKEN_SETS, standardise_across
+
+    names = TOKEN_SETS["estimators"]
+    good = candidate_tokens(*_task(4.0, 64), token_set="estimators")
+    bad = candidate_tokens(*_task(0.0, 64, seed=1), token_set="estimators")
+    assert good.shape == (3, len(names)) and names[:len(FEATURES)] == FEATURES
+    assert np.allclose(good[:, :len(FEATURES)], candidate_tokens(*_task(4.0, 64)))  # the statistics unchanged
+    nce = names.index("nce")
+    assert np.isnan(good[:, nce]).all()  # no source head: NCE does not apply
+    for f in ("gbc", "lfc"):  # (PACTran on 30 probes barely tells these two apart)
+        assert good[0, names.index(f)] > bad[0, names.index(f)], f
+    assert np.isfinite(good[:, names.index("pactran")]).all()
+    z = standardise_across({"good": good, "bad": bad})
+    cols = [names.index(c) for c in STANDARDISED]
+    assert np.allclose(z["good"][:, cols[0]], 1.0) and np.allclose(z["bad"][:, cols[0]], -1.0)  # logme
+    assert np.allclose(z["good"][:, nce], 0.0) and np.allclose(z["bad"][:, nce], 0.0)  # missing: the mean
+    others = [i for i in range(len(names)) if i not in cols]
+    assert np.array_equal(z["good"][:, others], good[:, others])
+    assert len(PROBE_ESTIMATORS) == len(names) - len(FEATURES)
+    plain = {"a": candidate_tokens(*_task(4.0, 64))}
+    assert standardise_across(plain) is plain  # the statistics token set is read as it is

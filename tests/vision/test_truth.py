@@ -43,3 +43,23 @@ def test_per_image_outcomes_average_the_repeated_cross_validations():
     assert np.array_equal(thrice * 3 >= 1, thrice > 0)  # each image's share counts whole cross-validations
     assert 0 < np.mean((thrice > 0) & (thrice < 1))  # some images are right under one split, wrong under another
     assert linear_probe_accuracy(x, y, repeats=3) == pytest.approx(thrice.mean())
+
+
+def test_heldout_truth_trains_on_one_set_and_scores_the_other():
+    from llm_spider.vision.truth import heldout_correct
+
+    rng = np.random.default_rng(0)
+    centres = rng.normal(size=(3, 20)) * 4
+    y_train, y_test = np.repeat(np.arange(3), 15), np.repeat([2, 0], 10)  # a test set need not have every class
+    x_train = centres[y_train] + rng.normal(size=(45, 20))
+    x_test = centres[y_test] + rng.normal(size=(20, 20))
+    right = heldout_correct(x_train, y_train, x_test, y_test)
+    assert right.shape == (20,) and right.mean() == 1.0
+    assert heldout_correct(x_train, y_train, x_test, (y_test + 1) % 3).mean() == 0.0
+
+
+def test_unseen_images_are_those_not_in_the_tasks_own_sample():
+    from llm_spider.vision.zoo import unseen
+
+    images = np.arange(5 * 4 * 4 * 3, dtype=np.uint8).reshape(5, 4, 4, 3)
+    assert unseen(images[[1, 3]], images).tolist() == [True, False, True, False, True]

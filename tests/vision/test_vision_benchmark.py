@@ -101,6 +101,27 @@ def test_spider_never_trains_on_tasks_sharing_a_class_with_the_target(bench):
     assert len(disjoint_history(Target("mine", target.chunks), bench.specs)) == len(bench.specs)
 
 
+def test_a_shorter_history_is_the_first_history_tasks_and_the_named_ones(bench):
+    target = bench.target(bench.specs["target"])
+    full = disjoint_history(target, bench.specs)
+    short = disjoint_history(target, bench.specs, history=5)
+    assert short == [t for t in full if int(t.split("-")[1]) <= 5] and len(short) < len(full)
+    named = {**bench.specs, "named": ImageTaskSpec("named", "", ("c12", "c13"))}
+    assert "named" in disjoint_history(target, named, history=0)
+
+
+def test_the_token_set_decides_what_a_candidate_carries(bench):
+    from llm_spider.vision.tokens import TOKEN_SETS
+
+    target = bench.target(bench.specs["target"])
+    for token_set, names in TOKEN_SETS.items():
+        other = VisionBench(bench.store, bench.truth, bench.members, top_k=2, specs=bench.specs, tokens=token_set)
+        assert other.extra_tokens("strong", target)[0].shape == (4, len(names))
+        assert other.spider_params["extra_dim"] == len(names)
+    with pytest.raises(Exception, match="token set"):
+        VisionBench(bench.store, bench.truth, bench.members, specs=bench.specs, tokens="pixels")
+
+
 def test_same_class_same_images_whatever_the_task():
     chunk = np.arange(40).reshape(20, 2)
     a = Target("a", [chunk, chunk + 100]).subset(5)
