@@ -53,6 +53,9 @@ BENCHMARKS = (
     Benchmark("vision", "vision.json", ("benchmarks/vision_zoo.py",), 15.1, ("keras", "efficientnet_lite_pytorch")),
     Benchmark("vision_truth", "vision_truth.json", ("benchmarks/vision_truth.py",), 22.1,
               ("keras", "efficientnet_lite_pytorch")),
+    # 15 min with every Spider to fit (under 2 once the four settings' Spiders are cached)
+    Benchmark("vision_spider", "vision_spider.json", ("benchmarks/vision_spider.py",), 15.0,
+              ("keras", "efficientnet_lite_pytorch")),
     Benchmark("vllm_agreement", "vllm_agreement.json", ("benchmarks/vllm_agreement.py",), 2.0, ("vllm",)),
     Benchmark("select_mmlu_pro", "select_mmlu_pro.json", ("benchmarks/select_mmlu_pro.py",), 13.0),
     Benchmark("ray_scaling", "ray_scaling.json", ("benchmarks/ray_scaling.py",), 9.5, ("ray",)),
@@ -60,7 +63,7 @@ BENCHMARKS = (
 
 
 # The fields that name a record (which task, method, seed, ...): records are matched on them.
-ID_KEYS = ("zoo", "regime", "protocol", "variant", "level", "members", "zoo_index", "task", "method", "top_k", "probes",
+ID_KEYS = ("zoo", "config", "regime", "protocol", "variant", "level", "members", "zoo_index", "task", "method", "top_k", "probes",
            "seed", "measure")
 
 

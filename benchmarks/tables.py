@@ -202,6 +202,65 @@ def vision_truth_rescored() -> str:
                                "wins / ties / losses"], paired)
 
 
+SHORT = {"h-score": "H-Score", "pactran": "PACTran", "logme": "LogME"}
+
+
+def _vision_label(method: str, chosen: str = "") -> str:
+    """'spider [200 history, statistics]' → 'Spider (re-ranks top 3), 200 history, statistics'."""
+    if "[" not in method:
+        return VISION_LABELS.get(method, method)
+    base, config = method[:-1].split(" [")
+    label = {"spider": "Spider (re-ranks top 3)", "spider (no rerank)": "Spider without re-ranking"}[base]
+    return f"**{label}, {config}**" if config == chosen else f"{label}, {config}"
+
+
+def vision_spider_validation() -> str:
+    """The four Spider settings on the validation history tasks of benchmarks/vision_spider.py."""
+    rec = _records("vision_spider.json")
+    by = {(r["config"], r["method"]): r for r in rec["validation"]}
+    rows = [[f"**{c}** (chosen)" if c == rec["chosen"] else c, f"{by[c, 'spider']['weighted_tau']:.3f}",
+             f"{by[c, 'spider (no rerank)']['weighted_tau']:.3f}", f"{by[c, 'spider']['top1_regret']:.3f}"]
+            for c in rec["configs"]]
+    return _md(["history tasks, PTM-specific tokens", "mean weighted τ (re-ranks top 3)", "without re-ranking",
+                "mean top-1 regret"], rows)
+
+
+def vision_spider() -> str:
+    """Spider settings and the estimators on the named tasks, against the shipped and the held-out truth."""
+    rec = _records("vision_spider.json")
+
+    def diff(d: dict | None) -> str:
+        if not d:
+            return "(best)"
+        return f"{_signed(d['mean_difference'])} [{_signed(d['low'])}, {_signed(d['high'])}]"
+
+    best = rec["best_estimator"]
+    rows = [[_vision_label(r["method"], rec["chosen"]), _int(r["images_forwarded"]), f"{r['tau_shipped']:.3f}",
+             f"{r['regret_shipped']:.3f}", diff(r.get("minus_best_shipped")), f"{r['tau_held_out']:.3f}",
+             f"{r['held_out_resampled']:.3f} [{r['held_out_low']:.3f}, {r['held_out_high']:.3f}]",
+             f"{r['regret_held_out']:.3f}", diff(r.get("minus_best_held_out")),
+             "" if r["method"] == best["held_out"] else f"{100 * r['p_at_least_best_held_out']:.1f} %"]
+            for r in rec["methods"]]
+    short = {k: SHORT.get(v, v) for k, v in best.items()}
+    return _md(["method", "images run per task", "τ, shipped truth", "top-1 regret", f"minus {short['shipped']} "
+                "(paired, 95 %)", "τ, held-out truth", "over resamples of its images, mean [95 %]", "top-1 regret",
+                f"minus {short['held_out']} (paired, 95 %)", f"resamples with it ≥ {short['held_out']}"], rows)
+
+
+def vision_heldout_truth() -> str:
+    """The held-out truth's reliability (benchmarks/vision_spider.py)."""
+    h = _records("vision_spider.json")["held_out"]
+    images = sorted(h["images_per_task"].values())
+    return _md(["ground truth", "held-out images per task", "split-half τ (tasks below 0.5)", "bootstrap τ",
+                "top-2 gap (mean)", "images needed to separate the top 2 (median)", "tasks whose winner is unsettled",
+                "τ against the shipped truth's order"],
+               [[f"head trained on the task's own images, tested on the rest of {h['per_class']} a class",
+                 f"{images[0]}-{images[-1]}", f"{h['mean_split_half_tau']:.3f} (< 0.5 on "
+                 f"{h['tasks_split_half_below_half']})", f"{h['mean_bootstrap_tau']:.3f}", f"{h['mean_top2_gap']:.4f}",
+                 _int(h["median_items_needed"]), f"{h['tasks_winner_unsettled']} of {h['tasks']}",
+                 f"{h['agreement_with_shipped_tau']:.3f}"]])
+
+
 def multisource_members() -> str:
     from llm_spider.zoo.diversity import diversity, truth_table
     from llm_spider.zoo.evaluate import LIVE_TASK_SET
@@ -260,6 +319,8 @@ TABLES: dict[str, Callable[[], str]] = {
     "truth_reliability_verdicts": truth_reliability_verdicts, "vision": vision,
     "select_mmlu_pro": select_mmlu_pro, "select_mmlu_pro_paired": select_mmlu_pro_paired,
     "rank_accuracy": rank_accuracy, "vision_truth": vision_truth, "vision_truth_rescored": vision_truth_rescored,
+    "vision_spider_validation": vision_spider_validation, "vision_spider": vision_spider,
+    "vision_heldout_truth": vision_heldout_truth,
 }
 
 

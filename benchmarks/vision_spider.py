@@ -1,6 +1,6 @@
 """Issue 24: can the vision Spider rank the zoo ahead of the best transferability estimator?
 
-    python benchmarks/vision_spider.py                     # ~N min on 2 cores, features cached
+    python benchmarks/vision_spider.py                     # about 15 min on 2 cores, features cached
     python benchmarks/vision_spider.py --part validation   # only the choice of settings (on history)
 
 Three parts, the eight members:
@@ -168,6 +168,16 @@ def main() -> None:
         print(f"{m:<42} shipped τ {row['tau_shipped']:.3f} regret {row['regret_shipped']:.3f} | held-out τ "
               f"{row['tau_held_out']:.3f} [{row['held_out_low']:.3f}, {row['held_out_high']:.3f}] regret "
               f"{row['regret_held_out']:.3f} | images {row['images_forwarded']:.0f}", flush=True)
+    out["history_effect"] = []  # 200 against 40 history tasks, each token set, paired over the named tasks
+    for base in SPIDERS:
+        for tokens in ("statistics", "+ estimators"):
+            for k in ("shipped", "held_out"):
+                a, b = (df[df.method == f"{base} [{h} history, {tokens}]"].set_index("task")[f"tau_{k}"].to_dict()
+                        for h in (200, 40))
+                out["history_effect"].append({"method": base, "tokens": tokens, "truth": k, **paired(a, b)})
+                e = out["history_effect"][-1]
+                print(f"{base:<20} {tokens:<14} {k:<9} 200 − 40 history: {e['mean_difference']:+.3f} "
+                      f"[{e['low']:+.3f}, {e['high']:+.3f}]", flush=True)
     out["per_task"] = [{k: (round(v, 4) if isinstance(v, float) else v) for k, v in r.items()}
                        for r in df.to_dict(orient="records")]
     out["seconds"] = round(time.perf_counter() - start, 1)

@@ -15,7 +15,8 @@ Three parts, on the ten named tasks and the eight members (`llm-spider vision tr
    share of draws in which the Spider is at least the best estimator. The per-task paired
    difference (Spider minus that estimator, bootstrap over tasks) is reported on the recorded truth.
 
-Writes benchmarks/results/vision_truth.json.
+Writes benchmarks/results/vision_truth.json. ``--rescore-only`` redoes part 3 alone (a minute),
+keeping parts 1-2, which do not depend on any method: for when vision.json has been re-run.
 """
 
 from __future__ import annotations
@@ -71,6 +72,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--draws", type=int, default=1000)
     ap.add_argument("--output", type=Path, default=RESULTS / "vision_truth.json")
+    ap.add_argument("--rescore-only", action="store_true", help="part 3 only; parts 1-2 kept from --output")
     args = ap.parse_args()
     import numpy as np
 
@@ -85,7 +87,10 @@ def main() -> None:
     store = FeatureStore()
     out = {"members": members, "settings": [], "per_task": [], "rescored": [], "paired": []}
     shipped_items = None
-    for label, per_class, repeats in SETTINGS:
+    if args.rescore_only:
+        out = {**json.loads(args.output.read_text()), "rescored": [], "paired": []}
+        shipped_items = image_correctness(members, specs, store, 1)
+    for label, per_class, repeats in [] if args.rescore_only else SETTINGS:
         start = time.perf_counter()
         items = image_correctness(members, specs, store, repeats, per_class=per_class)
         per_task, r = truth_reliability(items, members)
