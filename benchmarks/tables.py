@@ -247,6 +247,17 @@ def vision_spider() -> str:
                 f"minus {short['held_out']} (paired, 95 %)", f"resamples with it ≥ {short['held_out']}"], rows)
 
 
+def vision_top_set() -> str:
+    """How often each method's pick is one the truth cannot tell from its best (benchmarks/vision_spider.py)."""
+    rec = _records("vision_spider.json")
+    n = len({r["task"] for r in rec["per_task"]})
+    size = {k: sum(map(len, v.values())) / len(v) for k, v in rec["top_sets"].items()}
+    rows = [[_vision_label(r["method"], rec["chosen"]), f"{round(r['top_shipped'] * n)} of {n}",
+             f"{round(r['top_held_out'] * n)} of {n}"] for r in rec["methods"]]
+    return _md(["method", f"pick in the shipped truth's top set ({size['shipped']:.1f} members on average)",
+                f"pick in the held-out truth's top set ({size['held_out']:.1f} members on average)"], rows)
+
+
 def vision_heldout_truth() -> str:
     """The held-out truth's reliability (benchmarks/vision_spider.py)."""
     h = _records("vision_spider.json")["held_out"]
@@ -320,7 +331,7 @@ TABLES: dict[str, Callable[[], str]] = {
     "select_mmlu_pro": select_mmlu_pro, "select_mmlu_pro_paired": select_mmlu_pro_paired,
     "rank_accuracy": rank_accuracy, "vision_truth": vision_truth, "vision_truth_rescored": vision_truth_rescored,
     "vision_spider_validation": vision_spider_validation, "vision_spider": vision_spider,
-    "vision_heldout_truth": vision_heldout_truth,
+    "vision_heldout_truth": vision_heldout_truth, "vision_top_set": vision_top_set,
 }
 
 

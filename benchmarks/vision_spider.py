@@ -19,7 +19,9 @@ Three parts, the eight members:
    `benchmarks/results/vision.json`, against the shipped truth and the held-out truth: mean
    weighted τ and top-1 regret; each Spider minus the best estimator, paired over tasks (95 %
    bootstrap interval); and, on the held-out truth, the share of its image resamples in which
-   the Spider is at least that estimator (is the margin larger than the truth's own noise?).
+   the Spider is at least that estimator (is the margin larger than the truth's own noise?); and
+   how often each method's pick is in the truth's top set, the members it cannot tell from its
+   best (95 % paired bootstrap over the task's images).
 
 Writes benchmarks/results/vision_spider.json.
 """
@@ -68,6 +70,21 @@ def paired(a: dict, b: dict, draws: int = 10000, seed: int = 0) -> dict:
             "losses": int((d < 0).sum())}
 
 
+def top_sets(items, members: list[str], draws: int = 1000, seed: int = 0) -> dict[str, list[str]]:
+    """Per task, the members the truth cannot tell from its best: those whose accuracy gap to the
+    best member has a 95 % paired bootstrap interval (over the task's images) that reaches 0."""
+    import numpy as np
+
+    rng, out = np.random.default_rng(seed), {}
+    for task, g in items.groupby("task"):
+        wide = g.pivot(index="item", columns="model", values="correct")[members].to_numpy(float)
+        best = int(wide.mean(axis=0).argmax())
+        acc = wide[rng.integers(0, len(wide), (draws, len(wide)))].mean(axis=1)  # draws × members
+        low = np.quantile(acc[:, [best]] - acc, 0.025, axis=0)
+        out[task] = [m for m, lo in zip(members, low) if lo <= 0]
+    return out
+
+
 def run_config(label: str, tasks: list[str], store, truth, members) -> list[dict]:
     from llm_spider.vision.benchmark import VisionBench
 
@@ -96,7 +113,7 @@ def main() -> None:
     from llm_spider.vision.benchmark import default_targets
     from llm_spider.vision.selector import installed_members
     from llm_spider.vision.tasks import get_spec
-    from llm_spider.vision.zoo import FeatureStore, heldout_correctness, read_history
+    from llm_spider.vision.zoo import FeatureStore, heldout_correctness, image_correctness, read_history
     from llm_spider.zoo.reliability import truth_reliability
     from vision_truth import rescore
 
@@ -138,12 +155,18 @@ def main() -> None:
     for label in CONFIGS:
         for r in run_config(label, targets, store, truth, members):
             records.append({**r, "method": f"{r['method']} [{label}]"})
+    # the members each truth cannot tell from its best (the shipped truth's per-image outcomes: one 5-fold CV)
+    tops = {"shipped": top_sets(image_correctness(members, specs, store), members), "held_out": top_sets(items, members)}
+    out["top_sets"] = tops
     rows = []
     for r in records:
         tau_s, reg_s = tau_regret(shipped.loc[r["task"]], r["ranking"])
         tau_h, reg_h = tau_regret(held.loc[r["task"]], r["ranking"])
         rows.append({"task": r["task"], "method": r["method"], "tau_shipped": tau_s, "regret_shipped": reg_s,
-                     "tau_held_out": tau_h, "regret_held_out": reg_h, "images_forwarded": r["images_forwarded"]})
+                     "top_shipped": float(r["ranking"][0] in tops["shipped"][r["task"]]),
+                     "tau_held_out": tau_h, "regret_held_out": reg_h,
+                     "top_held_out": float(r["ranking"][0] in tops["held_out"][r["task"]]),
+                     "images_forwarded": r["images_forwarded"]})
     df = pd.DataFrame(rows)
     summary = df.groupby("method", sort=False).mean(numeric_only=True)
     estimators = [m for m in summary.index if "[" not in m]
@@ -167,7 +190,8 @@ def main() -> None:
         out["methods"].append(row)
         print(f"{m:<42} shipped τ {row['tau_shipped']:.3f} regret {row['regret_shipped']:.3f} | held-out τ "
               f"{row['tau_held_out']:.3f} [{row['held_out_low']:.3f}, {row['held_out_high']:.3f}] regret "
-              f"{row['regret_held_out']:.3f} | images {row['images_forwarded']:.0f}", flush=True)
+              f"{row['regret_held_out']:.3f} | picks in the top set {row['top_shipped']:.0%} / "
+              f"{row['top_held_out']:.0%} | images {row['images_forwarded']:.0f}", flush=True)
     out["history_effect"] = []  # 200 against 40 history tasks, each token set, paired over the named tasks
     for base in SPIDERS:
         for tokens in ("statistics", "+ estimators"):
