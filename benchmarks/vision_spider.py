@@ -119,7 +119,8 @@ def main() -> None:
 
     start = time.perf_counter()
     members, store, truth = installed_members(None), FeatureStore(), read_history()
-    out: dict = {"members": members, "configs": {k: list(v) for k, v in CONFIGS.items()}, "validation_tasks": VALIDATION}
+    out: dict = {"members": members, "configs": {k: list(v) for k, v in CONFIGS.items()},
+                 "validation_tasks": VALIDATION}
 
     print("1. settings on the validation tasks (history-191..200)", flush=True)
     val = [r for label in CONFIGS for r in run_config(label, VALIDATION, store, truth, members)]
@@ -156,7 +157,8 @@ def main() -> None:
         for r in run_config(label, targets, store, truth, members):
             records.append({**r, "method": f"{r['method']} [{label}]"})
     # the members each truth cannot tell from its best (the shipped truth's per-image outcomes: one 5-fold CV)
-    tops = {"shipped": top_sets(image_correctness(members, specs, store), members), "held_out": top_sets(items, members)}
+    tops = {"shipped": top_sets(image_correctness(members, specs, store), members),
+            "held_out": top_sets(items, members)}
     out["top_sets"] = tops
     rows = []
     for r in records:

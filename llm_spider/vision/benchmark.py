@@ -196,8 +196,8 @@ class VisionBench:
         rows = self.truth[self.truth["task"].isin(train_tasks)][["model", "task", "score"]]
         history = History(rows.assign(source="vision-zoo"))
         key = hashlib.sha256(json.dumps([rows.sort_values(["task", "model"]).to_csv(index=False), self.members,
-                                         self.spider_params, self.tokens, self.seed, GENERAL_EXTRACTOR, FEW_SHOT, PROBES_PER_CLASS,
-                                         FIT_CACHE_VERSION]).encode()).hexdigest()[:20]
+                                         self.spider_params, self.tokens, self.seed, GENERAL_EXTRACTOR, FEW_SHOT,
+                                         PROBES_PER_CLASS, FIT_CACHE_VERSION]).encode()).hexdigest()[:20]
         path = Path(self.store.cache_dir) / "vision-spider" / key
         t0 = time.perf_counter()
         if path.is_dir():  # fitted before on this very history: a Spider is fitted once, not per task

@@ -128,8 +128,8 @@ def test_vision_truth_shows_the_table_and_how_far_it_can_order_the_members(tmp_p
     assert 120 < json.loads(more.stdout)[0]["items"] <= 160  # up to 40 a class, where the source has them
     assert "up to 40 images per class" in " ".join(more.stderr.split())
     held = runner.invoke(app, ["vision", "truth", "--reliability", "--tasks", "clipart-people", "--models",
-                               "efficientnet-lite0,efficientnet-lite0-random-init", "--splits", "20", "--held-out", "40",
-                               "--cache-dir", str(cache), "--format", "json"])
+                               "efficientnet-lite0,efficientnet-lite0-random-init", "--splits", "20",
+                               "--held-out", "40", "--cache-dir", str(cache), "--format", "json"])
     assert held.exit_code == 0, held.output
     # images of a 40-a-class sample that the task's own 30 do not hold (its first class has only those 30)
     assert 0 < json.loads(held.stdout)[0]["items"] < 3 * 40
