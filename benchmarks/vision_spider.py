@@ -58,18 +58,6 @@ def tau_regret(truth, ranking: list[str]) -> tuple[float, float]:
     return float(weighted_tau(truth.to_numpy(), score)), float(top1_regret(truth.to_numpy(), score))
 
 
-def paired(a: dict, b: dict, draws: int = 10000, seed: int = 0) -> dict:
-    """Mean over tasks of a[t] − b[t], with a 95 % bootstrap interval over tasks."""
-    import numpy as np
-
-    tasks = sorted(set(a) & set(b))
-    d = np.array([a[t] - b[t] for t in tasks])
-    boots = d[np.random.default_rng(seed).integers(0, len(d), (draws, len(d)))].mean(axis=1)
-    return {"tasks": len(tasks), "mean_difference": float(d.mean()), "low": float(np.quantile(boots, 0.025)),
-            "high": float(np.quantile(boots, 0.975)), "wins": int((d > 0).sum()), "ties": int((d == 0).sum()),
-            "losses": int((d < 0).sum())}
-
-
 def top_sets(items, members: list[str], draws: int = 1000, seed: int = 0) -> dict[str, list[str]]:
     """Per task, the members the truth cannot tell from its best: those whose accuracy gap to the
     best member has a 95 % paired bootstrap interval (over the task's images) that reaches 0."""
@@ -115,6 +103,7 @@ def main() -> None:
     from llm_spider.vision.tasks import get_spec
     from llm_spider.vision.zoo import FeatureStore, heldout_correctness, image_correctness, read_history
     from llm_spider.zoo.reliability import truth_reliability
+    from vision_truth import paired_over_tasks as paired
     from vision_truth import rescore
 
     start = time.perf_counter()

@@ -55,17 +55,24 @@ def rescore(records: list[dict], items, draws: int, seed: int) -> dict:
     return out
 
 
-def paired(records: list[dict], a: str, b: str, draws: int = 10000, seed: int = 0) -> dict:
-    """Mean per-task τ difference a − b on the recorded truth, with a 95 % bootstrap interval over tasks."""
+def paired_over_tasks(a: dict, b: dict) -> dict:
+    """Mean over the tasks both have of a[t] − b[t], with its 95 % bootstrap interval over tasks
+    (`metrics.paired_bootstrap`) and the wins, ties and losses."""
     import numpy as np
 
-    tau = {(r["method"], r["task"]): r["weighted_tau"] for r in records}
-    tasks = sorted({t for m, t in tau if m == a} & {t for m, t in tau if m == b})
-    d = np.array([tau[a, t] - tau[b, t] for t in tasks])
-    boots = d[np.random.default_rng(seed).integers(0, len(d), (draws, len(d)))].mean(axis=1)
-    return {"a": a, "b": b, "tasks": len(tasks), "mean_difference": float(d.mean()),
-            "low": float(np.quantile(boots, 0.025)), "high": float(np.quantile(boots, 0.975)),
+    from llm_spider.metrics import paired_bootstrap
+
+    tasks = sorted(set(a) & set(b))
+    d = np.array([a[t] - b[t] for t in tasks])
+    mean, low, high = paired_bootstrap(d)
+    return {"tasks": len(tasks), "mean_difference": mean, "low": low, "high": high,
             "wins": int((d > 0).sum()), "ties": int((d == 0).sum()), "losses": int((d < 0).sum())}
+
+
+def paired(records: list[dict], a: str, b: str) -> dict:
+    """Mean per-task τ difference a − b on the recorded truth, with a 95 % bootstrap interval over tasks."""
+    tau = {m: {r["task"]: r["weighted_tau"] for r in records if r["method"] == m} for m in (a, b)}
+    return {"a": a, "b": b, **paired_over_tasks(tau[a], tau[b])}
 
 
 def main() -> None:
