@@ -199,8 +199,7 @@ def truth_reliability(tasks: list[str] | None = None, members: list[str] | None 
     ``held_out``: the head is trained on the task's own images and tested on the rest of a sample
     of that many a class (images no ranking method sees). Returns (per task, summary, members)."""
     from llm_spider.vision.benchmark import default_targets
-    from llm_spider.vision.tasks import get_spec, spec_available
-    from llm_spider.vision.tasks import PER_CLASS
+    from llm_spider.vision.tasks import PER_CLASS, get_spec, spec_available
     from llm_spider.vision.zoo import FeatureStore, heldout_correctness, image_correctness
     from llm_spider.zoo.reliability import truth_reliability as reliability
 

@@ -46,6 +46,15 @@ def fit_softmax(x: np.ndarray, y: np.ndarray, n_classes: int, l2: float = 1e-2) 
     return res.x.reshape(d, n_classes)
 
 
+def fit_predict(x_train: np.ndarray, y_train: np.ndarray, x_test: np.ndarray, n_classes: int,
+                l2: float = 1e-2) -> np.ndarray:
+    """Class indices the linear head trained on ``x_train`` (standardised with its own statistics,
+    so no test image informs them) predicts for ``x_test``."""
+    mu, sd = x_train.mean(axis=0), x_train.std(axis=0) + 1e-8
+    w = fit_softmax((x_train - mu) / sd, y_train, n_classes, l2)
+    return np.argmax(np.hstack([(x_test - mu) / sd, np.ones((len(x_test), 1))]) @ w, axis=1)
+
+
 def linear_probe_correct(features, labels, k: int = 5, l2: float = 1e-2, seed: int = 0,
                          repeats: int = 1) -> np.ndarray:
     """Per image, the share of ``repeats`` stratified ``k``-fold cross-validations (seeds ``seed``,
@@ -64,10 +73,7 @@ def linear_probe_correct(features, labels, k: int = 5, l2: float = 1e-2, seed: i
     for r in range(max(1, int(repeats))):
         for test in stratified_folds(y, k, seed + r):
             train = np.setdiff1d(np.arange(len(y)), test)
-            mu, sd = x[train].mean(axis=0), x[train].std(axis=0) + 1e-8
-            w = fit_softmax((x[train] - mu) / sd, y[train], len(classes), l2)
-            pred = np.argmax(np.hstack([(x[test] - mu) / sd, np.ones((len(test), 1))]) @ w, axis=1)
-            right[test] += pred == y[test]
+            right[test] += fit_predict(x[train], y[train], x[test], len(classes), l2) == y[test]
     return right / max(1, int(repeats))
 
 
@@ -86,8 +92,5 @@ def heldout_correct(train_x, train_y, test_x, test_y, l2: float = 1e-2) -> np.nd
     classes, y = np.unique(np.asarray(train_y), return_inverse=True)
     if len(classes) < 2:
         raise ValueError("a linear probe needs at least two classes")
-    mu, sd = x.mean(axis=0), x.std(axis=0) + 1e-8
-    w = fit_softmax((x - mu) / sd, y, len(classes), l2)
-    t = (np.asarray(test_x, dtype=np.float64) - mu) / sd
-    pred = classes[np.argmax(np.hstack([t, np.ones((len(t), 1))]) @ w, axis=1)]
+    pred = classes[fit_predict(x, y, np.asarray(test_x, dtype=np.float64), len(classes), l2)]
     return (pred == np.asarray(test_y)).astype(float)
