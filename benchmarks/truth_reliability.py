@@ -78,7 +78,8 @@ def main() -> None:
     from rich.console import Console
 
     from llm_spider.benchmark.live import local_results
-    from llm_spider.output import Format, emit, write_json_atomic
+    from llm_spider.output import Format, emit
+    from llm_spider.writing import write_json_atomic
     from llm_spider.zoo.local import load_zoo
     from llm_spider.zoo.reliability import truth_reliability
 

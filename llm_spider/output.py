@@ -12,12 +12,10 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from enum import Enum
-from pathlib import Path
 
 import pandas as pd
 from rich.console import Console
@@ -76,21 +74,6 @@ def _fmt_cell(value, digits: int) -> Text:
     if isinstance(value, float):
         return plain(f"{value:.{digits}f}")
     return plain(value)
-
-
-def write_json_atomic(path: Path, payload, one_per_line: bool = False) -> None:
-    """Write the whole file or nothing: a failed or killed run never leaves a partial result.
-    ``one_per_line``: a list of flat records written one compact item per line, floats to 6
-    significant digits (large record files stay small and still diff line by line)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    if one_per_line:
-        short = ({k: float(f"{v:.6g}") if isinstance(v, float) else v for k, v in item.items()} for item in payload)
-        text = "[\n" + ",\n".join(json.dumps(item, separators=(",", ":")) for item in short) + "\n]\n"
-    else:
-        text = json.dumps(payload, indent=2) + "\n"
-    tmp.write_text(text)
-    os.replace(tmp, path)
 
 
 def progress_bar() -> RichBars:

@@ -7,11 +7,49 @@ Third-party data sets are not the package's: where they live is the data layer's
 
 from __future__ import annotations
 
+import hashlib
 import os
+import re
 from pathlib import Path
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 DATA_DIR = PACKAGE_DIR / "data"
+
+# --- a user's name as a file name ---------------------------------------------------------------
+# Every model, task, zoo and member name that meets the file system goes through ``file_name``:
+# a name is data (a Hugging Face id, a task field read from a user's file), never a path.
+_SAFE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+=-]*")
+_RESERVED = {"con", "prn", "aux", "nul", *(f"com{i}" for i in range(10)), *(f"lpt{i}" for i in range(10))}
+MAX_NAME = 100  # well under every file system's 255 bytes, with room for suffixes
+
+
+def is_plain_name(name: str) -> bool:
+    """Whether ``name`` is its own file name: letters, digits and ``._+=-``, starting with a letter
+    or digit (so never ``.``, ``..`` or hidden), at most MAX_NAME characters, not a Windows device."""
+    return (bool(_SAFE.fullmatch(name)) and len(name) <= MAX_NAME
+            and name.split(".")[0].lower() not in _RESERVED)
+
+
+def file_name(name: str) -> str:
+    """``name`` as one safe path component. A plain name is itself (so stores keep their layout);
+    any other becomes a readable slug, ``~`` and a hash of the exact name: ``~`` is never in a plain
+    name, so two names never share a file. Separators, ``..``, NUL and long names cannot escape."""
+    name = str(name)
+    if is_plain_name(name):
+        return name
+    slug = re.sub(r"[^A-Za-z0-9._+=-]+", "_", name).strip("._-")[:60] or "_"
+    return f"{slug}~{hashlib.sha256(name.encode('utf-8', 'surrogatepass')).hexdigest()[:12]}"
+
+
+def check_store_name(name: str, kind: str) -> str:
+    """A name the user chooses for something they will name again (``--name``): refused in one line
+    unless plain, since a mapped name could not be typed back."""
+    from llm_spider.errors import SpiderError
+
+    if not is_plain_name(name):
+        raise SpiderError(f"{name!r} cannot name a {kind}: use letters, digits and . _ + = - (starting with a "
+                          f"letter or digit, at most {MAX_NAME} characters)")
+    return name
 
 
 def prompts_dir() -> Path:
@@ -40,27 +78,6 @@ def user_data_dir() -> Path:
     return Path(base) / "llm-spider"
 
 
-def ensure_writable(folder: Path, what: str) -> None:
-    """Refuse, before any work, a folder that cannot be written (a file in its place, a read-only
-    disk): a training or a fit must not be lost at the end because its output cannot be saved.
-    Creates nothing."""
-    import tempfile
-
-    from llm_spider.errors import SpiderError, cannot_write
-
-    existing = folder
-    while not existing.exists() and existing != existing.parent:  # create nothing: find where it would start
-        existing = existing.parent
-    try:
-        if not existing.is_dir():
-            raise NotADirectoryError(20, "Not a directory", str(existing))
-        with tempfile.NamedTemporaryFile(dir=existing, prefix=".write-test-"):
-            pass
-    except OSError as exc:
-        raise SpiderError(f"cannot write the {what} to {folder} ({cannot_write(exc)}); give another folder "
-                          "with --output") from None
-
-
 def user_checkpoint_dir() -> Path:
     """Where `llm-spider train` and `zoo add-model` keep the user's own Spider."""
     return user_data_dir() / "spider"
@@ -74,7 +91,7 @@ def data_matched_checkpoint_dir(leaderboard_sha256: str) -> Path:
 def user_local_zoo_dir(zoo: str = "local") -> Path:
     """Where `llm-spider evaluate` keeps the user's own results for a local zoo, which `compare` reads
     on top of the shipped ones."""
-    return user_data_dir() / "zoos" / zoo
+    return user_data_dir() / "zoos" / file_name(zoo)
 
 
 # Real image data from Debian packages, for the vision zoo's named tasks (overridable for tests and

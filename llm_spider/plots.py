@@ -20,6 +20,19 @@ def _pyplot():
     return plt
 
 
+def _save(plt, fig, path: Path, dpi: int) -> None:
+    """The figure as a PNG at ``path``, written as every output is (llm_spider/writing.py); the
+    format is PNG whatever the name ends with."""
+    import io
+
+    from llm_spider.writing import write_output
+
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=dpi)
+    plt.close(fig)
+    write_output(Path(path), buf.getvalue(), "plot")
+
+
 def save_benchmark_plot(df: pd.DataFrame, path: Path) -> None:
     """Weighted τ per protocol and method; beside the leaderboard baseline, as the gain over it
     (the methods differ by hundredths, invisible on an absolute scale next to random)."""
@@ -45,8 +58,7 @@ def save_benchmark_plot(df: pd.DataFrame, path: Path) -> None:
     fig.legend(handles, labels, title="method", fontsize=8, loc="upper right")
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.tight_layout(rect=(0, 0, 0.88, 1))
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    _save(plt, fig, path, 120)
 
 
 def save_live_plot(summary: pd.DataFrame, path: Path) -> None:
@@ -73,8 +85,7 @@ def save_live_plot(summary: pd.DataFrame, path: Path) -> None:
     axes[0].set_title(f"mean over {int(summary['tasks'].max())} task(s)", fontsize=9)
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.tight_layout(rect=(0, 0, 0.8, 1))
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    _save(plt, fig, path, 120)
 
 
 def save_vision_plot(summary: pd.DataFrame, path: Path) -> Path:
@@ -95,8 +106,7 @@ def save_vision_plot(summary: pd.DataFrame, path: Path) -> Path:
     ax.set_title("vision zoo: ranking quality against compute")
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    _save(plt, fig, path, 120)
     return path
 
 
@@ -131,6 +141,5 @@ def save_select_plot(summary: pd.DataFrame, path: Path) -> Path:
     fig.legend(handles=handles, fontsize=7, loc="center right")
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.tight_layout(rect=(0, 0, 0.82, 1))
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    _save(plt, fig, path, 110)
     return path

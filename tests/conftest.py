@@ -7,7 +7,24 @@ and is skipped, with that message, elsewhere.
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
+import tempfile
+from pathlib import Path
+
+# The real home is never touched: before anything is imported, HOME and the XDG folders point into
+# one temporary folder for the session (removed at its end), which the tests' subprocesses inherit.
+# The cache (converted data tables, models, task vectors) is shared by the session's tests, so each
+# conversion is done once a run; LLM_SPIDER_TEST_CACHE keeps it across runs where a developer asks.
+SANDBOX = Path(tempfile.mkdtemp(prefix="llm-spider-tests-"))
+atexit.register(shutil.rmtree, SANDBOX, ignore_errors=True)
+SANDBOX_ENV = {"HOME": SANDBOX / "home", "XDG_CACHE_HOME": Path(os.environ.get("LLM_SPIDER_TEST_CACHE") or SANDBOX / "cache"),
+               "XDG_DATA_HOME": SANDBOX / "data", "XDG_CONFIG_HOME": SANDBOX / "config",
+               "XDG_STATE_HOME": SANDBOX / "state", "MPLCONFIGDIR": SANDBOX / "config" / "matplotlib"}
+for _var, _path in SANDBOX_ENV.items():
+    _path.mkdir(parents=True, exist_ok=True)
+    os.environ[_var] = str(_path)
 
 os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ["TRANSFORMERS_OFFLINE"] = "1"
@@ -63,10 +80,13 @@ def _data_or_skip():
 
 
 @pytest.fixture(autouse=True)
-def _own_data_home(tmp_path, monkeypatch):
-    """A user's own Spider checkpoint (XDG data home) must never leak into or out of a test, nor a
-    data folder a test pointed the data layer at (a command's --data-dir)."""
-    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg-data"))
+def _own_home(tmp_path, monkeypatch):
+    """Each test has a home and a data home of its own: a user's own Spider checkpoint or recorded
+    zoo (XDG data home) never leaks into or out of a test, nor a data folder a test pointed the data
+    layer at (a command's --data-dir). The cache stays the session's (see SANDBOX)."""
+    for var in ("HOME", "XDG_DATA_HOME", "XDG_CONFIG_HOME", "XDG_STATE_HOME"):
+        (tmp_path / var.lower()).mkdir()
+        monkeypatch.setenv(var, str(tmp_path / var.lower()))
     yield
     datasets.set_data_dir(None)
 

@@ -13,8 +13,10 @@ def imported_history(path: Path) -> Path:
     from llm_spider.zoo.importers import HISTORY_FILE
     from llm_spider.zoo.recorded import recorded_dir
 
+    from llm_spider.paths import is_plain_name
+
     path = Path(path)
-    if not path.exists() and "/" not in str(path) and (recorded_dir(str(path)) / HISTORY_FILE).is_file():
+    if not path.exists() and is_plain_name(str(path)) and (recorded_dir(str(path)) / HISTORY_FILE).is_file():
         return recorded_dir(str(path)) / HISTORY_FILE
     return path
 
@@ -24,10 +26,12 @@ def import_runs(paths: list[Path], name: str) -> tuple:
     history ``name`` (and, where items were logged, the recorded zoo ``name``), all or nothing.
     Returns (history table, whether a recorded zoo was written, where, what was read)."""
     from llm_spider.zoo.importers import read_paths, write
+    from llm_spider.paths import check_store_name
     from llm_spider.zoo.recorded import BUILTIN, recorded_dir
 
-    if name in BUILTIN or "/" in name or not name.strip():
-        raise SpiderError(f"'{name}' cannot name an import; choose another --name")
+    if name in BUILTIN:
+        raise SpiderError(f"'{name}' is a built-in recorded zoo; choose another --name")
+    check_store_name(name, "import")
     data = read_paths([Path(p) for p in paths])
     root = recorded_dir(name)
     history, zoo = write(data, root, name)

@@ -116,7 +116,7 @@ def evaluate(zoo: str = "local", tasks: list[str] | None = None, task_set: bool 
             try:
                 with progress.bar(f"{m.name} · {t.name}") as bar:
                     row = evaluate_run(b, m, t, store, restart=restart, chunk=batch_size, max_items=max_items,
-                                       reuse=reuse, progress=bar.advance,
+                                       reuse=reuse, progress=bar.advance, on_wait=progress.note,
                                        on_start=lambda total, have, bar=bar: bar.update(completed=have, total=total))
             except KeyboardInterrupt:
                 raise Interrupted(f"every finished batch is saved in {store.root}; rerun the same command to resume") from None

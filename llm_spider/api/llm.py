@@ -259,7 +259,8 @@ def add_model(name: str, scores: Path, checkpoint: Path | None = None, output: P
               cache_dir: Path | None = None, progress: Progress = SILENT) -> tuple[dict, Path, Path, int]:
     """Add a model to the Spider from its scores on a few history tasks (a CSV task,score) without
     retraining. Returns the fit report, the checkpoint written, the one it came from and the zoo size."""
-    from llm_spider.paths import ensure_writable, user_checkpoint_dir
+    from llm_spider.paths import user_checkpoint_dir
+    from llm_spider.writing import ensure_writable
     from llm_spider.ranking.spider.add_model import check_scale
     from llm_spider.tasks import REGISTRY
     from llm_spider.zoo.history import model_scores_from_file
@@ -322,7 +323,8 @@ def train(history: Path | None = None, output: Path | None = None, seed: int = 0
     """Train a Spider on a score history (default: the data folder's leaderboard) and save it;
     returns the Spider, where it was written and the seconds the fit took."""
     from llm_spider import datasets
-    from llm_spider.paths import ensure_writable, user_checkpoint_dir
+    from llm_spider.paths import user_checkpoint_dir
+    from llm_spider.writing import ensure_writable
 
     h = load_history(history, progress)
     ensure_writable(output or user_checkpoint_dir(), "checkpoint")  # before the training, not after

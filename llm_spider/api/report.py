@@ -3,7 +3,6 @@ HTML account of it (llm_spider/report.py)."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from llm_spider.api.select import SelectResult, select
@@ -15,12 +14,11 @@ def report(task: str, output: Path, zoo: str = "mmlu-pro", level: str | None = N
            members: list[str] | None = None, seed: int = 0, cache_dir: Path | None = None,
            progress: Progress = SILENT) -> tuple[Path, SelectResult]:
     """Run `select` on ``zoo`` for ``task`` and write the page to ``output`` (all or nothing)."""
-    from llm_spider.paths import ensure_writable
     from llm_spider.report import ReportData, render
+    from llm_spider.writing import check_output, write_output
     from llm_spider.zoo.local import zoo_names
 
-    output = Path(output)
-    ensure_writable(output.parent, "report")
+    output = check_output(Path(output), "report")  # before the selection, not after it
     out = select(task, zoo, level, prior, None, epsilon, confidence, budget, None, members, seed,
                  cache_dir=cache_dir, progress=progress)
     r = out.result
@@ -36,7 +34,5 @@ def report(task: str, output: Path, zoo: str = "mmlu-pro", level: str | None = N
         reliability = reliability_note(z.correct_frame(level), [task], list(r.mean.index))
     data = ReportData(task, zoo, r.pick, r.p_good, epsilon, confidence, r.stopped, r.evaluations, r.brute_force,
                       out.prior, out.prior_strength, frame, out.trace or [], reliability)
-    tmp = output.with_name(f".{output.name}.tmp{os.getpid()}")
-    tmp.write_text(render(data), encoding="utf-8")
-    os.replace(tmp, output)
+    write_output(output, render(data), "report")
     return output, out

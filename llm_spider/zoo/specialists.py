@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from llm_spider.errors import SpiderError
+from llm_spider.paths import file_name
 
 ADAPTER_FILE, RECORD_FILE = "adapter_model.safetensors", "specialist.json"
 PEFT_INSTALL = "pip install 'llm-spider[local]'"
@@ -165,7 +166,7 @@ def build_specialists(bases: Sequence, sources: Sequence[str], recipe: LoraRecip
     records = []
     for base in bases:
         for source in sources:
-            out = root / specialist_name(base.name, source)
+            out = root / file_name(specialist_name(base.name, source))
             if (out / RECORD_FILE).is_file() and not rebuild:
                 log(f"{out.name}: already built (--rebuild to redo)")
                 records.append(json.loads((out / RECORD_FILE).read_text()))

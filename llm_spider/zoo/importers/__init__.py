@@ -13,7 +13,6 @@ its items without running a model.
 from __future__ import annotations
 
 import json
-import shutil
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -66,13 +65,18 @@ def _check_unique(data: Imported) -> None:
 def write(data: Imported, root: Path, name: str) -> tuple[pd.DataFrame, bool]:
     """Write the history (and, with items, the recorded zoo) to ``root``, replacing what was there,
     all at once; returns the history and whether a recorded zoo was written."""
-    from llm_spider.zoo.recorded import CONFIG_FILE, ITEMS_FILE, QUESTIONS_FILE
+    from llm_spider.writing import replaced_dir
 
     history = pd.DataFrame(data.scores).sort_values(["model", "task"], ignore_index=True)
     history["source"] = f"import:{name}"  # how a history read back finds its tasks' prompts (api.imported_tasks)
-    tmp = root.with_name(root.name + ".partial")
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir(parents=True)
+    with replaced_dir(root) as tmp:  # all or nothing: the old import stays until this one is whole
+        wrote_items = _write(data, tmp, name, history)
+    return history, wrote_items
+
+
+def _write(data: Imported, tmp: Path, name: str, history: pd.DataFrame) -> bool:
+    from llm_spider.zoo.recorded import CONFIG_FILE, ITEMS_FILE, QUESTIONS_FILE
+
     history.to_csv(tmp / HISTORY_FILE, index=False)
     items = [it for it in data.items if it.get("logprobs") is not None or it.get("correct") is not None]
     if items:
@@ -89,6 +93,4 @@ def write(data: Imported, root: Path, name: str) -> tuple[pd.DataFrame, bool]:
         (tmp / CONFIG_FILE).write_text(json.dumps({"name": name, "levels": ["task"], "min_items": {"task": 1},
                                                    "source": "import:" + ",".join(sorted({s["tool"] for s in data.scores}))},
                                                   indent=1) + "\n")
-    shutil.rmtree(root, ignore_errors=True)
-    tmp.replace(root)
-    return history, bool(items)
+    return bool(items)
