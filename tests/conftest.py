@@ -85,8 +85,8 @@ def _own_home(tmp_path, monkeypatch):
     zoo (XDG data home) never leaks into or out of a test, nor a data folder a test pointed the data
     layer at (a command's --data-dir). The cache stays the session's (see SANDBOX)."""
     for var in ("HOME", "XDG_DATA_HOME", "XDG_CONFIG_HOME", "XDG_STATE_HOME"):
-        (tmp_path / var.lower()).mkdir()
-        monkeypatch.setenv(var, str(tmp_path / var.lower()))
+        (tmp_path / "_env" / var.lower()).mkdir(parents=True)
+        monkeypatch.setenv(var, str(tmp_path / "_env" / var.lower()))
     yield
     datasets.set_data_dir(None)
 

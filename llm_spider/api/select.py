@@ -5,7 +5,8 @@ resumable run logs of `evaluate`."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+import time
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -23,6 +24,8 @@ class SelectResult:
     truth: pd.Series | None  # the task's measured accuracies, shown beside (never used to select)
     forward_passes: int | None = None  # live zoos: items really run (the rest came from run logs)
     trace: list[tuple[int, float, str]] | None = None  # (evaluations spent, P(pick good), pick) at each look
+    seconds: dict[str, float] = field(default_factory=dict)  # wall time: total, and its parts (prior, evaluation)
+    prior_cached: bool = False  # the prior was read from the cache (computed by an earlier select)
 
 
 def recorded_tokens(zoo, level: str | None = None, progress: Progress = SILENT) -> dict[str, np.ndarray]:
@@ -43,7 +46,8 @@ def _recorded(task: str, zoo: str, level: str | None, members: list[str] | None,
     unknown = [m for m in members or [] if m not in z.members]
     if unknown:
         raise SpiderError(f"not a member of '{zoo}': {', '.join(unknown)}")
-    return evaluator, z.history(level), lambda: recorded_tokens(z, level, progress), members or z.members
+    return (evaluator, z.history(level), lambda: recorded_tokens(z, level, progress), members or z.members,
+            z.questions_key(level))
 
 
 def _live(task: str, zoo: str, members: list[str] | None, backend: str, batch_size: int, threads: int | None,
@@ -73,9 +77,10 @@ def _live(task: str, zoo: str, members: list[str] | None, backend: str, batch_si
                                BACKENDS.get(backend).name, ray_address, ray_actors, m.name, ray_gpus)
     evaluator = LiveEvaluator(chosen, open_member, LocalStore(results or user_local_zoo_dir(z.name)), backend,
                               slots=in_flight, on_wait=progress.note)
-    known = [REGISTRY.get(t) for t in {*history.tasks, task} if t in REGISTRY]
+    known = [REGISTRY.get(t) for t in sorted({*history.tasks, task}) if t in REGISTRY]
+    key = "live:" + ",".join(t.fingerprint for t in known)  # the tokens' content: what the tasks' questions are
     return (evaluator, history, lambda: encode_tasks(known, task_encoder(cache_dir=cache_dir), progress),
-            [m.name for m in chosen])
+            [m.name for m in chosen], key)
 
 
 def select(task: str, zoo: str = "mmlu-pro", level: str | None = None, prior: str = "auto",
@@ -97,9 +102,10 @@ def select(task: str, zoo: str = "mmlu-pro", level: str | None = None, prior: st
     of a live run becomes ``api.live.Interrupted`` (every scored item is kept)."""
     from llm_spider.executors import EXECUTORS
     from llm_spider.selection import select_adaptive
-    from llm_spider.selection.prior import ESTIMATES, NEEDS_TOKENS, PRIORS, calibrate, choose, estimate
+    from llm_spider.selection.prior import PRIORS, compute_prior
     from llm_spider.zoo.local import zoo_names
 
+    start = time.perf_counter()
     if prior not in PRIORS:
         raise SpiderError(f"prior must be one of {', '.join(PRIORS)}, got {prior!r}")
     if budget is not None and budget_share is not None:
@@ -119,30 +125,28 @@ def select(task: str, zoo: str = "mmlu-pro", level: str | None = None, prior: st
 
         check_gpus(max(LOADED, in_flight) * ray_actors, ray_gpus, ray_address)  # the members loaded at once
     if live:
-        evaluator, history, tokens, candidates = _live(task, zoo, members, backend, batch_size, threads, results,
+        evaluator, history, tokens, candidates, key = _live(task, zoo, members, backend, batch_size, threads, results,
                                                        large, cache_dir, progress, executor, ray_address, ray_actors,
                                                        in_flight, ray_gpus)
     else:
-        evaluator, history, tokens, candidates = _recorded(task, zoo, level, members, progress)
+        evaluator, history, tokens, candidates, key = _recorded(task, zoo, level, members, progress)
     others = history.drop_tasks([task]) if task in history.tasks else history
-    mean, strength, shift_var, outliers = None, 0.0, None, 0.0
+    mean, strength, shift_var, outliers, cached = None, 0.0, None, 0.0, False
+    prior_start = time.perf_counter()
     if prior != "flat":
-        toks, cals = (tokens() if prior in NEEDS_TOKENS else None), {}
+        with progress.bar("calibrating the prior on the history") as bar:
+            p = compute_prior(prior, others, task, tokens, key, cache_dir,
+                              on_calibrate=lambda e: bar.update(description=f"calibrating the {e} prior on the history"))
         if prior == "auto":
-            with progress.bar("calibrating the priors on the history", len(ESTIMATES)) as bar:
-                for p in ESTIMATES:
-                    cals[p] = calibrate(others, p, toks)
-                    bar.advance()
-            prior = choose(cals)
-            progress.note("auto: " + ", ".join(f"{p} worth {c.strength:.1f} items" for p, c in cals.items())
-                          + f" on the history; taking {prior}")
-        mean = estimate(prior, others, task, toks)
-        cal = cals.get(prior) or calibrate(others, prior, toks)
+            progress.note("auto: " + ", ".join(f"{e} worth {c.strength:.1f} items" for e, c in p.calibrations.items())
+                          + f" on the history; taking {p.name}")
+        prior, mean, cal, cached = p.name, p.mean, p.calibration, p.cached
         strength = cal.strength if prior_strength is None else prior_strength
         shift_var, outliers = cal.shift_var, cal.outlier_share
         progress.note(f"prior: {prior} from the other {len(others.tasks)} tasks, worth {strength:.1f} items"
-                      + (" (calibrated on them)" if prior_strength is None else "")
+                      + (" (calibrated on them" + ("; cached" if cached else "") + ")" if prior_strength is None else "")
                       + f" beside the task's common shift (sd {shift_var ** 0.5:.3f} before any item)")
+    prior_seconds = time.perf_counter() - prior_start
     if budget_share is not None:
         budget = int(budget_share * len(candidates) * len(evaluator.items(task)))
     judge = evaluator
@@ -151,6 +155,7 @@ def select(task: str, zoo: str = "mmlu-pro", level: str | None = None, prior: st
 
         judge = ConsensusEvaluator(evaluator, panel(mean, candidates))
         progress.note(f"label-free: members judged by agreement with {', '.join(judge.panel)}")
+    eval_start = time.perf_counter()
     try:
         trace: list[tuple[int, float, str]] = []
         with progress.bar("evaluating items") as bar:
@@ -172,4 +177,7 @@ def select(task: str, zoo: str = "mmlu-pro", level: str | None = None, prior: st
         if live:
             evaluator.close()
     truth = history.wide()[task].reindex(candidates) if task in history.tasks else None
-    return SelectResult(result, prior, strength, truth, evaluator.forward_passes if live else None, trace)
+    end = time.perf_counter()
+    seconds = {"total": end - start, "prior": prior_seconds, "evaluation": end - eval_start}
+    return SelectResult(result, prior, strength, truth, evaluator.forward_passes if live else None, trace, seconds,
+                        cached)

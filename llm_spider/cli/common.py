@@ -16,7 +16,38 @@ from llm_spider.api.live import Interrupted
 from llm_spider.errors import SpiderError, SpiderWarning, cannot_write
 from llm_spider.output import Format, RichProgress, stderr
 
+class OneLineErrors(typer.core.TyperGroup):
+    """Click's own usage errors (a value out of range, an unknown option) as the one line every
+    other mistake is: ``error: ...``, exit 2, instead of a boxed usage panel."""
+
+    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
+        import sys
+
+        try:  # Typer ≥ 0.2x carries its own copy of click
+            from typer._click import exceptions as click
+        except ImportError:  # pragma: no cover - older Typer on click itself
+            from click import exceptions as click
+
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        try:
+            rv = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        except click.NoArgsIsHelpError as exc:  # a group without a command: its help
+            exc.show()
+            sys.exit(exc.exit_code)
+        except click.ClickException as exc:
+            where = f" (see: {exc.ctx.command_path} --help)" if getattr(exc, "ctx", None) else ""
+            message = " ".join(exc.format_message().split())
+            stderr.print(Text.assemble(("error:", "bold red"), f" {message}{where}"), highlight=False, soft_wrap=True)
+            sys.exit(2)
+        except typer.Abort:
+            stderr.print("aborted")
+            sys.exit(1)
+        sys.exit(rv if isinstance(rv, int) else 0)
+
+
 app = typer.Typer(
+    cls=OneLineErrors,
     help="Rank the pre-trained models in a zoo for a task without running them all (Model Spider).\n\n"
          "Start with:  llm-spider rank --task mmlu_subset",
     no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,

@@ -32,13 +32,20 @@ TaskOpt = Annotated[str, typer.Option("--task", "-t", help="A task of the record
 LevelOpt = Annotated[Optional[str], typer.Option("--level", help="Task level (mmlu-pro: category or src).")]
 ConfidenceOpt = Annotated[float, typer.Option("--confidence", min=0.5, max=0.999,
                                               help="Stop when P(pick within epsilon of the best) reaches this.")]
-EpsilonOpt = Annotated[float, typer.Option("--epsilon", min=0.0, help="Accuracy a pick may trail the best by.")]
+EpsilonOpt = Annotated[float, typer.Option("--epsilon", min=0.0, max=0.5, help="Accuracy a pick may trail the "
+                                           "best by (0 to 0.5: accuracies lie in [0, 1]).")]
 BudgetOpt = Annotated[Optional[int], typer.Option("--budget", min=1, help="The most item evaluations to spend.")]
 PriorOpt = Annotated[str, typer.Option("--prior", help="auto (of the three below, the one worth the most items on the "
                                        "zoo's other tasks), leaderboard (each member's mean over them), similar-tasks, "
                                        "spider (both read the questions) or flat.")]
 CandidatesOpt = Annotated[Optional[str], typer.Option("--models", help="Comma-separated candidates (default: all).")]
 SeedOpt = Annotated[int, typer.Option("--seed", help="Seed of the item order and of the sampling.")]
+
+
+def _timing(seconds: dict, cached: bool) -> str:
+    """The wall time of the selection with its parts, as the title says it."""
+    return (f"{seconds['total']:.2f}s (prior {seconds['prior']:.2f}s{', cached' if cached else ''}, "
+            f"evaluation {seconds['evaluation']:.2f}s)")
 
 
 @app.command("select")
@@ -103,7 +110,7 @@ def select(
     ran += f", {r.in_flight} batches in flight" if r.in_flight > 1 else ""
     emit(df, fmt, title=f"{task}: pick {r.pick} (P within {epsilon} of the best {r.p_good:.3f}; stopped by "
                         f"{r.stopped}) after {r.evaluations:,} item evaluations{ran} = {r.cost_share:.2%} of brute "
-                        f"force ({r.brute_force:,}), {r.seconds:.2f}s")
+                        f"force ({r.brute_force:,}); {_timing(out.seconds, out.prior_cached)}")
     for note in r.notes:
         stderr.print(f"note: {note}", highlight=False)
 

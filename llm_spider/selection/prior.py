@@ -121,3 +121,82 @@ def choose(calibrations: Mapping[str, Calibration]) -> str:
     if not usable:
         raise SpiderError("no calibrated estimate to choose from")
     return max(usable, key=lambda p: calibrations[p].strength)
+
+
+# --- the prior of one selection, computed once -----------------------------------------------------
+CACHE_VERSION = 1  # part of every key: a change to how priors are estimated never reads an old entry
+
+
+@dataclass(frozen=True)
+class Prior:
+    """The prior one `select` starts from: which estimate, its accuracy per member, what it is worth
+    (``calibration``), every candidate estimate's calibration (``auto`` chose among them), and
+    whether it came from the cache."""
+
+    name: str
+    mean: pd.Series | None
+    calibration: Calibration
+    calibrations: dict[str, Calibration]
+    cached: bool = False
+
+
+def history_key(history: History) -> str:
+    """A hash of a history's content (model, task, score): the key of what is computed from it."""
+    import hashlib
+
+    scores = history.scores[["model", "task", "score"]].sort_values(["task", "model"])
+    return hashlib.sha256(scores.to_csv(index=False, float_format="%.10g").encode()).hexdigest()
+
+
+def compute_prior(prior: str, others: History, task: str, tokens, key: str | None = None,
+                  cache_dir=None, seed: int = 0, on_calibrate=None) -> Prior:
+    """The prior for ``task`` from ``others`` (the history without it): ``auto`` calibrates every
+    estimate and takes the one worth the most items. ``tokens()`` gives the general tokens, called
+    only when an estimate needs them and nothing is cached. ``key``: what besides ``others`` the
+    result depends on (the zoo's questions, which the tokens encode); with it, the result is cached
+    under ``cache_dir``, so a second `select` on the same zoo, level, task and history reads it
+    instead of refitting Spiders. ``on_calibrate(estimate)`` is called before each calibration."""
+    import hashlib
+    import json
+
+    from llm_spider.paths import default_cache_dir
+
+    path = None
+    if key is not None:
+        digest = hashlib.sha256(json.dumps([CACHE_VERSION, prior, task, seed, key, history_key(others)])
+                                .encode()).hexdigest()
+        path = (default_cache_dir() if cache_dir is None else cache_dir) / "priors" / f"{digest[:32]}.json"
+        if path.is_file():
+            try:
+                raw = json.loads(path.read_text())
+                cals = {p: Calibration(*c) for p, c in raw["calibrations"].items()}
+                return Prior(raw["name"], pd.Series(raw["mean"], dtype=float), cals[raw["name"]], cals, True)
+            except (ValueError, KeyError, TypeError):
+                pass  # a damaged entry: computed again and rewritten
+    toks = tokens() if prior in NEEDS_TOKENS else None
+    cals: dict[str, Calibration] = {}
+    for p in ESTIMATES if prior == "auto" else (prior,):
+        if on_calibrate:
+            on_calibrate(p)
+        cals[p] = calibrate(others, p, toks, seed)
+    name = choose(cals) if prior == "auto" else prior
+    out = Prior(name, estimate(name, others, task, toks, seed), cals[name], cals)
+    if path is not None:
+        _store(path, out)
+    return out
+
+
+def _store(path, prior: Prior) -> None:
+    import json
+    import warnings
+
+    from llm_spider.errors import SpiderWarning, cannot_write
+    from llm_spider.writing import write_output
+
+    payload = {"name": prior.name, "mean": {str(k): None if pd.isna(v) else float(v) for k, v in prior.mean.items()},
+               "calibrations": {p: [c.strength, c.shift_var, c.outlier_share] for p, c in prior.calibrations.items()}}
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_output(path, json.dumps(payload), "prior cache")
+    except (OSError, SpiderError) as exc:  # an unwritable cache: the next run computes it again
+        warnings.warn(SpiderWarning(f"the prior cannot be cached ({exc if isinstance(exc, SpiderError) else cannot_write(exc)})"))

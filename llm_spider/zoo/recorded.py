@@ -103,6 +103,15 @@ class RecordedZoo:
             rows += [{"model": m, "task": t, "score": float(a), "n_items": len(ids)} for m, a in acc.items()]
         return History(pd.DataFrame(rows).assign(source=f"recorded:{self.name}:{level}"))
 
+    def questions_key(self, level: str | None = None) -> str:
+        """A hash of the questions' ids, tasks and text at ``level``: what the general tokens of its
+        tasks are computed from (the key, with the history, of a cached prior)."""
+        import hashlib
+
+        cols = ["question_id", self._level(level), *(["question"] if "question" in self.questions.columns else [])]
+        digest = pd.util.hash_pandas_object(self.questions[cols].astype(str), index=False).to_numpy().tobytes()
+        return f"recorded:{self._level(level)}:" + hashlib.sha256(digest).hexdigest()
+
     def as_tasks(self, level: str | None = None) -> list:
         """Each task as a ``tasks.Task`` over its questions (text and options, no answers), so the
         sentence encoder can give it general tokens like any other task; versioned by content, so
