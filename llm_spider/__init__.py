@@ -8,3 +8,7 @@ docs/design.md draws the map.
 """
 
 __version__ = "0.1.0"
+
+import time as _time
+
+STARTED = _time.perf_counter()  # when the package was first imported: a command's whole wall time counts from here

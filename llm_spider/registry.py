@@ -75,6 +75,14 @@ class Registry(Generic[T]):
     def __iter__(self) -> Iterator[str]:
         return iter(self.names())
 
+    def check(self, name: str) -> str:
+        """``name`` if it is registered (nothing imported beyond discovery), else the typo error."""
+        if name not in self._entries:
+            self._discover_all()
+        if name not in self._entries:
+            raise UnknownNameError(self.kind, name, self.names())
+        return name
+
     def get(self, name: str) -> T:
         """The object registered as ``name``, imported on first use; a typo raises with close names."""
         if name not in self._entries:

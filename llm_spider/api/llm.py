@@ -183,13 +183,14 @@ def rank(task: str | None = None, task_file: Path | None = None, method: str = D
     or a user's ``history``, is fitted first. By default the history's scores on the target itself
     are hidden from the ranker, so the ranking is a prediction (``keep_target_scores`` lets it see
     them)."""
-    from llm_spider.ranking import TaskView, make_ranker, method_class
+    from llm_spider.ranking import TaskView, make_ranker
+    from llm_spider.ranking.registry import RANKERS
     from llm_spider.tasks import REGISTRY, file_notes, get_task, load_task_file
 
     if (task is None) == (task_file is None):
         raise SpiderError("give exactly one of --task NAME or --task-file PATH")
     target = load_task_file(task_file) if task_file else get_task(task) if task in REGISTRY else None
-    method_class(method)  # validate the name before any work
+    RANKERS.check(method)  # validate the name before any work (without importing the method: torch)
     h = load_history(history, progress)
     if target is None:  # a task of the imports the history came from (`zoo import`), else unknown
         extra = imported_tasks(h)
@@ -200,14 +201,23 @@ def rank(task: str | None = None, task_file: Path | None = None, method: str = D
     start = time.perf_counter()
     use_checkpoint = method == "spider" and (history is None or checkpoint is not None)
     if use_checkpoint:
+        from llm_spider.api import rank_cache
+
+        folder = rank_cache.checkpoint_dir(checkpoint, None if history else h)
+        digest = folder and rank_cache.key(folder, target, hidden, n_prompts, prompt_seed)
+        hit = rank_cache.read(cache_dir, digest) if digest else None
+        if hit is not None:  # computed by an earlier `rank`: no torch, no encoder, no Spider
+            return _finish(hit["ranking"], truth, hidden, start, True, notes + hit["notes"], hit["accuracy"],
+                           hit["accuracy_map"], hit["models"], models, target)
         ranker, path = load_spider(checkpoint, cache_dir, None if history else h, progress)
         encoder = checkpoint_encoder(ranker, cache_dir, n_prompts, prompt_seed)
         tokens = encode_tasks([target], encoder, progress)
         seen = [c for c in hidden if c in ranker.tasks_]
+        own_notes: list[str] = []
         if seen:
             n = len(target.components)
             parts = "" if n == 1 else f" (all {n} of its tasks)" if len(seen) == n else f" ({len(seen)} of its {n} tasks)"
-            notes.append(f"'{target.name}' is in the history the Spider checkpoint ({path}) was trained on"
+            own_notes.append(f"'{target.name}' is in the history the Spider checkpoint ({path}) was trained on"
                          f"{parts}: the ranking does not read those scores, but the model tokens learnt from "
                          "them, so it is not a held-out prediction; `llm-spider benchmark llm` measures held-out "
                          "tasks")
@@ -229,8 +239,9 @@ def rank(task: str | None = None, task_file: Path | None = None, method: str = D
         amap = ranker.accuracy_
         levels = Levels(ranker.tasks_, ranker.train_scores_, ranker.centroids_)
         if amap is None:
-            notes.append(f"the Spider checkpoint ({path}) predates accuracy predictions: the table shows its "
-                         "standardised scores; re-create it with `llm-spider train` for accuracies")
+            own_notes.append(f"the Spider checkpoint ({path}) predates accuracy predictions: the table shows its "
+                             "standardised scores; re-create it with `llm-spider train` for accuracies")
+        notes += own_notes
     else:
         try:
             amap = fit_accuracy(ranker, fit_history, tokens)
@@ -242,16 +253,24 @@ def rank(task: str | None = None, task_file: Path | None = None, method: str = D
     if amap is not None:
         centroid = centroids_of({target.name: tokens[target.name]}).get(target.name) if target.name in tokens else None
         accuracy = amap.predict(standardised(ranking.scores), *levels.level(centroid, exclude=hidden))
-    if models:
-        known = set(ranker.models_)
-        for m in models:
-            if m not in known:
-                raise UnknownNameError("model", m, ranker.models_)
-        ranking = ranking.only(models)
+    if use_checkpoint and digest:
+        rank_cache.write(cache_dir, digest, ranking, accuracy, amap, list(ranker.models_), path, own_notes)
     if hidden and not use_checkpoint:
         notes.append(f"the history's scores on {len(hidden)} task(s) of '{target.name}' were hidden from "
                      "the ranker and are shown as true_score (use --keep-target-scores to use them)")
-    return RankResult(ranking, truth, hidden, time.perf_counter() - start, use_checkpoint, ranking.notes + notes,
+    return _finish(ranking, truth, hidden, start, use_checkpoint, notes, accuracy, amap, list(ranker.models_),
+                   models, target)
+
+
+def _finish(ranking, truth, hidden, start: float, used_checkpoint: bool, notes: list[str], accuracy, amap,
+            known: list[str], models: list[str] | None, target) -> RankResult:
+    """The result `rank` returns, of ``models`` alone where given (an unknown one refused)."""
+    if models:
+        for m in models:
+            if m not in set(known):
+                raise UnknownNameError("model", m, known)
+        ranking = ranking.only(models)
+    return RankResult(ranking, truth, hidden, time.perf_counter() - start, used_checkpoint, ranking.notes + notes,
                       accuracy, amap)
 
 

@@ -43,9 +43,14 @@ SeedOpt = Annotated[int, typer.Option("--seed", help="Seed of the item order and
 
 
 def _timing(seconds: dict, cached: bool) -> str:
-    """The wall time of the selection with its parts, as the title says it."""
-    return (f"{seconds['total']:.2f}s (prior {seconds['prior']:.2f}s{', cached' if cached else ''}, "
-            f"evaluation {seconds['evaluation']:.2f}s)")
+    """The command's wall time so far (from the package's import) with its parts."""
+    import time
+
+    from llm_spider import STARTED
+
+    whole = time.perf_counter() - STARTED
+    return (f"{whole:.2f}s in all (loading {whole - seconds['prior'] - seconds['evaluation']:.2f}s, prior "
+            f"{seconds['prior']:.2f}s{' from the cache' if cached else ''}, evaluation {seconds['evaluation']:.2f}s)")
 
 
 @app.command("select")
