@@ -28,15 +28,17 @@ class SelectResult:
     prior_cached: bool = False  # the prior was read from the cache (computed by an earlier select)
 
 
-def recorded_tokens(zoo, level: str | None = None, progress: Progress = SILENT) -> dict[str, np.ndarray]:
+def recorded_tokens(zoo, level: str | None = None, progress: Progress = SILENT,
+                    cache_dir: Path | None = None) -> dict[str, np.ndarray]:
     """General tokens of a recorded zoo's tasks at ``level``: the sentence encoder over their
     questions (cached like any task's)."""
     from llm_spider.api.llm import encode_tasks, task_encoder
 
-    return encode_tasks(zoo.as_tasks(level), task_encoder(), progress)
+    return encode_tasks(zoo.as_tasks(level), task_encoder(cache_dir=cache_dir), progress)
 
 
-def _recorded(task: str, zoo: str, level: str | None, members: list[str] | None, progress: Progress):
+def _recorded(task: str, zoo: str, level: str | None, members: list[str] | None, progress: Progress,
+              cache_dir: Path | None = None):
     from llm_spider.selection import RecordedEvaluator
     from llm_spider.zoo.recorded import load_recorded
 
@@ -46,7 +48,7 @@ def _recorded(task: str, zoo: str, level: str | None, members: list[str] | None,
     unknown = [m for m in members or [] if m not in z.members]
     if unknown:
         raise SpiderError(f"not a member of '{zoo}': {', '.join(unknown)}")
-    return (evaluator, z.history(level), lambda: recorded_tokens(z, level, progress), members or z.members,
+    return (evaluator, z.history(level), lambda: recorded_tokens(z, level, progress, cache_dir), members or z.members,
             z.questions_key(level))
 
 
@@ -129,7 +131,7 @@ def select(task: str, zoo: str = "mmlu-pro", level: str | None = None, prior: st
                                                        large, cache_dir, progress, executor, ray_address, ray_actors,
                                                        in_flight, ray_gpus)
     else:
-        evaluator, history, tokens, candidates, key = _recorded(task, zoo, level, members, progress)
+        evaluator, history, tokens, candidates, key = _recorded(task, zoo, level, members, progress, cache_dir)
     others = history.drop_tasks([task]) if task in history.tasks else history
     mean, strength, shift_var, outliers, cached = None, 0.0, None, 0.0, False
     prior_start = time.perf_counter()
