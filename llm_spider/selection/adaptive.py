@@ -184,7 +184,10 @@ def select_adaptive(evaluator: ItemEvaluator, task: str, candidates: list[str] |
         s = np.where(rng.random((n, m)) < out, np.minimum(strength, OUTLIER_ITEMS), strength)
         a, b = 1.0 + s * centre + wins, 1.0 + s * (1.0 - centre) + losses
         rest = rng.beta(a, b, size=(n, m))
-        return (wins + (total - seen + missing) * rest) / total
+        # The unseen items' outcomes, not only their rate: on a finite task the share right among
+        # them varies around the rate (beta-binomial), by as much as epsilon on a few hundred items.
+        unseen = np.broadcast_to(total - seen + missing, (n, m)).astype(np.int64)
+        return (wins + rng.binomial(unseen, rest)) / total
 
     def choose(open_: np.ndarray) -> int:
         """Top-two Thompson sampling among the members with items left."""
