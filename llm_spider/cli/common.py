@@ -143,11 +143,26 @@ def reflow(doc: str | None) -> str | None:
                        for p in paragraphs)
 
 
+def escape_brackets(text: str | None) -> str | None:
+    """``text`` with every ``[`` escaped for rich (idempotent), so that help shows ``[ray]`` as
+    written: Typer renders help as rich markup, which reads ``[ray]`` as a style and drops it."""
+    import re
+
+    return text if not text else re.sub(r"(?<!\\)\[", r"\\[", text)
+
+
 def reflow_all(root: typer.Typer) -> None:
-    """Reflow the docstring of every command under ``root`` (see ``reflow``)."""
+    """Reflow the docstring of every command under ``root`` (see ``reflow``) and escape the square
+    brackets of it and of every option's help (``escape_brackets``)."""
+    from typing import get_args
+
     for info in root.registered_commands:
         if info.callback is not None:
-            info.callback.__doc__ = reflow(info.callback.__doc__)
+            info.callback.__doc__ = escape_brackets(reflow(info.callback.__doc__))
+            for param in inspect.signature(info.callback, eval_str=True).parameters.values():
+                for meta in get_args(param.annotation)[1:]:
+                    if isinstance(meta, typer.models.ParameterInfo):
+                        meta.help = escape_brackets(meta.help)
     for group in root.registered_groups:
         reflow_all(group.typer_instance)
 

@@ -118,6 +118,8 @@ def load_task_file(path: str | Path, name: str | None = None) -> Task:
     task plugs into the Hugging Face tooling users already know.
     """
     path = Path(path)
+    if path.is_dir():
+        raise TaskFileError(f"{path}: is a folder; give a task file in it (.jsonl, .json or .csv)")
     if not path.is_file():
         raise TaskFileError(f"{path}: no such file")
     kind = SUFFIXES.get(path.suffix.lower())
@@ -139,15 +141,34 @@ def file_notes(task: Task) -> list[str]:
     """What a user should know of how their file was read: a file without options is a free-form
     task (its prompts carry no options), which is easy to get by mistake, e.g. a CSV whose options
     column is named otherwise."""
+    notes = _repeat_notes(task)
     bare = sum(not i.choices for i in task.items)
     if bare == len(task.items):
-        return [f"'{task.name}' has no 'choices' (column or field), so it is ranked as a free-form task "
+        return notes + [f"'{task.name}' has no 'choices' (column or field), so it is ranked as a free-form task "
                 "(prompts without options, like BIG-Bench-Hard's); for a multiple-choice task add 'choices' "
                 "('a | b | c' in a CSV cell, a list in JSON)"]
     if bare:
-        return [f"{bare} of the {len(task.items)} items of '{task.name}' have no 'choices'; they are "
-                "prompted without options"]
-    return []
+        return notes + [f"{bare} of the {len(task.items)} items of '{task.name}' have no 'choices'; they are "
+                        "prompted without options"]
+    return notes
+
+
+FEW_ITEMS = 5  # below this many distinct items a task's representation is a handful of prompts
+
+
+def _repeat_notes(task: Task) -> list[str]:
+    """A file of repeated or very few items: its representation rests on that many prompts, which
+    the user should know before trusting a ranking of it."""
+    distinct = len({(i.question, tuple(i.choices)) for i in task.items})
+    notes = []
+    if distinct < len(task.items):
+        notes.append(f"{len(task.items) - distinct} of the {len(task.items)} items of '{task.name}' repeat another "
+                     "item word for word")
+    if distinct < FEW_ITEMS:
+        notes.append(f"'{task.name}' has {distinct} distinct item{'s' * (distinct != 1)}: the task is represented by "
+                     f"{'that many prompts' if distinct != 1 else 'one prompt'}, so the ranking says little beyond the "
+                     "zoo's general order; give it a few dozen items")
+    return notes
 
 
 def to_dataset(task: Task):

@@ -72,11 +72,32 @@ def model_scores_from_file(path: str | Path, model: str) -> dict[str, float]:
         if df.empty:
             raise SpiderError(f"{path}: no rows for model '{model}'")
     scores = df[cols["score"]]
-    check_numbers(scores.where(scores.notna(), "(empty)"), path)
+    _check_finite(path, scores, cols["score"])
     tasks = df[cols["task"]].astype(str).map(canonical_task_name)
     if tasks.duplicated().any():
         raise SpiderError(f"{path}: task '{tasks[tasks.duplicated()].iloc[0]}' appears twice")
     return dict(zip(tasks, pd.to_numeric(scores).astype(float)))
+
+
+def _check_finite(path: Path, scores: pd.Series, column: str) -> None:
+    """Each score a finite number, or one line naming its file line and what it holds (read as
+    written: pandas would read an empty cell and 'NaN' alike)."""
+    import math
+
+    raw = scores.astype(object)
+    if path.suffix.lower() != ".parquet":
+        raw = pd.read_csv(path, dtype=str, keep_default_na=False)[column].reindex(scores.index)
+    for row, value in raw.items():
+        text = "" if value is None or (isinstance(value, float) and math.isnan(value)) else str(value).strip()
+        where = f"{path}:{int(row) + 2}"
+        if not text:
+            raise SpiderError(f"{where}: the score is empty")
+        try:
+            number = float(text)
+        except ValueError:
+            raise SpiderError(f"{where}: score {text!r} is not a number") from None
+        if not math.isfinite(number):
+            raise SpiderError(f"{where}: score {text!r} is not a finite number")
 
 
 class History:

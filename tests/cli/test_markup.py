@@ -43,3 +43,30 @@ def test_an_error_with_brackets_is_one_line_as_written(monkeypatch):
     result = CliRunner().invoke(app, ["zoo", "recorded"])
     assert result.exit_code == 2
     assert f"error: fewer than two members are installed: {BRACKETED}" in " ".join(result.output.split())
+
+
+def test_every_help_shows_its_brackets_as_written():
+    # `evaluate --help` printed "the  extra" where the source said "the [ray] extra".
+    import re
+
+    import typer
+
+    def commands(cmd, path):
+        subs = getattr(cmd, "commands", None)
+        if subs:
+            for name, sub in subs.items():
+                yield from commands(sub, [*path, name])
+        else:
+            yield path, cmd
+
+    checked = 0
+    for path, cmd in commands(typer.main.get_command(app), []):
+        texts = [cmd.help or ""] + [getattr(p, "help", None) or "" for p in cmd.params]
+        wanted = {m for t in texts for m in re.findall(r"\[[\w.,-]+\]", t.replace("\\[", "["))}
+        if not wanted:
+            continue
+        shown = CliRunner().invoke(app, [*path, "--help"], env={"COLUMNS": "400"}).output
+        for token in wanted:
+            assert token in shown, f"{' '.join(path)} --help lost {token}"
+            checked += 1
+    assert checked >= 3  # [vllm], [ray], [local-large] at least
