@@ -52,8 +52,8 @@ def evaluate(zoo: str = "local", tasks: list[str] | None = None, task_set: bool 
              large: bool = False, backend: str = "transformers", batch_size: int = 8, threads: int | None = None,
              max_items: int | None = None, output: Path | None = None, restart: bool = False,
              reuse_shipped: bool = True, cache_dir: Path | None = None, progress: Progress = SILENT,
-             executor: str = "local", ray_address: str | None = None, ray_actors: int = 1, ray_gpus: float = 0.0
-             ) -> tuple[list[dict], Path]:
+             executor: str = "local", ray_address: str | None = None, ray_actors: int = 1, ray_gpus: float = 0.0,
+             dtype: str = "float32") -> tuple[list[dict], Path]:
     """Measure each member's accuracy on whole tasks (resumable); returns the finished rows and the
     results directory. A ``KeyboardInterrupt`` becomes ``Interrupted`` once the finished batches are saved.
     ``executor="ray"``: each member is scored by ``ray_actors`` actors on the Ray cluster at
@@ -74,8 +74,9 @@ def evaluate(zoo: str = "local", tasks: list[str] | None = None, task_set: bool 
     )
     from llm_spider.backends import BACKENDS
     from llm_spider.executors import EXECUTORS, open_scorer
-    from llm_spider.zoo.local import load_backend, load_zoo
+    from llm_spider.zoo.local import backend_label, check_dtype, load_backend, load_zoo
 
+    check_dtype(dtype)
     if executor not in EXECUTORS:
         raise SpiderError(f"unknown executor '{executor}'; executors: {', '.join(EXECUTORS)}")
     if not tasks and not task_set:
@@ -108,10 +109,10 @@ def evaluate(zoo: str = "local", tasks: list[str] | None = None, task_set: bool 
             progress.note(f"{m.name}: all {len(todo)} task(s) already evaluated in {store.root}")
             continue
         if executor == "local":
-            b = load_backend(m, backend, cache_dir, batch_size, threads, progress=progress)
+            b = load_backend(m, backend, cache_dir, batch_size, threads, dtype=dtype, progress=progress)
         else:  # each actor loads the member itself, where it runs
-            b = open_scorer(executor, partial(load_backend, m, backend, cache_dir, batch_size, threads),
-                            BACKENDS.get(backend).name, ray_address, ray_actors, m.name, ray_gpus)
+            b = open_scorer(executor, partial(load_backend, m, backend, cache_dir, batch_size, threads, dtype=dtype),
+                            backend_label(BACKENDS.get(backend).name, dtype), ray_address, ray_actors, m.name, ray_gpus)
         for t in pending:
             try:
                 with progress.bar(f"{m.name} · {t.name}") as bar:
@@ -131,12 +132,13 @@ def evaluate(zoo: str = "local", tasks: list[str] | None = None, task_set: bool 
 def compare(tasks: list[str], zoo: str = "local", models: str | None = None, large: bool = False, top_k: int = 2,
             probes: int = 16, backend: str = "transformers", batch_size: int = 8, threads: int | None = None,
             results: Path | None = None, seed: int = 0, cache_dir: Path | None = None,
-            progress: Progress = SILENT) -> tuple[list[dict], list, pd.DataFrame, list[str]]:
+            progress: Progress = SILENT, dtype: str = "float32") -> tuple[list[dict], list, pd.DataFrame, list[str]]:
     """Every selection method on a live zoo for each target: returns (records, targets, items, members)."""
     from llm_spider.benchmark.live import compare as run_compare
     from llm_spider.tasks import REGISTRY
-    from llm_spider.zoo.local import load_backend
+    from llm_spider.zoo.local import check_dtype, load_backend
 
+    check_dtype(dtype)
     targets = [REGISTRY.get(n) for n in tasks]
     if not targets:
         raise SpiderError("say which task: --task NAME")
@@ -144,7 +146,8 @@ def compare(tasks: list[str], zoo: str = "local", models: str | None = None, lar
     members = pick_models(z, models, large, progress)
     encoder = task_encoder(32, 0, cache_dir)
     records = run_compare(targets, members, history, items, encoder,
-                          lambda m: load_backend(m, backend, cache_dir, batch_size, threads, progress=progress),
+                          lambda m: load_backend(m, backend, cache_dir, batch_size, threads, dtype=dtype,
+                                                 progress=progress),
                           top_k=top_k, n_probes=probes, seed=seed, log=progress.note,
                           encode=lambda ts: encode_tasks(ts, encoder, progress), progress=progress)
     return records, targets, items, [m.name for m in members]

@@ -54,7 +54,8 @@ def _recorded(task: str, zoo: str, level: str | None, members: list[str] | None,
 
 def _live(task: str, zoo: str, members: list[str] | None, backend: str, batch_size: int, threads: int | None,
           results: Path | None, large: bool, cache_dir: Path | None, progress: Progress, executor: str = "local",
-          ray_address: str | None = None, ray_actors: int = 1, in_flight: int = 1, ray_gpus: float = 0.0):
+          ray_address: str | None = None, ray_actors: int = 1, in_flight: int = 1, ray_gpus: float = 0.0,
+          dtype: str = "float32"):
     from functools import partial
 
     from llm_spider.api.live import pick_models, zoo_results
@@ -65,19 +66,21 @@ def _live(task: str, zoo: str, members: list[str] | None, backend: str, batch_si
     from llm_spider.selection.live import LiveEvaluator
     from llm_spider.tasks import REGISTRY
     from llm_spider.zoo.evaluate import LocalStore, scoring_items
-    from llm_spider.zoo.local import load_backend
+    from llm_spider.zoo.local import backend_label, load_backend
 
     scoring_items(REGISTRY.get(task))  # an unknown or unscorable task fails before any model loads
     z, history, _, _ = zoo_results(zoo, results)
     chosen = pick_models(z, ",".join(members) if members else None, large, progress)
     if executor == "local":
         def open_member(m):
-            return load_backend(m, backend, cache_dir, batch_size, threads, progress=progress)
+            return load_backend(m, backend, cache_dir, batch_size, threads, dtype=dtype, progress=progress)
     else:  # actors load the member where they run
         def open_member(m):
-            return open_scorer(executor, partial(load_backend, m, backend, cache_dir, batch_size, threads),
-                               BACKENDS.get(backend).name, ray_address, ray_actors, m.name, ray_gpus)
-    evaluator = LiveEvaluator(chosen, open_member, LocalStore(results or user_local_zoo_dir(z.name)), backend,
+            return open_scorer(executor, partial(load_backend, m, backend, cache_dir, batch_size, threads, dtype=dtype),
+                               backend_label(BACKENDS.get(backend).name, dtype), ray_address, ray_actors, m.name,
+                               ray_gpus)
+    evaluator = LiveEvaluator(chosen, open_member, LocalStore(results or user_local_zoo_dir(z.name)),
+                              backend_label(backend, dtype),
                               slots=in_flight, on_wait=progress.note)
     known = [REGISTRY.get(t) for t in sorted({*history.tasks, task}) if t in REGISTRY]
     key = "live:" + ",".join(t.fingerprint for t in known)  # the tokens' content: what the tasks' questions are
@@ -92,7 +95,7 @@ def select(task: str, zoo: str = "mmlu-pro", level: str | None = None, prior: st
            results: Path | None = None, large: bool = False, cache_dir: Path | None = None,
            label_free: bool = False, progress: Progress = SILENT, executor: str = "local",
            ray_address: str | None = None, ray_actors: int = 1, in_flight: int | None = None,
-           ray_gpus: float = 0.0) -> SelectResult:
+           ray_gpus: float = 0.0, dtype: str = "float32") -> SelectResult:
     """Select on zoo ``zoo`` (recorded, or a local zoo run live) for ``task``. The prior comes from
     the zoo's other tasks only; its strength, unless given, is calibrated on them (selection/prior.py).
     ``label_free``: judge members by agreement with a panel of the prior's top members instead of
@@ -107,7 +110,10 @@ def select(task: str, zoo: str = "mmlu-pro", level: str | None = None, prior: st
     from llm_spider.selection.prior import PRIORS, compute_prior
     from llm_spider.zoo.local import zoo_names
 
+    from llm_spider.zoo.local import check_dtype
+
     start = time.perf_counter()
+    check_dtype(dtype)
     if prior not in PRIORS:
         raise SpiderError(f"prior must be one of {', '.join(PRIORS)}, got {prior!r}")
     if budget is not None and budget_share is not None:
@@ -129,7 +135,7 @@ def select(task: str, zoo: str = "mmlu-pro", level: str | None = None, prior: st
     if live:
         evaluator, history, tokens, candidates, key = _live(task, zoo, members, backend, batch_size, threads, results,
                                                        large, cache_dir, progress, executor, ray_address, ray_actors,
-                                                       in_flight, ray_gpus)
+                                                       in_flight, ray_gpus, dtype)
     else:
         evaluator, history, tokens, candidates, key = _recorded(task, zoo, level, members, progress, cache_dir)
     others = history.drop_tasks([task]) if task in history.tasks else history

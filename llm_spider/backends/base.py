@@ -40,7 +40,8 @@ class Backend(ABC):
         self.forward_passes = 0
 
     @classmethod
-    def open(cls, model_dir: str | Path, batch_size: int = 8, threads: int | None = None) -> Backend:
+    def open(cls, model_dir: str | Path, batch_size: int = 8, threads: int | None = None,
+             dtype: str = "float32") -> Backend:
         """Load the converted model in ``model_dir`` with the options every backend is given."""
         return cls(model_dir)
 

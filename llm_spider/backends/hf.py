@@ -98,11 +98,12 @@ class TransformersBackend(Backend):
     supports_adapters = True
 
     @classmethod
-    def open(cls, model_dir: str | Path, batch_size: int = 8, threads: int | None = None) -> TransformersBackend:
-        return cls(model_dir, batch_size=batch_size, threads=threads)
+    def open(cls, model_dir: str | Path, batch_size: int = 8, threads: int | None = None,
+             dtype: str = "float32") -> TransformersBackend:
+        return cls(model_dir, batch_size=batch_size, threads=threads, dtype=dtype)
 
     def __init__(self, model_dir: str | Path, batch_size: int = 8, threads: int | None = None,
-                 device: str = "cpu", max_tokens: int = 2048):
+                 device: str = "cpu", max_tokens: int = 2048, dtype: str = "float32"):
         super().__init__()
         import torch
         from transformers import AutoModelForCausalLM, AutoTokenizer
@@ -114,7 +115,8 @@ class TransformersBackend(Backend):
         quiet_transformers()
         t0 = time.perf_counter()
         self.tokenizer = AutoTokenizer.from_pretrained(str(self.model_dir))
-        self.model = AutoModelForCausalLM.from_pretrained(str(self.model_dir)).to(device).eval()
+        self.model = AutoModelForCausalLM.from_pretrained(str(self.model_dir), dtype=getattr(torch, dtype)
+                                                          ).to(device).eval()
         self.load_seconds = time.perf_counter() - t0
         if self.tokenizer.pad_token_id is None:
             self.tokenizer.pad_token = self.tokenizer.eos_token
@@ -161,10 +163,10 @@ class TransformersBackend(Backend):
     def _logits(self, hidden, token_ids):
         import torch
 
-        w = self.head.weight[token_ids]  # (n_options, hidden)
-        logits = hidden @ w.T
+        w = self.head.weight[token_ids].float()  # (n_options, hidden); scored in float32 whatever the dtype
+        logits = hidden.float() @ w.T
         if getattr(self.head, "bias", None) is not None:
-            logits = logits + self.head.bias[token_ids]
+            logits = logits + self.head.bias[token_ids].float()
         if self.softcap:
             logits = torch.tanh(logits / self.softcap) * self.softcap
         return logits
@@ -173,12 +175,12 @@ class TransformersBackend(Backend):
         """log Σ_v exp(logit_v) over the whole vocabulary, chunked to bound memory."""
         import torch
 
-        w = self.head.weight
+        w, hidden = self.head.weight, hidden.float()
         parts = []
         for start in range(0, w.shape[0], chunk):
-            part = hidden @ w[start:start + chunk].T
+            part = hidden @ w[start:start + chunk].float().T
             if getattr(self.head, "bias", None) is not None:
-                part = part + self.head.bias[start:start + chunk]
+                part = part + self.head.bias[start:start + chunk].float()
             if self.softcap:
                 part = torch.tanh(part / self.softcap) * self.softcap
             parts.append(torch.logsumexp(part, dim=-1))

@@ -26,6 +26,11 @@ from llm_spider.errors import SpiderError
 class VLLMBackend(Backend):
     """vLLM's engine over the same converted model (GPU, or its CPU build in its own environment)."""
 
+    @classmethod
+    def open(cls, model_dir: str | Path, batch_size: int = 8, threads: int | None = None,
+             dtype: str = "float32") -> VLLMBackend:
+        return cls(model_dir, dtype=dtype)
+
     def __init__(self, model_dir: str | Path, max_model_len: int = 2048, dtype: str = "float32",
                  batch_prompts: int = 64, memory_fraction: float = 0.3, enforce_eager: bool = True, **llm_kwargs):
         """``memory_fraction``: vLLM's ``gpu_memory_utilization``, which on its CPU build is the share of

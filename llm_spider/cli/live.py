@@ -35,6 +35,9 @@ BackendOpt = Annotated[str, typer.Option("--backend", help=f"Inference backend: 
 BatchOpt = Annotated[int, typer.Option("--batch-size", min=1, help="Prompts per forward pass.")]
 ThreadsOpt = Annotated[Optional[int], typer.Option("--threads", min=1, help="CPU threads for torch "
                                                                              "(default: torch's choice).")]
+DtypeOpt = Annotated[str, typer.Option("--dtype", help="The weights' precision: float32 (default, the CPU's), "
+                                       "bfloat16 or float16 (half the memory and half the converted copy on disk). "
+                                       "Runs of another dtype are logged apart: they are another measurement.")]
 
 
 ExecutorOpt = Annotated[str, typer.Option("--executor", help="Where items are scored: local (this process) or ray "
@@ -83,6 +86,7 @@ def evaluate(
     ray_address: RayAddressOpt = None,
     ray_actors: RayActorsOpt = 1,
     ray_gpus: RayGpusOpt = 0.0,
+    dtype: DtypeOpt = "float32",
     fmt: FormatOpt = Format.table,
 ):
     """Measure each model's accuracy on whole tasks: the ground truth that `compare` scores against.
@@ -98,7 +102,7 @@ def evaluate(
     """
     rows, root = api.evaluate(zoo, api.split_names(task), task_set, models, large, backend, batch_size, threads,
                               max_items, output, restart, reuse_shipped, cache_dir, PROGRESS, executor, ray_address,
-                              ray_actors, ray_gpus)
+                              ray_actors, ray_gpus, dtype)
     if rows:
         emit(pd.DataFrame(rows)[["model", "task", "score", "n_items", "backend", "seconds"]], fmt,
              title=f"evaluated → {root}")
@@ -125,6 +129,7 @@ def compare(
     plot: Annotated[Optional[Path], typer.Option("--plot", help="Write a PNG of accuracy against compute.")] = None,
     seed: Annotated[int, typer.Option("--seed", help="The Spider's random state.")] = 0,
     cache_dir: CacheOpt = None,
+    dtype: DtypeOpt = "float32",
     fmt: FormatOpt = Format.table,
 ):
     """Every selection method on a live zoo, side by side: the selected model's true accuracy,
@@ -144,7 +149,8 @@ def compare(
     output = output and check_output(output, "records")  # before the work, not after it
     plot = plot and check_output(plot, "plot")
     records, targets, items, members = api.compare(api.split_names(task) or [], zoo, models, large, top_k, probes,
-                                                   backend, batch_size, threads, results, seed, cache_dir, PROGRESS)
+                                                   backend, batch_size, threads, results, seed, cache_dir, PROGRESS,
+                                                   dtype)
     df = pd.DataFrame(records)
     if output:
         write_json_atomic(output, records)

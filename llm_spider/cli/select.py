@@ -16,6 +16,7 @@ from llm_spider.cli.live import (
     LargeOpt,
     RayActorsOpt,
     RayAddressOpt,
+    DtypeOpt,
     RayGpusOpt,
     ResultsOpt,
     ThreadsOpt,
@@ -87,6 +88,7 @@ def select(
         "--in-flight", min=1, help="Batches kept running at once; the next is chosen while they run and "
         "counts against the budget when asked for (default: 1, with ray 2 per actor; on a recorded zoo it "
         "replays such a cluster).")] = None,
+    dtype: DtypeOpt = "float32",
     fmt: FormatOpt = Format.table,
 ) -> None:
     """Pick the best model of a zoo for a task to a stated confidence, evaluating as few items
@@ -106,7 +108,7 @@ def select(
     """
     out = api.select(task, zoo, level, prior, prior_strength, epsilon, confidence, budget, budget_share,
                      api.split_names(models), seed, backend, batch_size, threads, results, large, cache_dir,
-                     label_free, PROGRESS, executor, ray_address, ray_actors, in_flight, ray_gpus)
+                     label_free, PROGRESS, executor, ray_address, ray_actors, in_flight, ray_gpus, dtype)
     r = out.result
     df = r.frame()
     if out.truth is not None:  # the measured accuracy on the whole task, for reading the pick: never used by it

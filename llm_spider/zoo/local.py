@@ -22,6 +22,20 @@ from llm_spider.paths import ZOO_DIR, default_cache_dir, file_name
 from llm_spider.progress import SILENT, Progress
 
 BYTES_PER_PARAM = {"float32": 4, "bfloat16": 2, "float16": 2}
+DTYPES = tuple(BYTES_PER_PARAM)  # what `--dtype` takes: the weights' precision once converted and loaded
+
+
+def check_dtype(dtype: str) -> str:
+    """``dtype`` if `--dtype` takes it, else one line naming the ones it does (before any work)."""
+    if dtype not in DTYPES:
+        raise SpiderError(f"unknown dtype {dtype!r}; dtypes: {', '.join(DTYPES)}")
+    return dtype
+
+
+def backend_label(name: str, dtype: str = "float32") -> str:
+    """The backend as run logs and histories name it: the dtype is part of the measurement (another
+    precision gives other log-probabilities), so a bfloat16 run never resumes or reuses a float32 one."""
+    return name if dtype == "float32" else f"{name}-{dtype}"
 
 
 @dataclass(frozen=True)
@@ -199,6 +213,7 @@ def load_backend(model: LocalModel, backend: str = "transformers", cache_dir: Pa
     can take seconds to a minute)."""
     from llm_spider.backends.hf import check_memory, convert_gguf, is_converted
 
+    check_dtype(dtype)
     if not model.installed:
         raise SpiderError(model.missing_message())
     check_memory(model.memory_needed(dtype), model.name,
@@ -213,7 +228,8 @@ def load_backend(model: LocalModel, backend: str = "transformers", cache_dir: Pa
         raise SpiderError(f"{model.name} is a LoRA specialist: it runs on the transformers backend "
                           f"(--backend transformers); {backend} would need the adapter served beside the base")
     with progress.bar(f"loading {model.name}"):
-        b = cls.open(out, batch_size=batch_size, threads=threads)
+        b = cls.open(out, batch_size=batch_size, threads=threads, dtype=dtype)
+        b.name = backend_label(b.name, dtype)
         if model.adapter:
             from llm_spider.zoo.specialists import load_specialist
 

@@ -92,3 +92,19 @@ def test_a_task_of_one_or_repeated_items_is_ranked_with_a_word_of_warning(tmp_pa
         assert result.exit_code == 0, result.output
         for w in words:
             assert w in " ".join(result.stderr.split())
+
+
+@pytest.mark.slow
+def test_dtype_is_an_option_and_a_measurement_of_its_own(tmp_path):
+    # The out-of-memory hint recommended a --dtype that did not exist.
+    one_line_error(invoke("evaluate", "--dtype", "int8", "--task", "bbh_navigate"), "unknown dtype 'int8'",
+                   "bfloat16")
+    args = ["evaluate", "--models", "smollm2-135m-instruct", "--task", "bbh_navigate", "--max-items", 4,
+            "--output", tmp_path / "results", "--cache-dir", tmp_path / "cache", "--format", "json"]
+    result = invoke(*args, "--dtype", "bfloat16")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)[0]["backend"] == "transformers-bfloat16"
+    converted = list((tmp_path / "cache" / "models").iterdir())
+    assert len(converted) == 1 and converted[0].name.endswith("-bfloat16")
+    meta = json.loads(next((tmp_path / "results" / "runs").rglob("*.meta.json")).read_text())
+    assert meta["backend"] == "transformers-bfloat16"  # a float32 run never resumes from it

@@ -99,6 +99,7 @@ def test_hostile_task_and_model_names_inside_the_files_stay_inside_the_tools_fol
     assert outside(snapshot(root) - before, own) == []
 
 
+@pytest.mark.slow
 def test_a_member_named_like_a_path_is_evaluated_inside_the_results_folder(homes):
     # A zoo file whose zoo and member names climb: the converted weights, the run log and the
     # history all stay in the tool's folders; the weights are converted once per hash, whatever
