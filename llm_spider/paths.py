@@ -47,7 +47,7 @@ def check_store_name(name: str, kind: str) -> str:
     from llm_spider.errors import SpiderError
 
     if not is_plain_name(name):
-        raise SpiderError(f"{name!r} cannot name a {kind}: use letters, digits and . _ + = - (starting with a "
+        raise SpiderError(f"{name!r} cannot name {kind}: use letters, digits and . _ + = - (starting with a "
                           f"letter or digit, at most {MAX_NAME} characters)")
     return name
 

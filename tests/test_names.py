@@ -36,10 +36,10 @@ def test_two_names_never_share_a_file(a, b):
 @pytest.mark.parametrize("name", HOSTILE)
 def test_a_hostile_store_name_is_refused_in_one_line(name):
     with pytest.raises(SpiderError) as exc:
-        check_store_name(name, "recorded zoo")
+        check_store_name(name, "a recorded zoo")
     assert "\n" not in str(exc.value) and "cannot name a recorded zoo" in str(exc.value)
 
 
 def test_plain_names_are_their_own_file_names():
     for name in ["mmlu-pro", "gemma3-270m+commonsense", "Qwen2.5-7B", "a=b", "x" * MAX_NAME]:
-        assert check_store_name(name, "zoo") == name == file_name(name)
+        assert check_store_name(name, "a zoo") == name == file_name(name)

@@ -31,7 +31,7 @@ def import_runs(paths: list[Path], name: str) -> tuple:
 
     if name in BUILTIN:
         raise SpiderError(f"'{name}' is a built-in recorded zoo; choose another --name")
-    check_store_name(name, "import")
+    check_store_name(name, "an import")
     data = read_paths([Path(p) for p in paths])
     root = recorded_dir(name)
     history, zoo = write(data, root, name)

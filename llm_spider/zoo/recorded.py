@@ -285,7 +285,7 @@ def import_items(questions: Path, results: Path, name: str, levels: Sequence[str
 
     if name in BUILTIN:
         raise SpiderError(f"'{name}' is a built-in recorded zoo; choose another --name")
-    check_store_name(name, "recorded zoo")
+    check_store_name(name, "a recorded zoo")
     q = read_questions(Path(questions), levels)
     r = read_results(Path(results), set(q["question_id"]))
     zoo = RecordedZoo(name, q, r, tuple(levels), {lv: min_items for lv in levels}, f"import:{Path(questions).name}")
