@@ -18,7 +18,7 @@ from pathlib import Path
 
 from llm_spider.backends.registry import BACKENDS
 from llm_spider.errors import SpiderError, UnknownNameError
-from llm_spider.paths import ZOO_DIR, default_cache_dir, file_name
+from llm_spider.paths import ZOO_DIR, default_cache_dir
 from llm_spider.progress import SILENT, Progress
 
 BYTES_PER_PARAM = {"float32": 4, "bfloat16": 2, "float16": 2}

@@ -6,11 +6,15 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from llm_spider.errors import SpiderError
+
+if TYPE_CHECKING:
+    from llm_spider.zoo.evaluate import ScoringItem
 
 
 class RunLog:
