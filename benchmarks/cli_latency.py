@@ -60,17 +60,16 @@ def main() -> None:
                "XDG_CACHE_HOME": str(tmp / "cache"), "XDG_CONFIG_HOME": str(tmp / "config")}
         cold = run(argv, env, tmp)
         warm = [run(argv, env, tmp) for _ in range(args.repeats)]
-        records.append({"command": name, "argv": ["llm-spider", *argv], "cold_seconds": round(cold, 2),
-                        "warm_seconds": round(statistics.median(warm), 2), "warm_runs": [round(w, 2) for w in warm],
-                        "warm_target_seconds": target, "met": statistics.median(warm) <= target})
+        records.append({"measure": name, "argv": ["llm-spider", *argv], "cold_seconds": round(cold, 2),
+                        "warm_seconds": round(statistics.median(warm), 2),
+                        "warm_runs_seconds": [round(w, 2) for w in warm], "warm_target_seconds": target,
+                        "met": statistics.median(warm) <= target})
         r = records[-1]
         print(f"{name:16s} cold {r['cold_seconds']:7.2f}s  warm {r['warm_seconds']:6.2f}s  "
               f"(target {target:.1f}s: {'met' if r['met'] else 'MISSED'})", flush=True)
-    payload = {"benchmark": "cli_latency", "cores": os.cpu_count(), "python": platform.python_version(),
-               "date": time.strftime("%Y-%m-%d"), "repeats": args.repeats, "records": records}
     args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(json.dumps(payload, indent=2) + "\n")
-    print(f"wrote {args.output}")
+    args.output.write_text(json.dumps(records, indent=1) + "\n")
+    print(f"wrote {args.output} ({os.cpu_count()} cores, Python {platform.python_version()})")
 
 
 if __name__ == "__main__":

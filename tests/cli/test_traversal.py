@@ -119,3 +119,16 @@ def test_a_member_named_like_a_path_is_evaluated_inside_the_results_folder(homes
     logs = [p for p in new if p.suffix == ".jsonl"]
     assert len(logs) == 1 and len(logs[0].read_text().splitlines()) == 4
     assert len(list((own["cache"] / "models").iterdir())) == 1
+
+
+def test_a_model_added_under_a_hostile_name_is_data_not_a_path(homes):
+    root, own = homes
+    scores = root / "s.csv"
+    scores.write_text("task,score\nmmlu_anatomy,0.55\nmmlu_virology,0.50\nmmlu_marketing,0.72\n")
+    before = snapshot(root)
+    for name in ("../../../escaped-model", "/tmp/abs-model"):
+        result = invoke("zoo", "add-model", name, "--scores", scores, "--cache-dir", own["cache"])
+        assert result.exit_code == 0, result.output
+    assert outside(snapshot(root) - before, own) == []
+    spider = json.loads((own["data"] / "llm-spider" / "spider" / "spider.json").read_text())
+    assert {"../../../escaped-model", "/tmp/abs-model"} <= set(spider["models"])
