@@ -9,12 +9,8 @@ import os
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from llm_spider.errors import SpiderError
-
-if TYPE_CHECKING:
-    from llm_spider.zoo.evaluate import ScoringItem
 
 
 class RunLog:
@@ -78,8 +74,8 @@ class RunLog:
         self.path.unlink(missing_ok=True)
         self.meta_path.unlink(missing_ok=True)
 
-    def score(self, backend, part: Sequence[ScoringItem]) -> list[dict]:
-        """Run ``backend`` on one batch here and append its records (executors/local.py)."""
+    def score(self, backend, part: Sequence) -> list[dict]:
+        """Run ``backend`` on one batch of ``ScoringItem`` here and append its records (executors/local.py)."""
         from llm_spider.executors import score_batch
 
         recs = score_batch(backend, part)

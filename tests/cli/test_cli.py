@@ -104,6 +104,7 @@ def test_empty_task_file(tmp_path, cache_dir):
     assert not cache_dir.exists()
 
 
+@pytest.mark.slow  # over 20 s on 2 cores
 def test_benchmark_on_a_users_table_is_reproducible(tmp_path, small_history, cache_dir):
     outputs = []
     for name in ("a.json", "b.json"):

@@ -96,6 +96,7 @@ def test_a_batch_that_keeps_failing_ends_the_run_in_one_line(cluster, tmp_path):
     assert 100 not in saved and len(saved) >= 90  # what finished before is kept for a rerun
 
 
+@pytest.mark.slow  # over 20 s on 2 cores
 def test_a_real_model_on_ray_gives_the_local_log_probabilities(cluster, tmp_path):
     """SmolLM2-135M through `evaluate --executor ray` against the local executor, on a 40-item sample."""
     import importlib.util

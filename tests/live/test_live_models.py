@@ -93,6 +93,7 @@ def test_evaluate_writes_history_with_provenance(tmp_path):
     assert np.mean(agree) >= 0.95
 
 
+@pytest.mark.slow  # over 20 s on 2 cores
 @needs_both
 def test_compare_runs_the_live_path_on_two_small_models(tmp_path):
     out = tmp_path / "live.json"
