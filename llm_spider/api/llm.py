@@ -208,7 +208,7 @@ def rank(task: str | None = None, task_file: Path | None = None, method: str = D
         hit = rank_cache.read(cache_dir, digest) if digest else None
         if hit is not None:  # computed by an earlier `rank`: no torch, no encoder, no Spider
             return _finish(hit["ranking"], truth, hidden, start, True, notes + hit["notes"], hit["accuracy"],
-                           hit["accuracy_map"], hit["models"], models, target)
+                           hit["accuracy_map"], hit["models"], models)
         ranker, path = load_spider(checkpoint, cache_dir, None if history else h, progress)
         encoder = checkpoint_encoder(ranker, cache_dir, n_prompts, prompt_seed)
         tokens = encode_tasks([target], encoder, progress)
@@ -259,15 +259,15 @@ def rank(task: str | None = None, task_file: Path | None = None, method: str = D
         notes.append(f"the history's scores on {len(hidden)} task(s) of '{target.name}' were hidden from "
                      "the ranker and are shown as true_score (use --keep-target-scores to use them)")
     return _finish(ranking, truth, hidden, start, use_checkpoint, notes, accuracy, amap, list(ranker.models_),
-                   models, target)
+                   models)
 
 
 def _finish(ranking, truth, hidden, start: float, used_checkpoint: bool, notes: list[str], accuracy, amap,
-            known: list[str], models: list[str] | None, target) -> RankResult:
+            known: list[str], models: list[str] | None) -> RankResult:
     """The result `rank` returns, of ``models`` alone where given (an unknown one refused)."""
     if models:
         for m in models:
-            if m not in set(known):
+            if m not in known:
                 raise UnknownNameError("model", m, known)
         ranking = ranking.only(models)
     return RankResult(ranking, truth, hidden, time.perf_counter() - start, used_checkpoint, ranking.notes + notes,
