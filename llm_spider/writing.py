@@ -136,6 +136,21 @@ def write_json_atomic(path: Path, payload, one_per_line: bool = False, what: str
     return write_output(path, json_text(payload, one_per_line), what)
 
 
+def write_cache(path: Path, text: str, what: str) -> None:
+    """A cache entry written as an output is (whole or not at all); one that cannot be written is a
+    note, not an error: the next run computes it again."""
+    import warnings
+
+    from llm_spider.errors import SpiderWarning
+
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_output(path, text, what)
+    except (OSError, SpiderError) as exc:
+        reason = exc if isinstance(exc, SpiderError) else cannot_write(exc)
+        warnings.warn(SpiderWarning(f"the {what} is not written ({reason}); it is computed again next time"))
+
+
 def ensure_writable(folder: Path, what: str) -> None:
     """Refuse, before any work, a folder that cannot be written (a file in its place, a read-only
     disk): a training or a fit must not be lost at the end because its output cannot be saved.

@@ -93,28 +93,21 @@ def train_spider(history, encoder, random_state: int = 0, epochs: int | None = N
 
 def load_spider(checkpoint: Path | None = None, cache_dir: Path | None = None, leaderboard=None,
                 progress: Progress = SILENT):
-    """The Spider to rank with and where it came from: ``checkpoint``, else the user's own, else the
-    shipped one. The shipped one records the content hash of the leaderboard table it was trained on:
-    when ``leaderboard`` (the data layer's leaderboard history) comes from another table, a Spider is
-    trained for that table once, into the user data dir, and reused from then on."""
+    """The Spider to rank with and where it came from (``spider_checkpoint``). The shipped one records
+    the content hash of the leaderboard table it was trained on: when ``leaderboard`` comes from
+    another table, a Spider is trained for that table once, into the user data dir, and reused from
+    then on."""
     from llm_spider import datasets
-    from llm_spider.paths import (
-        SHIPPED_CHECKPOINT,
-        data_matched_checkpoint_dir,
-        user_checkpoint_dir,
-    )
+    from llm_spider.api.rank_cache import spider_checkpoint
+    from llm_spider.paths import SHIPPED_CHECKPOINT, data_matched_checkpoint_dir
     from llm_spider.ranking.spider import SpiderRanker
 
-    if checkpoint is not None:
-        return SpiderRanker.load(checkpoint), checkpoint
-    if (user_checkpoint_dir() / "spider.json").is_file():
-        return SpiderRanker.load(user_checkpoint_dir()), user_checkpoint_dir()
-    shipped = SpiderRanker.load(SHIPPED_CHECKPOINT)
-    if leaderboard is None or shipped.leaderboard_sha256_ in (None, sha := datasets.content_sha("leaderboard")):
-        return shipped, SHIPPED_CHECKPOINT
-    path = data_matched_checkpoint_dir(sha)
-    if (path / "spider.json").is_file():
+    path = spider_checkpoint(checkpoint, leaderboard)
+    if path is not None:
         return SpiderRanker.load(path), path
+    shipped = SpiderRanker.load(SHIPPED_CHECKPOINT)
+    sha = datasets.content_sha("leaderboard")
+    path = data_matched_checkpoint_dir(sha)
     progress.note(f"note: this leaderboard table ({sha[:12]}) is not the one the shipped Spider was trained on "
                   f"({shipped.leaderboard_sha256_[:12]}): training a Spider for it once, into {path}")
     encoder = task_encoder(shipped.encoder_["n_prompts"], shipped.encoder_["seed"], cache_dir)
@@ -203,7 +196,7 @@ def rank(task: str | None = None, task_file: Path | None = None, method: str = D
     if use_checkpoint:
         from llm_spider.api import rank_cache
 
-        folder = rank_cache.checkpoint_dir(checkpoint, None if history else h)
+        folder = rank_cache.spider_checkpoint(checkpoint, None if history else h)
         digest = folder and rank_cache.key(folder, target, hidden, n_prompts, prompt_seed)
         hit = rank_cache.read(cache_dir, digest) if digest else None
         if hit is not None:  # computed by an earlier `rank`: no torch, no encoder, no Spider

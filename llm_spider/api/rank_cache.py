@@ -1,5 +1,6 @@
 """A checkpoint's ranking of a task, computed once: `rank` with the same checkpoint, task content,
-prompts and hidden tasks reads it back instead of loading torch and running the Spider.
+prompts and hidden tasks reads it back instead of loading torch and running the Spider; and which
+checkpoint that is (``spider_checkpoint``, which ``api.load_spider`` loads).
 
 Why: a ranking by a checkpoint is a pure function of the checkpoint's files, the task's prompts
 (its content fingerprint and the encoder's settings) and the tasks hidden from it, as a task's
@@ -11,19 +12,18 @@ from __future__ import annotations
 
 import hashlib
 import json
-import warnings
 from pathlib import Path
 
 import pandas as pd
 
-from llm_spider.errors import SpiderError, SpiderWarning
-
 CACHE_VERSION = 1  # part of every key: a change to how rankings are computed never reads an old entry
 
 
-def checkpoint_dir(checkpoint: Path | None, leaderboard) -> Path | None:
-    """The checkpoint `load_spider` would rank with, found without loading it; None where it would
-    first train one (a leaderboard table other than the shipped Spider's, not yet trained for)."""
+def spider_checkpoint(checkpoint: Path | None, leaderboard) -> Path | None:
+    """The checkpoint to rank with, found without loading it (torch): ``checkpoint``, else the user's
+    own, else the shipped one, unless ``leaderboard`` (the data layer's leaderboard history) is
+    another table than the shipped Spider was trained on: then the one trained for that table, or
+    None where none is yet (``load_spider`` trains it)."""
     from llm_spider import datasets
     from llm_spider.paths import SHIPPED_CHECKPOINT, data_matched_checkpoint_dir, user_checkpoint_dir
 
@@ -86,7 +86,7 @@ def read(cache_dir: Path | None, digest: str) -> dict | None:
 def write(cache_dir: Path | None, digest: str, ranking, accuracy: pd.DataFrame | None, amap, models: list[str],
           path: Path, notes: list[str]) -> None:
     """Store what `rank` shows; an unwritable cache is a note, and the next run ranks again."""
-    from llm_spider.writing import write_output
+    from llm_spider.writing import write_cache
 
     payload = {"ranking": {"task": ranking.task, "method": ranking.method, "notes": ranking.notes,
                            "left_out": ranking.left_out, "scores_name": ranking.scores.name,
@@ -96,9 +96,4 @@ def write(cache_dir: Path | None, digest: str, ranking, accuracy: pd.DataFrame |
                                                           "data": accuracy.to_numpy(dtype=float).tolist()},
                "accuracy_map": amap.to_dict() if amap is not None else None,
                "models": list(models), "checkpoint": str(path), "notes": notes}
-    target = _path(cache_dir, digest)
-    try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        write_output(target, json.dumps(payload), "ranking cache")
-    except (OSError, SpiderError) as exc:
-        warnings.warn(SpiderWarning(f"the ranking is not cached ({exc})"))
+    write_cache(_path(cache_dir, digest), json.dumps(payload), "ranking cache")

@@ -49,7 +49,7 @@ def _recorded(task: str, zoo: str, level: str | None, members: list[str] | None,
     if unknown:
         raise SpiderError(f"not a member of '{zoo}': {', '.join(unknown)}")
     return (evaluator, z.history(level), lambda: recorded_tokens(z, level, progress, cache_dir), members or z.members,
-            z.questions_key(level))
+            lambda: z.questions_key(level))
 
 
 def _live(task: str, zoo: str, members: list[str] | None, backend: str, batch_size: int, threads: int | None,
@@ -83,9 +83,9 @@ def _live(task: str, zoo: str, members: list[str] | None, backend: str, batch_si
                               backend_label(backend, dtype),
                               slots=in_flight, on_wait=progress.note)
     known = [REGISTRY.get(t) for t in sorted({*history.tasks, task}) if t in REGISTRY]
-    key = "live:" + ",".join(t.fingerprint for t in known)  # the tokens' content: what the tasks' questions are
     return (evaluator, history, lambda: encode_tasks(known, task_encoder(cache_dir=cache_dir), progress),
-            [m.name for m in chosen], key)
+            [m.name for m in chosen],
+            lambda: "live:" + ",".join(t.fingerprint for t in known))  # what the tokens are computed from
 
 
 def select(task: str, zoo: str = "mmlu-pro", level: str | None = None, prior: str = "auto",
@@ -108,9 +108,7 @@ def select(task: str, zoo: str = "mmlu-pro", level: str | None = None, prior: st
     from llm_spider.executors import EXECUTORS
     from llm_spider.selection import select_adaptive
     from llm_spider.selection.prior import PRIORS, compute_prior
-    from llm_spider.zoo.local import zoo_names
-
-    from llm_spider.zoo.local import check_dtype
+    from llm_spider.zoo.local import check_dtype, zoo_names
 
     start = time.perf_counter()
     check_dtype(dtype)
@@ -133,17 +131,17 @@ def select(task: str, zoo: str = "mmlu-pro", level: str | None = None, prior: st
 
         check_gpus(max(LOADED, in_flight) * ray_actors, ray_gpus, ray_address)  # the members loaded at once
     if live:
-        evaluator, history, tokens, candidates, key = _live(task, zoo, members, backend, batch_size, threads, results,
-                                                       large, cache_dir, progress, executor, ray_address, ray_actors,
-                                                       in_flight, ray_gpus, dtype)
+        evaluator, history, tokens, candidates, tokens_key = _live(
+            task, zoo, members, backend, batch_size, threads, results, large, cache_dir, progress, executor,
+            ray_address, ray_actors, in_flight, ray_gpus, dtype)
     else:
-        evaluator, history, tokens, candidates, key = _recorded(task, zoo, level, members, progress, cache_dir)
+        evaluator, history, tokens, candidates, tokens_key = _recorded(task, zoo, level, members, progress, cache_dir)
     others = history.drop_tasks([task]) if task in history.tasks else history
     mean, strength, shift_var, outliers, cached = None, 0.0, None, 0.0, False
     prior_start = time.perf_counter()
     if prior != "flat":
         with progress.bar("calibrating the prior on the history") as bar:
-            p = compute_prior(prior, others, task, tokens, key, cache_dir,
+            p = compute_prior(prior, others, task, tokens, tokens_key(), cache_dir,
                               on_calibrate=lambda e: bar.update(description=f"calibrating the {e} prior on the history"))
         if prior == "auto":
             progress.note("auto: " + ", ".join(f"{e} worth {c.strength:.1f} items" for e, c in p.calibrations.items())

@@ -31,7 +31,7 @@ ModelsOpt = Annotated[Optional[str], typer.Option(
 LargeOpt = Annotated[bool, typer.Option("--large", help="Also use the opt-in large members (if installed).")]
 BackendOpt = Annotated[str, typer.Option("--backend", help=f"Inference backend: {', '.join(BACKENDS.names())} "
                                                             "(transformers on the CPU by default; vllm needs the "
-                                                            "\\[vllm] extra in its own environment).")]
+                                                            "[vllm] extra in its own environment).")]
 BatchOpt = Annotated[int, typer.Option("--batch-size", min=1, help="Prompts per forward pass.")]
 ThreadsOpt = Annotated[Optional[int], typer.Option("--threads", min=1, help="CPU threads for torch "
                                                                              "(default: torch's choice).")]

@@ -188,15 +188,9 @@ def compute_prior(prior: str, others: History, task: str, tokens, key: str | Non
 
 def _store(path, prior: Prior) -> None:
     import json
-    import warnings
 
-    from llm_spider.errors import SpiderWarning, cannot_write
-    from llm_spider.writing import write_output
+    from llm_spider.writing import write_cache
 
     payload = {"name": prior.name, "mean": {str(k): None if pd.isna(v) else float(v) for k, v in prior.mean.items()},
                "calibrations": {p: [c.strength, c.shift_var, c.outlier_share] for p, c in prior.calibrations.items()}}
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        write_output(path, json.dumps(payload), "prior cache")
-    except (OSError, SpiderError) as exc:  # an unwritable cache: the next run computes it again
-        warnings.warn(SpiderWarning(f"the prior cannot be cached ({exc if isinstance(exc, SpiderError) else cannot_write(exc)})"))
+    write_cache(path, json.dumps(payload), "prior cache")

@@ -16,7 +16,6 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-import os
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -28,9 +27,10 @@ import pandas as pd
 
 from llm_spider.errors import SpiderError
 from llm_spider.paths import DATA_DIR, file_name
-from llm_spider.zoo.runlog import RunLog, holding
 from llm_spider.tasks.base import LETTERS, Task, render_template, template_source
 from llm_spider.tasks.catalog import MMLU_SUBSET
+from llm_spider.writing import write_output
+from llm_spider.zoo.runlog import RunLog, holding
 
 SHOTS = 0
 # The shipped evaluation: every subject of mmlu_subset (so `compare --task mmlu_subset` has its
@@ -180,12 +180,12 @@ class LocalStore:
         hist = self.history_frame()
         hist = hist[~((hist["model"] == row["model"]) & (hist["task"] == row["task"]))]
         hist = pd.concat([hist, pd.DataFrame([row])], ignore_index=True).sort_values(["model", "task"])
-        _atomic(self.root / HISTORY_FILE, lambda p: hist.to_csv(p, index=False))
+        write_output(self.root / HISTORY_FILE, lambda p: hist.to_csv(p, index=False), "results")
         old = self.stored_items()
         old = old[~((old["model"] == row["model"]) & (old["task"] == row["task"]))]
         allitems = pd.concat([old[STORED_ITEM_COLUMNS], items[STORED_ITEM_COLUMNS]],
                              ignore_index=True).sort_values(["model", "task", "item"])
-        _atomic(self.root / ITEMS_FILE, lambda p: allitems.to_parquet(p, index=False))
+        write_output(self.root / ITEMS_FILE, lambda p: allitems.to_parquet(p, index=False), "results")
 
 
 @lru_cache(maxsize=None)
@@ -211,15 +211,6 @@ def with_answers(items: pd.DataFrame) -> pd.DataFrame:
         answers[rows] = gold[ids[rows]]
     out.insert(list(out.columns).index("item") + 1, "answer", answers)
     return out
-
-
-def _atomic(path: Path, write: Callable[[Path], None]) -> None:
-    tmp = path.with_name(path.name + f".tmp-{os.getpid()}")
-    try:
-        write(tmp)
-        tmp.replace(path)
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 def _where(root: Path) -> str:

@@ -88,7 +88,6 @@ class RunLog:
         return float(meta.get("seconds", 0.0)) + sum(float(r.get("s", 0.0)) for r in records)
 
 
-
 @contextmanager
 def holding(path: Path, on_wait: Callable[[str], None] | None = None, waiting: str = "") -> Iterator[None]:
     """Hold the lock file ``path`` (made if missing) for the caller's block; ``on_wait(waiting)``

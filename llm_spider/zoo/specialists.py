@@ -188,7 +188,7 @@ def write_index(root: Path) -> dict:
     the local zoo's entries for its default members and for the specialists' bases: the zoo a user
     chooses from is the plain models plus their fine-tuned variants."""
     from llm_spider.paths import ZOO_DIR
-    from llm_spider.zoo.evaluate import _atomic
+    from llm_spider.writing import write_output
 
     records = [(p.parent.name, json.loads(p.read_text())) for p in sorted(Path(root).glob(f"*/{RECORD_FILE}"))]
     local = {m["name"]: m for m in json.loads((ZOO_DIR / "local.json").read_text())["models"]}
@@ -206,5 +206,5 @@ def write_index(root: Path) -> dict:
                             "fine-tuned from them (`zoo build-specialists`)",
              "models": members}
     Path(root).mkdir(parents=True, exist_ok=True)
-    _atomic(Path(root) / "zoo.json", lambda p: p.write_text(json.dumps(index, indent=1) + "\n"))
+    write_output(Path(root) / "zoo.json", json.dumps(index, indent=1) + "\n", "zoo file")
     return index
