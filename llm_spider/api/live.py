@@ -24,15 +24,49 @@ def split_names(text: str | None) -> list[str] | None:
 def pick_models(zoo, names: str | None, large: bool, progress: Progress = SILENT):
     """The members to run; without ``names``, uninstalled defaults are skipped with a note."""
     chosen = zoo.select(split_names(names), include_large=large)
-    missing = [m for m in chosen if not m.installed]
+    # a shipped member's packages may be left uninstalled; a user's member is checked in full later
+    missing = [m for m in chosen if m.kind == "pypi" and not m.installed]
     if names and missing:
         raise SpiderError(missing[0].missing_message())
     for m in missing:
         progress.note(f"note: skipping {m.missing_message()}")
-    ready = [m for m in chosen if m.installed]
+    ready = [m for m in chosen if m not in missing]
     if not ready:
         raise SpiderError(f"no member of zoo '{zoo.name}' is installed; see `llm-spider zoo list --zoo {zoo.name}`")
     return ready
+
+
+def run_options(backend: str | None, dtype: str | None, device: str | None, batch_size: int | None,
+                threads: int | None, trust_remote_code: bool = False, concurrency: int | None = None):
+    """The command line's settings for every member, checked before any work."""
+    from llm_spider.zoo.fit import check_device
+    from llm_spider.zoo.weights import RunOptions
+    from llm_spider.zoo.zoofile import CHOICES
+
+    if dtype is not None and dtype not in CHOICES["dtype"]:
+        raise SpiderError(f"unknown dtype {dtype!r}; dtypes: {', '.join(CHOICES['dtype'])}")
+    if backend is not None and backend not in CHOICES["backend"]:
+        raise SpiderError(f"unknown backend {backend!r}; backends: {', '.join(CHOICES['backend'])}")
+    if device is not None:
+        check_device(device)
+    return RunOptions(backend, dtype, device, batch_size, threads, trust_remote_code, concurrency)
+
+
+def prepare_members(members, run, cache_dir: Path | None = None, progress: Progress = SILENT) -> dict:
+    """Every member checked (weights, device, fit, server) before any runs, and where each runs said."""
+    from llm_spider.zoo.weights import prepare
+
+    out = {}
+    with progress.bar("checking members", len(members)) as bar:
+        for m in members:
+            out[m.name] = p = prepare(m, run, cache_dir)
+            bar.advance(1)
+            where = "" if p.placement.device == "remote" else f" on {p.placement.device}" + (
+                " (spread over the GPUs)" if p.placement.device_map else "")
+            if m.kind != "pypi" or p.placement.device != "cpu":
+                progress.note(f"{m.name}: {p.label}{where}" + (" — the generated answer's letter, not log-probabilities"
+                                                               if p.label == "openai-generate" else ""))
+    return out
 
 
 def local_zoo_frame(zoo_name: str) -> tuple[pd.DataFrame, object]:
@@ -49,11 +83,12 @@ def local_zoo_frame(zoo_name: str) -> tuple[pd.DataFrame, object]:
 
 
 def evaluate(zoo: str = "local", tasks: list[str] | None = None, task_set: bool = False, models: str | None = None,
-             large: bool = False, backend: str = "transformers", batch_size: int = 8, threads: int | None = None,
-             max_items: int | None = None, output: Path | None = None, restart: bool = False,
-             reuse_shipped: bool = True, cache_dir: Path | None = None, progress: Progress = SILENT,
-             executor: str = "local", ray_address: str | None = None, ray_actors: int = 1, ray_gpus: float = 0.0,
-             dtype: str = "float32") -> tuple[list[dict], Path]:
+             large: bool = False, backend: str | None = None, batch_size: int | None = None,
+             threads: int | None = None, max_items: int | None = None, output: Path | None = None,
+             restart: bool = False, reuse_shipped: bool = True, cache_dir: Path | None = None,
+             progress: Progress = SILENT, executor: str = "local", ray_address: str | None = None,
+             ray_actors: int = 1, ray_gpus: float = 0.0, dtype: str | None = None, device: str | None = None,
+             trust_remote_code: bool = False, concurrency: int | None = None) -> tuple[list[dict], Path]:
     """Measure each member's accuracy on whole tasks (resumable); returns the finished rows and the
     results directory. A ``KeyboardInterrupt`` becomes ``Interrupted`` once the finished batches are saved.
     ``executor="ray"``: each member is scored by ``ray_actors`` actors on the Ray cluster at
@@ -72,11 +107,10 @@ def evaluate(zoo: str = "local", tasks: list[str] | None = None, task_set: bool 
         sample_cap,
         scoring_items,
     )
-    from llm_spider.backends import BACKENDS
     from llm_spider.executors import EXECUTORS, open_scorer
-    from llm_spider.zoo.local import backend_label, check_dtype, load_backend, load_zoo
+    from llm_spider.zoo.local import load_backend, load_zoo
 
-    check_dtype(dtype)
+    run = run_options(backend, dtype, device, batch_size, threads, trust_remote_code, concurrency)
     if executor not in EXECUTORS:
         raise SpiderError(f"unknown executor '{executor}'; executors: {', '.join(EXECUTORS)}")
     if not tasks and not task_set:
@@ -87,6 +121,7 @@ def evaluate(zoo: str = "local", tasks: list[str] | None = None, task_set: bool 
         scoring_items(t)  # refuse a task that cannot be scored before loading any model
     z = load_zoo(zoo)
     members = pick_models(z, models, large, progress)
+    preps = prepare_members(members, run, cache_dir, progress)
     store = LocalStore(output or user_local_zoo_dir(z.name))
     shipped = {m.name: m.sha256 for m in load_zoo("local").models}
     # a finished row counts only if it scored the same items (the whole task, or the same sample)
@@ -108,58 +143,64 @@ def evaluate(zoo: str = "local", tasks: list[str] | None = None, task_set: bool 
         if not pending:
             progress.note(f"{m.name}: all {len(todo)} task(s) already evaluated in {store.root}")
             continue
+        prep = preps[m.name]
         if executor == "local":
-            b = load_backend(m, backend, cache_dir, batch_size, threads, dtype=dtype, progress=progress)
+            b = load_backend(m, cache_dir=cache_dir, progress=progress, prepared=prep)
         else:  # each actor loads the member itself, where it runs
-            b = open_scorer(executor, partial(load_backend, m, backend, cache_dir, batch_size, threads, dtype=dtype),
-                            backend_label(BACKENDS.get(backend).name, dtype), ray_address, ray_actors, m.name, ray_gpus)
+            b = open_scorer(executor, partial(load_backend, m, cache_dir=cache_dir, prepared=prep),
+                            prep.label, ray_address, ray_actors, m.name, ray_gpus)
+        chunk = int(prep.settings.get("batch_size") or prep.settings.get("concurrency") or 8)
         for t in pending:
             try:
                 with progress.bar(f"{m.name} · {t.name}") as bar:
-                    row = evaluate_run(b, m, t, store, restart=restart, chunk=batch_size, max_items=max_items,
+                    row = evaluate_run(b, m, t, store, restart=restart, chunk=chunk, max_items=max_items,
                                        reuse=reuse, progress=bar.advance, on_wait=progress.note,
                                        on_start=lambda total, have, bar=bar: bar.update(completed=have, total=total))
             except KeyboardInterrupt:
                 raise Interrupted(f"every finished batch is saved in {store.root}; rerun the same command to resume") from None
             rows.append(row)
             reused = f", {row['reused_items']} reused" if row["reused_items"] else ""
+            tokens = f", {row['prompt_tokens']:,} + {row['completion_tokens']:,} tokens" if "prompt_tokens" in row else ""
             progress.note(f"{m.name} · {t.name}: accuracy {row['score']:.4f} on {row['n_items']} items "
-                          f"({row['seconds']:.0f} s{reused})")
+                          f"({row['seconds']:.0f} s{reused}{tokens})")
         b.close()
     return rows, store.root
 
 
 def compare(tasks: list[str], zoo: str = "local", models: str | None = None, large: bool = False, top_k: int = 2,
-            probes: int = 16, backend: str = "transformers", batch_size: int = 8, threads: int | None = None,
+            probes: int = 16, backend: str | None = None, batch_size: int | None = None, threads: int | None = None,
             results: Path | None = None, seed: int = 0, cache_dir: Path | None = None,
-            progress: Progress = SILENT, dtype: str = "float32") -> tuple[list[dict], list, pd.DataFrame, list[str]]:
+            progress: Progress = SILENT, dtype: str | None = None, device: str | None = None,
+            trust_remote_code: bool = False, concurrency: int | None = None
+            ) -> tuple[list[dict], list, pd.DataFrame, list[str]]:
     """Every selection method on a live zoo for each target: returns (records, targets, items, members)."""
     from llm_spider.benchmark.live import compare as run_compare
     from llm_spider.tasks import REGISTRY
-    from llm_spider.zoo.local import check_dtype, load_backend
+    from llm_spider.zoo.local import load_backend
 
-    check_dtype(dtype)
+    run = run_options(backend, dtype, device, batch_size, threads, trust_remote_code, concurrency)
     targets = [REGISTRY.get(n) for n in tasks]
     if not targets:
         raise SpiderError("say which task: --task NAME")
     z, history, items, _ = zoo_results(zoo, results)
     members = pick_models(z, models, large, progress)
+    preps = prepare_members(members, run, cache_dir, progress)
     encoder = task_encoder(32, 0, cache_dir)
     records = run_compare(targets, members, history, items, encoder,
-                          lambda m: load_backend(m, backend, cache_dir, batch_size, threads, dtype=dtype,
-                                                 progress=progress),
+                          lambda m: load_backend(m, cache_dir=cache_dir, progress=progress, prepared=preps[m.name]),
                           top_k=top_k, n_probes=probes, seed=seed, log=progress.note,
                           encode=lambda ts: encode_tasks(ts, encoder, progress), progress=progress)
     return records, targets, items, [m.name for m in members]
 
 
-def zoo_results(zoo: str = "local", results: Path | None = None):
-    """A live zoo's measured results: (zoo, history, per-item table, members with results)."""
+def zoo_results(zoo: str = "local", results: Path | None = None, allow_empty: bool = False):
+    """A live zoo's measured results: (zoo, history, per-item table, members with results); with
+    ``allow_empty`` a zoo never evaluated has an empty history (select's prior is then flat or mapped)."""
     from llm_spider.benchmark.live import local_results
     from llm_spider.zoo.local import load_zoo
 
     z = load_zoo(zoo)
-    history, items = local_results(results or user_local_zoo_dir(z.name), z.results_dir)
+    history, items = local_results(results or user_local_zoo_dir(z.name), z.results_dir, allow_empty)
     members = [m.name for m in z.models if m.name in set(history.scores["model"])]
     return z, history, items, members
 

@@ -26,6 +26,7 @@ class SelectResult:
     trace: list[tuple[int, float, str]] | None = None  # (evaluations spent, P(pick good), pick) at each look
     seconds: dict[str, float] = field(default_factory=dict)  # wall time: total, and its parts (prior, evaluation)
     prior_cached: bool = False  # the prior was read from the cache (computed by an earlier select)
+    usage: dict[str, int] = field(default_factory=dict)  # tokens served members reported for items run now
 
 
 def recorded_tokens(zoo, level: str | None = None, progress: Progress = SILENT,
@@ -52,50 +53,50 @@ def _recorded(task: str, zoo: str, level: str | None, members: list[str] | None,
             lambda: z.questions_key(level))
 
 
-def _live(task: str, zoo: str, members: list[str] | None, backend: str, batch_size: int, threads: int | None,
-          results: Path | None, large: bool, cache_dir: Path | None, progress: Progress, executor: str = "local",
-          ray_address: str | None = None, ray_actors: int = 1, in_flight: int = 1, ray_gpus: float = 0.0,
-          dtype: str = "float32"):
+def _live(task: str, zoo: str, members: list[str] | None, run, results: Path | None, large: bool,
+          cache_dir: Path | None, progress: Progress, executor: str = "local", ray_address: str | None = None,
+          ray_actors: int = 1, in_flight: int = 1, ray_gpus: float = 0.0):
     from functools import partial
 
-    from llm_spider.api.live import pick_models, zoo_results
+    from llm_spider.api.live import pick_models, prepare_members, zoo_results
     from llm_spider.api.llm import encode_tasks, task_encoder
-    from llm_spider.backends import BACKENDS
     from llm_spider.executors import open_scorer
     from llm_spider.paths import user_local_zoo_dir
     from llm_spider.selection.live import LiveEvaluator
     from llm_spider.tasks import REGISTRY
     from llm_spider.zoo.evaluate import LocalStore, scoring_items
-    from llm_spider.zoo.local import backend_label, load_backend
+    from llm_spider.zoo.local import load_backend
 
     scoring_items(REGISTRY.get(task))  # an unknown or unscorable task fails before any model loads
-    z, history, _, _ = zoo_results(zoo, results)
+    z, history, _, _ = zoo_results(zoo, results, allow_empty=True)
     chosen = pick_models(z, ",".join(members) if members else None, large, progress)
+    preps = prepare_members(chosen, run, cache_dir, progress)  # every member checked before any runs
     if executor == "local":
         def open_member(m):
-            return load_backend(m, backend, cache_dir, batch_size, threads, dtype=dtype, progress=progress)
+            return load_backend(m, cache_dir=cache_dir, progress=progress, prepared=preps[m.name])
     else:  # actors load the member where they run
         def open_member(m):
-            return open_scorer(executor, partial(load_backend, m, backend, cache_dir, batch_size, threads, dtype=dtype),
-                               backend_label(BACKENDS.get(backend).name, dtype), ray_address, ray_actors, m.name,
-                               ray_gpus)
+            return open_scorer(executor, partial(load_backend, m, cache_dir=cache_dir, prepared=preps[m.name]),
+                               preps[m.name].label, ray_address, ray_actors, m.name, ray_gpus)
+    chunk = {m: int(p.settings.get("batch_size") or p.settings.get("concurrency") or 8) for m, p in preps.items()}
     evaluator = LiveEvaluator(chosen, open_member, LocalStore(results or user_local_zoo_dir(z.name)),
-                              backend_label(backend, dtype),
+                              {m: p.label for m, p in preps.items()}, chunk=chunk,
                               slots=in_flight, on_wait=progress.note)
     known = [REGISTRY.get(t) for t in sorted({*history.tasks, task}) if t in REGISTRY]
     return (evaluator, history, lambda: encode_tasks(known, task_encoder(cache_dir=cache_dir), progress),
             [m.name for m in chosen],
-            lambda: "live:" + ",".join(t.fingerprint for t in known))  # what the tokens are computed from
+            lambda: "live:" + ",".join(t.fingerprint for t in known), z)  # what the tokens are computed from
 
 
 def select(task: str, zoo: str = "mmlu-pro", level: str | None = None, prior: str = "auto",
            prior_strength: float | None = None, epsilon: float = 0.02, confidence: float = 0.95,
            budget: int | None = None, budget_share: float | None = None, members: list[str] | None = None,
-           seed: int = 0, backend: str = "transformers", batch_size: int = 8, threads: int | None = None,
+           seed: int = 0, backend: str | None = None, batch_size: int | None = None, threads: int | None = None,
            results: Path | None = None, large: bool = False, cache_dir: Path | None = None,
            label_free: bool = False, progress: Progress = SILENT, executor: str = "local",
            ray_address: str | None = None, ray_actors: int = 1, in_flight: int | None = None,
-           ray_gpus: float = 0.0, dtype: str = "float32") -> SelectResult:
+           ray_gpus: float = 0.0, dtype: str | None = None, device: str | None = None,
+           trust_remote_code: bool = False, concurrency: int | None = None) -> SelectResult:
     """Select on zoo ``zoo`` (recorded, or a local zoo run live) for ``task``. The prior comes from
     the zoo's other tasks only; its strength, unless given, is calibrated on them (selection/prior.py).
     ``label_free``: judge members by agreement with a panel of the prior's top members instead of
@@ -108,17 +109,18 @@ def select(task: str, zoo: str = "mmlu-pro", level: str | None = None, prior: st
     from llm_spider.executors import EXECUTORS
     from llm_spider.selection import select_adaptive
     from llm_spider.selection.prior import PRIORS, compute_prior
-    from llm_spider.zoo.local import check_dtype, zoo_names
+    from llm_spider.api.live import run_options
+    from llm_spider.zoo.zoofile import is_zoo_file_name
 
     start = time.perf_counter()
-    check_dtype(dtype)
+    run = run_options(backend, dtype, device, batch_size, threads, trust_remote_code, concurrency)
     if prior not in PRIORS:
         raise SpiderError(f"prior must be one of {', '.join(PRIORS)}, got {prior!r}")
     if budget is not None and budget_share is not None:
         raise SpiderError("give --budget or --budget-share, not both")
     if executor not in EXECUTORS:
         raise SpiderError(f"unknown executor '{executor}'; executors: {', '.join(EXECUTORS)}")
-    live = zoo in zoo_names()
+    live = is_zoo_file_name(zoo)  # a shipped, user's or file zoo runs live; anything else is recorded
     if in_flight is not None and in_flight < 1:
         raise SpiderError(f"--in-flight must be at least 1, got {in_flight}")
     if live and executor == "local" and (in_flight or 1) > 1:
@@ -131,12 +133,20 @@ def select(task: str, zoo: str = "mmlu-pro", level: str | None = None, prior: st
 
         check_gpus(max(LOADED, in_flight) * ray_actors, ray_gpus, ray_address)  # the members loaded at once
     if live:
-        evaluator, history, tokens, candidates, tokens_key = _live(
-            task, zoo, members, backend, batch_size, threads, results, large, cache_dir, progress, executor,
-            ray_address, ray_actors, in_flight, ray_gpus, dtype)
+        evaluator, history, tokens, candidates, tokens_key, z = _live(
+            task, zoo, members, run, results, large, cache_dir, progress, executor, ray_address, ray_actors,
+            in_flight, ray_gpus)
     else:
         evaluator, history, tokens, candidates, tokens_key = _recorded(task, zoo, level, members, progress, cache_dir)
     others = history.drop_tasks([task]) if task in history.tasks else history
+    if live:  # a user's zoo may have no results of its own: a mapped or flat prior, said before any runs
+        from llm_spider.api.zoo_prior import live_prior
+
+        try:
+            others, prior = live_prior(z, others, candidates, prior, task, progress)
+        except BaseException:
+            evaluator.close()
+            raise
     mean, strength, shift_var, outliers, cached = None, 0.0, None, 0.0, False
     prior_start = time.perf_counter()
     if prior != "flat":
@@ -186,4 +196,4 @@ def select(task: str, zoo: str = "mmlu-pro", level: str | None = None, prior: st
     end = time.perf_counter()
     seconds = {"total": end - start, "prior": prior_seconds, "evaluation": end - eval_start}
     return SelectResult(result, prior, strength, truth, evaluator.forward_passes if live else None, trace, seconds,
-                        cached)
+                        cached, dict(evaluator.usage) if live else {})

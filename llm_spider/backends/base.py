@@ -27,6 +27,14 @@ class OptionScores:
 
     logprobs: list[np.ndarray]
     option_mass: np.ndarray
+    extra: list[dict] | None = None  # per prompt, kept in the run log: a server's token usage, a generated answer
+
+
+def chosen_option(logprobs) -> int:
+    """The option a model chose: the highest score, ignoring unknown (NaN) ones; -1 when none is
+    known (a generated answer naming no option, which counts as wrong)."""
+    lp = np.asarray(logprobs, dtype=float)
+    return -1 if lp.size == 0 or np.isnan(lp).all() else int(np.nanargmax(lp))
 
 
 class Backend(ABC):
@@ -41,8 +49,10 @@ class Backend(ABC):
 
     @classmethod
     def open(cls, model_dir: str | Path, batch_size: int = 8, threads: int | None = None,
-             dtype: str = "float32") -> Backend:
-        """Load the converted model in ``model_dir`` with the options every backend is given."""
+             dtype: str = "float32", **options) -> Backend:
+        """Load the model in ``model_dir`` with the options every backend is given; ``options`` are a
+        member's settings (device, device_map, max_length, trust_remote_code, chat_template,
+        tensor_parallel_size): each backend takes those it can use."""
         return cls(model_dir)
 
     @abstractmethod

@@ -99,11 +99,18 @@ class TransformersBackend(Backend):
 
     @classmethod
     def open(cls, model_dir: str | Path, batch_size: int = 8, threads: int | None = None,
-             dtype: str = "float32") -> TransformersBackend:
-        return cls(model_dir, batch_size=batch_size, threads=threads, dtype=dtype)
+             dtype: str = "float32", **options) -> TransformersBackend:
+        return cls(model_dir, batch_size=batch_size, threads=threads, dtype=dtype,
+                   device=options.get("device") or "cpu", device_map=options.get("device_map"),
+                   max_tokens=options.get("max_length") or 2048, chat_template=bool(options.get("chat_template")),
+                   trust_remote_code=bool(options.get("trust_remote_code")))
 
     def __init__(self, model_dir: str | Path, batch_size: int = 8, threads: int | None = None,
-                 device: str = "cpu", max_tokens: int = 2048, dtype: str = "float32"):
+                 device: str = "cpu", max_tokens: int = 2048, dtype: str = "float32", device_map: str | None = None,
+                 chat_template: bool = False, trust_remote_code: bool = False):
+        """``device_map="auto"``: accelerate spreads a model too large for one GPU over all of them;
+        ``chat_template``: prompts go through the tokenizer's chat template as a user turn, and the
+        option letters are scored as the assistant's first token (an instruct model's own format)."""
         super().__init__()
         import torch
         from transformers import AutoModelForCausalLM, AutoTokenizer
@@ -111,12 +118,20 @@ class TransformersBackend(Backend):
         if threads:
             torch.set_num_threads(int(threads))
         self.model_dir = Path(model_dir)
-        self.batch_size, self.device, self.max_tokens = max(1, int(batch_size)), device, max_tokens
+        self.batch_size, self.max_tokens, self.chat = max(1, int(batch_size)), max_tokens, chat_template
         quiet_transformers()
         t0 = time.perf_counter()
-        self.tokenizer = AutoTokenizer.from_pretrained(str(self.model_dir))
-        self.model = AutoModelForCausalLM.from_pretrained(str(self.model_dir), dtype=getattr(torch, dtype)
-                                                          ).to(device).eval()
+        remote = {"trust_remote_code": True} if trust_remote_code else {}
+        self.tokenizer = AutoTokenizer.from_pretrained(str(self.model_dir), **remote)
+        if device_map:
+            self.model = AutoModelForCausalLM.from_pretrained(str(self.model_dir), dtype=getattr(torch, dtype),
+                                                              device_map=device_map, **remote).eval()
+        else:
+            self.model = AutoModelForCausalLM.from_pretrained(str(self.model_dir), dtype=getattr(torch, dtype),
+                                                              **remote).to(device).eval()
+        self.device = str(self.model.device)  # inputs go where the first layers are
+        if self.chat and not getattr(self.tokenizer, "chat_template", None):
+            raise SpiderError(f"{self.model_dir}: chat_template is set but the tokenizer has no chat template")
         self.load_seconds = time.perf_counter() - t0
         if self.tokenizer.pad_token_id is None:
             self.tokenizer.pad_token = self.tokenizer.eos_token
@@ -126,7 +141,16 @@ class TransformersBackend(Backend):
 
     # --- tokens ------------------------------------------------------------------------------
     def encode(self, text: str) -> list[int]:
-        return self.tokenizer(text, add_special_tokens=True)["input_ids"]
+        return self.tokenizer(text, add_special_tokens=not self.chat)["input_ids"]
+
+    def as_chat(self, prompts: Sequence[str], options: Sequence[Sequence[str]]):
+        """Prompts as a user turn of the chat template (ready for the assistant's answer) and the
+        options without their leading space: what an instruct model would write first."""
+        if not self.chat:
+            return prompts, options
+        turns = [self.tokenizer.apply_chat_template([{"role": "user", "content": p}], tokenize=False,
+                                                    add_generation_prompt=True) for p in prompts]
+        return turns, [[o.strip() or o for o in opts] for opts in options]
 
     def option_token(self, prompt_ids: list[int], prompt: str, option: str) -> int:
         return option_token_id(self.encode, lambda o: self.tokenizer(o, add_special_tokens=False)["input_ids"],
@@ -163,10 +187,10 @@ class TransformersBackend(Backend):
     def _logits(self, hidden, token_ids):
         import torch
 
-        w = self.head.weight[token_ids].float()  # (n_options, hidden); scored in float32 whatever the dtype
+        w = self.head.weight[token_ids].float().to(hidden.device)  # scored in float32 whatever the dtype
         logits = hidden.float() @ w.T
         if getattr(self.head, "bias", None) is not None:
-            logits = logits + self.head.bias[token_ids].float()
+            logits = logits + self.head.bias[token_ids].float().to(hidden.device)
         if self.softcap:
             logits = torch.tanh(logits / self.softcap) * self.softcap
         return logits
@@ -178,9 +202,9 @@ class TransformersBackend(Backend):
         w, hidden = self.head.weight, hidden.float()
         parts = []
         for start in range(0, w.shape[0], chunk):
-            part = hidden @ w[start:start + chunk].float().T
+            part = hidden @ w[start:start + chunk].float().to(hidden.device).T
             if getattr(self.head, "bias", None) is not None:
-                part = part + self.head.bias[start:start + chunk].float()
+                part = part + self.head.bias[start:start + chunk].float().to(hidden.device)
             if self.softcap:
                 part = torch.tanh(part / self.softcap) * self.softcap
             parts.append(torch.logsumexp(part, dim=-1))
@@ -206,7 +230,7 @@ class TransformersBackend(Backend):
                         progress: Progress | None = None) -> OptionScores:
         import torch
 
-        ids, tokens = self.prompt_option_tokens(prompts, options)
+        ids, tokens = self.prompt_option_tokens(*self.as_chat(prompts, options))
         out: list[np.ndarray | None] = [None] * len(prompts)
         mass = np.full(len(prompts), np.nan)
         with torch.inference_mode():
@@ -216,7 +240,7 @@ class TransformersBackend(Backend):
                 for row, i in enumerate(batch):
                     logits = self._logits(hidden[row:row + 1], tokens[i])[0].double()
                     opt_lse = torch.logsumexp(logits, 0)
-                    out[i] = (logits - opt_lse).numpy()
+                    out[i] = (logits - opt_lse).cpu().numpy()
                     mass[i] = float(opt_lse - lse[row].double())
                 self.forward_passes += len(batch)
                 if progress:

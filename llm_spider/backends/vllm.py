@@ -28,8 +28,15 @@ class VLLMBackend(Backend):
 
     @classmethod
     def open(cls, model_dir: str | Path, batch_size: int = 8, threads: int | None = None,
-             dtype: str = "float32") -> VLLMBackend:
-        return cls(model_dir, dtype=dtype)
+             dtype: str = "float32", **options) -> VLLMBackend:
+        """On a GPU vLLM takes most of its memory (``memory_fraction`` 0.85, as vLLM's own default
+        does); on the CPU build a third of the RAM. ``tensor_parallel_size`` spreads one model over GPUs."""
+        gpu = str(options.get("device") or "cpu").startswith("cuda")
+        extra = {"tensor_parallel_size": int(options["tensor_parallel_size"])} if options.get("tensor_parallel_size") else {}
+        if options.get("trust_remote_code"):
+            extra["trust_remote_code"] = True
+        return cls(model_dir, dtype=dtype, max_model_len=options.get("max_length") or 2048,
+                   memory_fraction=0.85 if gpu else 0.3, enforce_eager=not gpu, **extra)
 
     def __init__(self, model_dir: str | Path, max_model_len: int = 2048, dtype: str = "float32",
                  batch_prompts: int = 64, memory_fraction: float = 0.3, enforce_eager: bool = True, **llm_kwargs):

@@ -56,7 +56,7 @@ METHODS = ("spider+rerank", "spider+evidence", "spider", "similar-tasks", PROFIL
            "self-assessed (probe confidence)", "self-assessed (verbal)", "brute force (probes)", "brute force")
 
 
-def local_results(user_dir: Path | None, shipped_dir: Path | None = SHIPPED_LOCAL_DIR
+def local_results(user_dir: Path | None, shipped_dir: Path | None = SHIPPED_LOCAL_DIR, allow_empty: bool = False
                   ) -> tuple[History, pd.DataFrame]:
     """A zoo's shipped results with the user's own (`evaluate`) on top: a user's row for the same
     model and task replaces the shipped one."""
@@ -69,7 +69,7 @@ def local_results(user_dir: Path | None, shipped_dir: Path | None = SHIPPED_LOCA
         items.append(store.items_frame())
     hist = pd.concat(frames, ignore_index=True).drop_duplicates(["model", "task"], keep="last")
     items_df = pd.concat(items, ignore_index=True).drop_duplicates(["model", "task", "item"], keep="last")
-    if hist.empty:
+    if hist.empty and not allow_empty:
         raise SpiderError("no local-zoo results: run `llm-spider evaluate --task-set` first")
     return History(hist), items_df
 

@@ -23,21 +23,33 @@ from llm_spider.errors import SpiderError
 from llm_spider.output import Format, emit, stderr
 from llm_spider.writing import check_output, write_json_atomic
 
-ZooOpt = Annotated[str, typer.Option("--zoo", help="A local zoo: `local` (3 base LLMs), `multisource` (the bases "
-                                                   "+ 9 LoRA domain specialists), or a zoo JSON file / a directory "
-                                                   "with a zoo.json (e.g. from `zoo build-specialists`).")]
+ZooOpt = Annotated[str, typer.Option("--zoo", help="A zoo whose members run: `local` (3 base LLMs), `multisource` "
+                                                   "(the bases + 9 LoRA domain specialists), one of yours by name "
+                                                   "(`zoo create`), or a zoo file (YAML, docs/zoos.md) or a folder "
+                                                   "holding one: your own folders, Hugging Face ids, GGUF files, "
+                                                   "adapters and OpenAI-compatible endpoints.")]
 ModelsOpt = Annotated[Optional[str], typer.Option(
     "--models", help="Comma-separated zoo members (default: the zoo's default members that are installed).")]
 LargeOpt = Annotated[bool, typer.Option("--large", help="Also use the opt-in large members (if installed).")]
-BackendOpt = Annotated[str, typer.Option("--backend", help=f"Inference backend: {', '.join(BACKENDS.names())} "
-                                                            "(transformers on the CPU by default; vllm needs the "
-                                                            "[vllm] extra in its own environment).")]
-BatchOpt = Annotated[int, typer.Option("--batch-size", min=1, help="Prompts per forward pass.")]
+BackendOpt = Annotated[Optional[str], typer.Option(
+    "--backend", help=f"Inference backend for every member: {', '.join(BACKENDS.names())} (default: each member's "
+    "own, else transformers; an endpoint member always runs on openai; vllm needs the [vllm] extra in its own "
+    "environment).")]
+BatchOpt = Annotated[Optional[int], typer.Option("--batch-size", min=1, help="Prompts per forward pass, and items "
+                                                 "saved per batch (default: each member's, else 8).")]
 ThreadsOpt = Annotated[Optional[int], typer.Option("--threads", min=1, help="CPU threads for torch "
                                                                              "(default: torch's choice).")]
-DtypeOpt = Annotated[str, typer.Option("--dtype", help="The weights' precision: float32 (default, the CPU's), "
-                                       "bfloat16 or float16 (half the memory and half the converted copy on disk). "
-                                       "Runs of another dtype are logged apart: they are another measurement.")]
+DtypeOpt = Annotated[Optional[str], typer.Option(
+    "--dtype", help="The weights' precision: auto (default: each member's, else bfloat16 on a GPU and float32 on "
+    "the CPU), float32, bfloat16 or float16 (half the memory). Runs of another dtype are logged apart: they are "
+    "another measurement.")]
+DeviceOpt = Annotated[Optional[str], typer.Option(
+    "--device", help="Where local members run: auto (default: each member's, else the first CUDA GPU, else MPS, "
+    "else the CPU), cpu, cuda, cuda:N or mps. A member too large for one GPU spreads over all of them.")]
+TrustOpt = Annotated[bool, typer.Option("--trust-remote-code", help="Let members whose folder ships model code "
+                                        "run it (transformers' trust_remote_code); refused without this flag.")]
+ConcurrencyOpt = Annotated[Optional[int], typer.Option(
+    "--concurrency", min=1, help="Requests in flight to each endpoint member (default: the member's, else 4).")]
 
 
 ExecutorOpt = Annotated[str, typer.Option("--executor", help="Where items are scored: local (this process) or ray "
@@ -69,8 +81,8 @@ def evaluate(
                                                               "subjects, 3 more MMLU subjects, 4 BBH tasks, arc_challenge, openbookqa).")] = False,
     models: ModelsOpt = None,
     large: LargeOpt = False,
-    backend: BackendOpt = "transformers",
-    batch_size: BatchOpt = 8,
+    backend: BackendOpt = None,
+    batch_size: BatchOpt = None,
     threads: ThreadsOpt = None,
     max_items: Annotated[Optional[int], typer.Option("--max-items", min=1, help="Score a seeded sample of at most "
                                                      "this many items per task (it contains the task's probes) "
@@ -86,7 +98,10 @@ def evaluate(
     ray_address: RayAddressOpt = None,
     ray_actors: RayActorsOpt = 1,
     ray_gpus: RayGpusOpt = 0.0,
-    dtype: DtypeOpt = "float32",
+    dtype: DtypeOpt = None,
+    device: DeviceOpt = None,
+    trust_remote_code: TrustOpt = False,
+    concurrency: ConcurrencyOpt = None,
     fmt: FormatOpt = Format.table,
 ):
     """Measure each model's accuracy on whole tasks: the ground truth that `compare` scores against.
@@ -102,10 +117,16 @@ def evaluate(
     """
     rows, root = api.evaluate(zoo, api.split_names(task), task_set, models, large, backend, batch_size, threads,
                               max_items, output, restart, reuse_shipped, cache_dir, PROGRESS, executor, ray_address,
-                              ray_actors, ray_gpus, dtype)
+                              ray_actors, ray_gpus, dtype, device, trust_remote_code, concurrency)
     if rows:
-        emit(pd.DataFrame(rows)[["model", "task", "score", "n_items", "backend", "seconds"]], fmt,
-             title=f"evaluated → {root}")
+        df = pd.DataFrame(rows)
+        cols = ["model", "task", "score", "n_items", "backend", "seconds",
+                *(c for c in ("prompt_tokens", "completion_tokens") if c in df)]
+        title = f"evaluated → {root}"
+        if "prompt_tokens" in df:
+            title += (f"; served tokens: {int(df['prompt_tokens'].fillna(0).sum()):,} prompt + "
+                      f"{int(df['completion_tokens'].fillna(0).sum()):,} completion")
+        emit(df[cols] if fmt is Format.table else df, fmt, title=title)
 
 
 # --- compare -------------------------------------------------------------------------------------
@@ -121,15 +142,18 @@ def compare(
     top_k: Annotated[int, typer.Option("--top-k", min=1, help="Candidates the Spider re-ranks by running them on "
                                                               "the probes: the compute/accuracy knob.")] = 2,
     probes: Annotated[int, typer.Option("--probes", min=1, help="Probe items per candidate.")] = 16,
-    backend: BackendOpt = "transformers",
-    batch_size: BatchOpt = 8,
+    backend: BackendOpt = None,
+    batch_size: BatchOpt = None,
     threads: ThreadsOpt = None,
     results: ResultsOpt = None,
     output: Annotated[Optional[Path], typer.Option("--output", help="Also write the records as a JSON list here.")] = None,
     plot: Annotated[Optional[Path], typer.Option("--plot", help="Write a PNG of accuracy against compute.")] = None,
     seed: Annotated[int, typer.Option("--seed", help="The Spider's random state.")] = 0,
     cache_dir: CacheOpt = None,
-    dtype: DtypeOpt = "float32",
+    dtype: DtypeOpt = None,
+    device: DeviceOpt = None,
+    trust_remote_code: TrustOpt = False,
+    concurrency: ConcurrencyOpt = None,
     fmt: FormatOpt = Format.table,
 ):
     """Every selection method on a live zoo, side by side: the selected model's true accuracy,
@@ -150,7 +174,7 @@ def compare(
     plot = plot and check_output(plot, "plot")
     records, targets, items, members = api.compare(api.split_names(task) or [], zoo, models, large, top_k, probes,
                                                    backend, batch_size, threads, results, seed, cache_dir, PROGRESS,
-                                                   dtype)
+                                                   dtype, device, trust_remote_code, concurrency)
     df = pd.DataFrame(records)
     if output:
         write_json_atomic(output, records)

@@ -12,6 +12,8 @@ from llm_spider.cli.common import PROGRESS, CacheOpt, FormatOpt, app, benchmark_
 from llm_spider.cli.live import (
     BackendOpt,
     BatchOpt,
+    ConcurrencyOpt,
+    DeviceOpt,
     ExecutorOpt,
     LargeOpt,
     RayActorsOpt,
@@ -20,12 +22,15 @@ from llm_spider.cli.live import (
     RayGpusOpt,
     ResultsOpt,
     ThreadsOpt,
+    TrustOpt,
 )
 from llm_spider.cli.recorded import RecordedZooOpt
 from llm_spider.output import Format, emit, stderr
 
-SelectZooOpt = Annotated[str, typer.Option("--zoo", help="A recorded zoo (mmlu-pro, or one from `zoo import` or `zoo import-items`), "
-                                                        "or a local zoo (local, multisource) whose members run live.")]
+SelectZooOpt = Annotated[str, typer.Option("--zoo", help="A recorded zoo (mmlu-pro, or one from `zoo import` or "
+                                                        "`zoo import-items`), or a zoo whose members run live: local, "
+                                                        "multisource, one of yours (`zoo create`) or a zoo file "
+                                                        "(docs/zoos.md).")]
 
 
 TaskOpt = Annotated[str, typer.Option("--task", "-t", help="A task of the recorded zoo (see `zoo recorded`), or for a "
@@ -75,8 +80,8 @@ def select(
     label_free: Annotated[bool, typer.Option("--label-free", help="No answer key: judge members by agreement with "
                                              "a panel of the prior's five strongest (paid for in evaluations).")] = False,
     large: LargeOpt = False,
-    backend: BackendOpt = "transformers",
-    batch_size: BatchOpt = 8,
+    backend: BackendOpt = None,
+    batch_size: BatchOpt = None,
     threads: ThreadsOpt = None,
     results: ResultsOpt = None,
     cache_dir: CacheOpt = None,
@@ -88,7 +93,10 @@ def select(
         "--in-flight", min=1, help="Batches kept running at once; the next is chosen while they run and "
         "counts against the budget when asked for (default: 1, with ray 2 per actor; on a recorded zoo it "
         "replays such a cluster).")] = None,
-    dtype: DtypeOpt = "float32",
+    dtype: DtypeOpt = None,
+    device: DeviceOpt = None,
+    trust_remote_code: TrustOpt = False,
+    concurrency: ConcurrencyOpt = None,
     fmt: FormatOpt = Format.table,
 ) -> None:
     """Pick the best model of a zoo for a task to a stated confidence, evaluating as few items
@@ -105,16 +113,21 @@ def select(
       llm-spider select --zoo mmlu-pro --level src --task ori_mmlu-nutrition
       llm-spider select --zoo local --task arc_challenge --budget 200
       llm-spider select --zoo local --task arc_challenge --executor ray --ray-actors 2
+      llm-spider select --zoo my-zoo.yaml --task arc_easy --budget 60   (your own models: docs/zoos.md)
     """
     out = api.select(task, zoo, level, prior, prior_strength, epsilon, confidence, budget, budget_share,
                      api.split_names(models), seed, backend, batch_size, threads, results, large, cache_dir,
-                     label_free, PROGRESS, executor, ray_address, ray_actors, in_flight, ray_gpus, dtype)
+                     label_free, PROGRESS, executor, ray_address, ray_actors, in_flight, ray_gpus, dtype, device,
+                     trust_remote_code, concurrency)
     r = out.result
     df = r.frame()
     if out.truth is not None:  # the measured accuracy on the whole task, for reading the pick: never used by it
         df["recorded_accuracy"] = out.truth.reindex(df["model"]).to_numpy()
     ran = "" if out.forward_passes is None else f" ({out.forward_passes:,} run now, the rest from run logs)"
     ran += f", {r.in_flight} batches in flight" if r.in_flight > 1 else ""
+    if out.usage:
+        ran += (f", {out.usage.get('prompt_tokens', 0):,} prompt + {out.usage.get('completion_tokens', 0):,} "
+                "completion tokens served")
     emit(df, fmt, title=f"{task}: pick {r.pick} (P within {epsilon} of the best {r.p_good:.3f}; stopped by "
                         f"{r.stopped}) after {r.evaluations:,} item evaluations{ran} = {r.cost_share:.2%} of brute "
                         f"force ({r.brute_force:,}); {_timing(out.seconds, out.prior_cached)}")

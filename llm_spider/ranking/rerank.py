@@ -25,6 +25,7 @@ from llm_spider.ranking.base import TaskView
 from llm_spider.ranking.probes import stored_probe_rows
 from llm_spider.ranking.similarity import NearestTasks
 from llm_spider.zoo.history import History
+from llm_spider.backends.base import chosen_option
 
 PROBE_STATS = ("probe_accuracy", "gold_prob")
 DEFAULT_FEATURES = ("prior", "probe_accuracy")
@@ -32,7 +33,7 @@ DEFAULT_FEATURES = ("prior", "probe_accuracy")
 
 def probe_accuracy(logprobs: Sequence[np.ndarray], answers: Sequence[int]) -> float:
     """Share of probes whose gold option has the highest log-probability."""
-    return float(np.mean([int(np.argmax(lp)) == int(a) for lp, a in zip(logprobs, answers)]))
+    return float(np.mean([chosen_option(lp) == int(a) for lp, a in zip(logprobs, answers)]))
 
 
 def probe_stats(logprobs: Sequence[np.ndarray], answers: Sequence[int]) -> dict[str, float]:

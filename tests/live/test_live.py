@@ -26,7 +26,7 @@ from llm_spider.zoo.evaluate import (
     scoring_items,
 )
 from llm_spider.zoo.history import History
-from llm_spider.zoo.local import ZOO_DIR, LocalModel, load_zoo
+from llm_spider.zoo.local import LocalModel, load_zoo
 
 
 class FakeBackend(Backend):
@@ -447,8 +447,9 @@ def test_spider_learns_to_rerank_from_probe_tokens(seed):
 def _zoo_file(tmp_path, adapter_exists=True):
     import json as _json
 
-    local = _json.loads((ZOO_DIR / "local.json").read_text())["models"]
-    base = next(m for m in local if m["name"] == "smollm2-135m-instruct")
+    from llm_spider.zoo.zoofile import pypi_entries
+
+    base = pypi_entries("local")["smollm2-135m-instruct"]
     if adapter_exists:
         (tmp_path / "spec-dir").mkdir()
     (tmp_path / "zoo.json").write_text(_json.dumps({"name": "mine", "models": [

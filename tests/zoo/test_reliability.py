@@ -70,16 +70,15 @@ def test_a_tie_needs_infinitely_many_items_and_is_null_in_json(tmp_path):
     per_task, s = truth_reliability(rows, splits=3)
     assert per_task.iloc[0]["items_needed"] == float("inf") and s.median_items_needed == float("inf")
 
-    from llm_spider.paths import ZOO_DIR
     from llm_spider.tasks import REGISTRY
+    from llm_spider.zoo.zoofile import pypi_entries
 
     # The store keeps no answers: they are read from the task's data, so the tie is built on a real
     # task, both members picking its gold option on each of its first 8 items.
     task = "bbh_boolean_expressions"
     gold = [REGISTRY.get(task).items[i].answer for i in range(8)]
     stored = rows.assign(task=task, logprobs=[[-0.1, -2.0] if gold[i] == 0 else [-2.0, -0.1] for i in rows["item"]])
-    base = next(m for m in json.loads((ZOO_DIR / "local.json").read_text())["models"]
-                if m["name"] == "smollm2-135m-instruct")
+    base = pypi_entries("local")["smollm2-135m-instruct"]
     (tmp_path / "spec-dir").mkdir()
     (tmp_path / "zoo.json").write_text(json.dumps({"name": "mine", "models": [
         base, {"name": "smollm2-135m-instruct+medicine", "base": base["name"], "adapter": "spec-dir",
