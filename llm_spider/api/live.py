@@ -76,7 +76,9 @@ def local_zoo_frame(zoo_name: str) -> tuple[pd.DataFrame, object]:
     zoo = load_zoo(zoo_name)
     df = pd.DataFrame([{"model": m.name, "params_b": m.params_b, "member": "default" if m.default else "opt-in (--large)",
                         "installed": m.installed, "install": "" if m.installed else m.missing_message(),
-                        "title": m.title, "base": m.base, "source": m.source} for m in zoo.models])
+                        "title": m.title, "weights": m.origin, "base": m.base, "source": m.source} for m in zoo.models])
+    if all(m.kind != "pypi" for m in zoo.models):  # sizes are read from the files when a member runs
+        df = df.drop(columns=["params_b"])
     if not df["base"].astype(bool).any():  # a zoo without specialists: no empty columns
         df = df.drop(columns=["base", "source"])
     return df, zoo

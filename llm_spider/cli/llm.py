@@ -78,11 +78,20 @@ def tasks_show(
 @user_errors
 @reads_data
 def zoo_list(history: HistoryOpt = None,
-             zoo: Annotated[Optional[str], typer.Option("--zoo", help="A local zoo of runnable models (`local`, "
-                                                        "`multisource`, or a zoo file/directory): which members are "
-                                                        "installed, and how to install the rest.")] = None,
+             zoo: Annotated[Optional[str], typer.Option("--zoo", help="A zoo of runnable models (`local`, "
+                                                        "`multisource`, one of yours, or a zoo file): its members, "
+                                                        "which are installed, and how to install the rest.")] = None,
+             zoos: Annotated[bool, typer.Option("--zoos", help="Every zoo you can name with --zoo: shipped, yours "
+                                                "(`zoo create`) and recorded.")] = False,
              fmt: FormatOpt = Format.table):
-    """List the models of the zoo with how many tasks each was scored on (or, with --zoo, a local zoo)."""
+    """List the models of the history with how many tasks each was scored on; with --zoo a runnable
+    zoo's members; with --zoos every zoo."""
+    if zoos:
+        from llm_spider.api.zoos import zoos_frame
+
+        df = zoos_frame()
+        return emit(df.drop(columns=["where"]) if fmt is Format.table else df, fmt, title=f"{len(df)} zoos "
+                    "(`zoo show NAME` prints one; `zoo create` makes one of yours)")
     if zoo:
         df, z = api.local_zoo_frame(zoo)
         return emit(df, fmt, title=f"zoo '{z.name}': {z.description}")

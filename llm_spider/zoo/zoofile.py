@@ -141,12 +141,16 @@ def parse_member(m, root: Path, by_name: Mapping[str, LocalModel], where: str) -
     if not isinstance(name, str) or not name.strip():
         raise SpiderError(f"{where}: every member needs a name")
     where = f"{where} '{name}'"
+    everything = (*COMMON, *SOURCES, *sum(SOURCE_FIELDS.values(), ()), *OPTIONS, "source")
+    for key in m:
+        if key not in everything:
+            raise _unknown(where, key, everything)
     sources = [s for s in SOURCES if s in m]
     if len(sources) != 1:
         said = f"{len(sources)} ({', '.join(sources)})" if sources else "none"
         raise SpiderError(f"{where}: give exactly one source of {', '.join(SOURCES)}; it has {said}")
     kind = sources[0]
-    known = (*COMMON, kind, *SOURCE_FIELDS.get(kind, ()), *OPTIONS)
+    known = (*COMMON, kind, *SOURCE_FIELDS.get(kind, ()), *OPTIONS, *(("source",) if kind == "base" else ()))
     for key in m:
         if key not in known:
             if key in sum(SOURCE_FIELDS.values(), ()) or key in PYPI_FIELDS:
