@@ -147,11 +147,13 @@ def _order(scores: pd.Series) -> list[str]:
 
 def select_all(target: Task, members: Sequence[str], history: History, items: pd.DataFrame,
                tokens: dict[str, np.ndarray], runs: dict[str, ProbeRun], probes: list, *, top_k: int,
-               n_probes: int, seed: int = 0, evidence_features: Sequence[str] = DEFAULT_FEATURES) -> list[Selection]:
+               n_probes: int, seed: int = 0, evidence_features: Sequence[str] = DEFAULT_FEATURES,
+               with_history: bool = True) -> list[Selection]:
     """Every method's ranking of ``members`` for ``target`` from the (target-free) ``history``;
-    ``evidence_features``: what spider+evidence weighs (see ranking/rerank.py)."""
+    ``evidence_features``: what spider+evidence weighs (see ranking/rerank.py). Without a history
+    (``with_history`` False: a zoo of the user's members never evaluated on other tasks) only the
+    methods that run the members are there."""
     from llm_spider.baselines import SimilarTasksRanker
-    from llm_spider.baselines.self_assessed import probe_confidence
     from llm_spider.ranking import RANKERS
     from llm_spider.ranking.spider import SpiderRanker
 
@@ -160,7 +162,9 @@ def select_all(target: Task, members: Sequence[str], history: History, items: pd
     view = TaskView(target.name, tokens[target.name], exclude=exclude)
     task_tokens = {t: tokens[t] for t in train.tasks if t in tokens}
     answers = [p.answer for p in probes]
-    out = []
+    out = [] if with_history else _running_methods(members, runs, answers)
+    if not with_history:
+        return out
 
     # Every registered history baseline, with its defaults, in its compare_order.
     classes = [RANKERS.get(n) for n in RANKERS.names()]
@@ -218,6 +222,14 @@ def select_all(target: Task, members: Sequence[str], history: History, items: pd
                          {"candidates": candidates, "fit_seconds": fit_seconds,
                           "probe_weight": round(evidence.probe_weight_, 4)}))
 
+    return out + _running_methods(members, runs, answers)
+
+
+def _running_methods(members: Sequence[str], runs: dict[str, ProbeRun], answers: list) -> list[Selection]:
+    """The methods that need no history: they run every member (on the probes, or asked to rate itself)."""
+    from llm_spider.baselines.self_assessed import probe_confidence
+
+    out = []
     conf = pd.Series({m: probe_confidence(runs[m].logprobs) for m in members})
     out.append(Selection("self-assessed (probe confidence)", _order(conf), sum(runs[m].probe_passes for m in members),
                          sum(runs[m].load_seconds + runs[m].probe_seconds for m in members)))
@@ -287,6 +299,14 @@ def compare(targets: Sequence[Task], members: Sequence, history: History, items:
     if len(names) < 2:
         raise SpiderError("comparing needs at least two installed zoo members")
     truths = {t.name: truth_for(t, names, history) for t in targets}  # before any work: fail fast
+    # Rankers learn from the members' results on other tasks: without two such tasks (a zoo of the
+    # user's own members, evaluated on the target only) only the methods that run members compare.
+    enough = {t.name: len(history.drop_tasks(tuple(t.components)).subset(models=names).tasks) >= 2 for t in targets}
+    for t in targets:
+        if not enough[t.name]:
+            log(f"note: {t.name}: the members have results on fewer than two other tasks, so the history "
+                "rankers (spider, similar-tasks, leaderboard, ...) are left out; evaluate them on other tasks "
+                "(`llm-spider evaluate --task ...`) to compare those too")
     history_tasks = [REGISTRY.get(t) for t in history.tasks if t in REGISTRY]
     encode = encode or (lambda tasks: {t.name: encoder.encode(t) for t in tasks})
     tokens = encode(history_tasks)
@@ -300,7 +320,7 @@ def compare(targets: Sequence[Task], members: Sequence, history: History, items:
         encoder_seconds = getattr(encoder, "seconds_", {}).get(target.name, time.perf_counter() - t0)
         runs, probes = run_probes(members, target, n_probes, loader, log, progress)
         selections = select_all(target, names, history, items, tokens, runs, probes, top_k=min(top_k, len(names)),
-                                n_probes=n_probes, seed=seed)
+                                n_probes=n_probes, seed=seed, with_history=enough[target.name])
         bf = brute_force(target, truth, history)
         records += score_selections(target, truth, [*selections, bf], encoder_seconds, bf.forward_passes)
     return records
