@@ -60,6 +60,7 @@ class Client:
     def __init__(self, model, settings: dict, sleep=time.sleep):
         import requests
 
+        settings = {**model.options, **settings}
         self.model, self.base = model, model.location.rstrip("/")
         self.timeout = float(settings.get("timeout") or 120.0)
         self.retries = int(settings.get("max_retries") or 5)
@@ -125,6 +126,7 @@ def _usage(reply: dict) -> dict:
 def probe(model, settings: dict) -> str:
     """Check the server before any work (reachable, key accepted, model served) and decide the
     scoring: ``logprobs`` where the completions endpoint echoes log-probabilities, else ``generate``."""
+    settings = {**model.options, **settings}
     client = Client(model, settings)
     r = client.get("/models")
     if r.status_code in (401, 403):
@@ -155,6 +157,7 @@ class OpenAIBackend(Backend):
 
     def __init__(self, model, settings: dict, sleep=time.sleep):
         super().__init__()
+        settings = {**model.options, **settings}
         self.model, self.client = model, Client(model, settings, sleep)
         self.mode = settings.get("scoring") if settings.get("scoring") in ("logprobs", "generate") else "logprobs"
         self.concurrency = int(settings.get("concurrency") or 4)
