@@ -184,14 +184,17 @@ def compare(tasks: list[str], zoo: str = "local", models: str | None = None, lar
     targets = [REGISTRY.get(n) for n in tasks]
     if not targets:
         raise SpiderError("say which task: --task NAME")
-    z, history, items, _ = zoo_results(zoo, results)
-    members = pick_models(z, models, large, progress)
-    preps = prepare_members(members, run, cache_dir, progress)
+    from llm_spider.zoo.local import load_zoo
+
+    members = pick_models(load_zoo(zoo), models, large, progress)
+    preps = prepare_members(members, run, cache_dir, progress)  # every member checked before any work
+    z, history, items, _ = zoo_results(zoo, results, allow_empty=True)  # the truth is asked for by name below
     encoder = task_encoder(32, 0, cache_dir)
     records = run_compare(targets, members, history, items, encoder,
                           lambda m: load_backend(m, cache_dir=cache_dir, progress=progress, prepared=preps[m.name]),
                           top_k=top_k, n_probes=probes, seed=seed, log=progress.note,
-                          encode=lambda ts: encode_tasks(ts, encoder, progress), progress=progress)
+                          encode=lambda ts: encode_tasks(ts, encoder, progress), progress=progress,
+                          zoo="" if zoo == "local" else zoo)
     return records, targets, items, [m.name for m in members]
 
 

@@ -255,12 +255,13 @@ def brute_force(target: Task, truth: pd.Series, history: History) -> Selection:
     return Selection("brute force", _order(truth), passes, seconds)
 
 
-def truth_for(target: Task, members: Sequence[str], history: History) -> pd.Series:
+def truth_for(target: Task, members: Sequence[str], history: History, zoo: str = "") -> pd.Series:
     truth = history.task_scores(target.components).reindex(list(members))
     missing = [m for m in members if pd.isna(truth.get(m))]
     if missing:
         raise SpiderError(f"no measured accuracy of {', '.join(missing)} on '{target.name}': run "
-                          f"`llm-spider evaluate --task {target.name} --models {','.join(missing)}` first")
+                          f"`llm-spider evaluate{f' --zoo {zoo}' if zoo else ''} --task {target.name} --models "
+                          f"{','.join(missing)}` first")
     return truth
 
 
@@ -291,14 +292,14 @@ def score_selections(target: Task, truth: pd.Series, selections: Sequence[Select
 def compare(targets: Sequence[Task], members: Sequence, history: History, items: pd.DataFrame, encoder,
             loader: Callable, *, top_k: int = DEFAULT_TOP_K, n_probes: int = DEFAULT_PROBES, seed: int = 0,
             log: Callable[[str], None] = lambda s: None, encode: Callable | None = None,
-            progress: Progress = SILENT) -> list[dict]:
+            progress: Progress = SILENT, zoo: str = "") -> list[dict]:
     """Records of every method on every target (see the module docstring for what is counted)."""
     if top_k < 1:
         raise SpiderError("--top-k must be at least 1")
     names = [m.name for m in members]
     if len(names) < 2:
         raise SpiderError("comparing needs at least two installed zoo members")
-    truths = {t.name: truth_for(t, names, history) for t in targets}  # before any work: fail fast
+    truths = {t.name: truth_for(t, names, history, zoo) for t in targets}  # before any work: fail fast
     # Rankers learn from the members' results on other tasks: without two such tasks (a zoo of the
     # user's own members, evaluated on the target only) only the methods that run members compare.
     enough = {t.name: len(history.drop_tasks(tuple(t.components)).subset(models=names).tasks) >= 2 for t in targets}
