@@ -35,7 +35,7 @@ class Benchmark:
     output: str  # its record file in benchmarks/results/
     args: tuple[str, ...]  # the script and its arguments, as the shipped file was made
     minutes: float  # measured on 2 CPU cores, alone, with task vectors and converted data cached
-    needs: tuple[str, ...] = field(default=())  # importable modules it needs beyond the base install
+    needs: tuple[str, ...] = field(default=())  # importable modules it needs beyond the base install ($VAR: a set variable)
 
 
 BENCHMARKS = (
@@ -61,6 +61,8 @@ BENCHMARKS = (
     # 36 min with other work beside it since the stopping rule draws the unseen items' outcomes (13 before)
     Benchmark("select_mmlu_pro", "select_mmlu_pro.json", ("benchmarks/select_mmlu_pro.py",), 36.0),
     Benchmark("ray_scaling", "ray_scaling.json", ("benchmarks/ray_scaling.py",), 9.5, ("ray",)),
+    Benchmark("endpoint_vllm", "endpoint_vllm.json", ("benchmarks/endpoint_vllm.py",), 4.0,
+              ("$LLM_SPIDER_VLLM_PYTHON",)),
 )
 
 
@@ -124,7 +126,8 @@ def _label(record_key: tuple) -> str:
 def available(bench: Benchmark) -> str | None:
     import importlib.util
 
-    missing = [m for m in bench.needs if importlib.util.find_spec(m) is None]
+    missing = [m for m in bench.needs if (not os.environ.get(m[1:]) if m.startswith("$")
+                                          else importlib.util.find_spec(m) is None)]
     return f"needs {', '.join(missing)}" if missing else None
 
 
