@@ -43,7 +43,8 @@ def main() -> None:
     from llm_spider.backends.serve import VLLMServer
     from llm_spider.tasks import REGISTRY
     from llm_spider.zoo.evaluate import evaluated_items
-    from llm_spider.zoo.local import LocalModel, load_backend, load_zoo
+    from llm_spider.zoo.local import load_backend, load_zoo
+    from llm_spider.zoo.members import LocalModel
     from llm_spider.zoo.weights import prepare
 
     smol = load_zoo("local").get("smollm2-135m-instruct")

@@ -43,7 +43,7 @@ def test_listing_backends_imports_no_engine():
     code = ("import sys; from llm_spider.backends import BACKENDS; print(BACKENDS.names(), "
             "'torch' in sys.modules, 'llm_spider.backends.hf' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
-    assert out.strip() == "['transformers', 'vllm'] False False"
+    assert out.strip() == "['transformers', 'vllm', 'openai'] False False"
     from llm_spider.backends import BACKENDS
 
     with pytest.raises(UnknownNameError):

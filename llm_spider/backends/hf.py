@@ -38,14 +38,6 @@ def available_memory_bytes() -> int | None:
     return None
 
 
-def check_memory(needed: int, what: str, hint: str = "") -> None:
-    """Refuse to load a model that cannot fit, before the OS kills the process mid-way."""
-    free = available_memory_bytes()
-    if free is not None and needed > free:
-        raise SpiderError(f"{what} needs about {needed / 2**30:.1f} GiB of memory, {free / 2**30:.1f} GiB is "
-                          f"available{': ' + hint if hint else ''}")
-
-
 def quiet_transformers() -> None:
     """transformers' own tqdm bars (loading weights, dequantising) go off: our bars on stderr say
     what is loading, and a second kind of bar, unasked, clutters logs."""

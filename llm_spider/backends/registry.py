@@ -12,6 +12,7 @@ BACKENDS: Registry[type[Backend]] = Registry(
     builtins={
         "transformers": "llm_spider.backends.hf:TransformersBackend",
         "vllm": "llm_spider.backends.vllm:VLLMBackend",
+        "openai": "llm_spider.backends.openai:OpenAIBackend",  # endpoint members only (zoo/local.load_backend)
     },
     name_attr="name",
 )

@@ -39,17 +39,19 @@ BatchOpt = Annotated[Optional[int], typer.Option("--batch-size", min=1, help="Pr
                                                  "saved per batch (default: each member's, else 8).")]
 ThreadsOpt = Annotated[Optional[int], typer.Option("--threads", min=1, help="CPU threads for torch "
                                                                              "(default: torch's choice).")]
+MEMBERS_PANEL = "Where and how members run"  # a panel of its own: the long option names get their room
 DtypeOpt = Annotated[Optional[str], typer.Option(
-    "--dtype", help="The weights' precision: auto (default: each member's, else bfloat16 on a GPU and float32 on "
+    "--dtype", rich_help_panel=MEMBERS_PANEL, help="The weights' precision: auto (default: each member's, else bfloat16 on a GPU and float32 on "
     "the CPU), float32, bfloat16 or float16 (half the memory). Runs of another dtype are logged apart: they are "
     "another measurement.")]
 DeviceOpt = Annotated[Optional[str], typer.Option(
-    "--device", help="Where local members run: auto (default: each member's, else the first CUDA GPU, else MPS, "
+    "--device", rich_help_panel=MEMBERS_PANEL, help="Where local members run: auto (default: each member's, else the first CUDA GPU, else MPS, "
     "else the CPU), cpu, cuda, cuda:N or mps. A member too large for one GPU spreads over all of them.")]
-TrustOpt = Annotated[bool, typer.Option("--trust-remote-code", help="Let members whose folder ships model code "
-                                        "run it (transformers' trust_remote_code); refused without this flag.")]
+TrustOpt = Annotated[bool, typer.Option("--trust-remote-code", rich_help_panel=MEMBERS_PANEL,
+                                        help="Let members whose folder ships model code run it (transformers' "
+                                        "remote code); refused without this flag.")]
 ConcurrencyOpt = Annotated[Optional[int], typer.Option(
-    "--concurrency", min=1, help="Requests in flight to each endpoint member (default: the member's, else 4).")]
+    "--concurrency", min=1, rich_help_panel=MEMBERS_PANEL, help="Requests in flight to each endpoint member (default: the member's, else 4).")]
 
 
 ExecutorOpt = Annotated[str, typer.Option("--executor", help="Where items are scored: local (this process) or ray "

@@ -112,8 +112,10 @@ def select(
 
       llm-spider select --zoo mmlu-pro --level src --task ori_mmlu-nutrition
       llm-spider select --zoo local --task arc_challenge --budget 200
+      llm-spider select --zoo my-zoo.yaml --task arc_easy --budget 60
       llm-spider select --zoo local --task arc_challenge --executor ray --ray-actors 2
-      llm-spider select --zoo my-zoo.yaml --task arc_easy --budget 60   (your own models: docs/zoos.md)
+
+    Your own models in a zoo file: docs/zoos.md.
     """
     out = api.select(task, zoo, level, prior, prior_strength, epsilon, confidence, budget, budget_share,
                      api.split_names(models), seed, backend, batch_size, threads, results, large, cache_dir,

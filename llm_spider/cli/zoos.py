@@ -11,10 +11,9 @@ from llm_spider.cli.common import user_errors, zoo_app
 from llm_spider.output import stderr
 
 MemberOpt = Annotated[Optional[list[str]], typer.Option(
-    "--member", "-m", help="A member as key=value pairs split by commas, the fields of a zoo file's member "
-    "(docs/zoos.md): name=ft,path=/models/ft | name=qwen,hf=Qwen/Qwen2.5-0.5B-Instruct[,revision=main] | "
-    "name=tiny,gguf=/models/tiny.gguf | name=ft+law,base=ft,adapter=/adapters/law | "
-    "name=served,endpoint=http://host:8000/v1,model=Qwen/Qwen2.5-7B-Instruct,api_key_env=MY_KEY; plus options "
+    "--member", "-m", help="A member as key=value pairs split by commas: the fields of a zoo file's member "
+    "(docs/zoos.md), e.g. name=ft,path=/models/ft or name=q,hf=Org/Model or name=t,gguf=/w/t.gguf or "
+    "name=ft+law,base=ft,adapter=/a/law or name=s,endpoint=URL,model=M (with api_key_env=VAR); plus options "
     "such as dtype=bfloat16, device=cuda:1, chat_template=true, leaderboard_name=NAME. Repeat for each member.")]
 NameArg = Annotated[str, typer.Argument(help="The zoo's name (letters, digits and . _ + = -).")]
 

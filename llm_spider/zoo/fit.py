@@ -15,9 +15,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from llm_spider.errors import SpiderError
+from llm_spider.zoo.members import BYTES_PER_PARAM as BYTES
 
 DEVICE = re.compile(r"auto|cpu|mps|cuda(:\d+)?")
-BYTES = {"float32": 4, "bfloat16": 2, "float16": 2}
 
 
 def check_device(device: str, where: str = "--device") -> str:

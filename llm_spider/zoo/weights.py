@@ -17,7 +17,7 @@ from pathlib import Path
 
 from llm_spider.errors import SpiderError
 from llm_spider.zoo.fit import Placement, fit, gguf_params, resolve, safetensors_params
-from llm_spider.zoo.local import LocalModel
+from llm_spider.zoo.members import LocalModel
 
 PICKLED = ("*.bin", "*.pt", "*.pth", "*.ckpt", "*.pkl")
 
@@ -137,7 +137,7 @@ def gguf_key(path: Path) -> str:
 
 def prepare(model: LocalModel, run: RunOptions = RunOptions(), cache_dir: Path | None = None) -> Prepared:
     """Check ``model`` and decide how it runs (one line on the first problem); loads nothing."""
-    from llm_spider.zoo.local import backend_label
+    from llm_spider.zoo.members import backend_label
 
     backend = setting(model, run, "backend", "openai" if model.kind == "endpoint" else "transformers")
     settings = {**model.options, **{k: v for k, v in vars(run).items() if v is not None}}

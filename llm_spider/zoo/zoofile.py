@@ -17,7 +17,7 @@ from pathlib import Path
 
 from llm_spider.errors import SpiderError, closest
 from llm_spider.paths import ZOO_DIR, check_store_name, file_name, user_data_dir
-from llm_spider.zoo.local import LocalModel, LocalZoo
+from llm_spider.zoo.members import LocalModel, LocalZoo
 
 SOURCES = ("path", "hf", "gguf", "base", "endpoint", "pypi")
 SOURCE_FIELDS = {"hf": ("revision",), "base": ("adapter",), "endpoint": ("model", "api_key_env")}
@@ -226,7 +226,6 @@ def parse_zoo(raw: dict, path: Path) -> LocalZoo:
 def load_any(name: str) -> LocalZoo:
     """The zoo ``name`` means (see ``zoo_path``), in either format."""
     from llm_spider.errors import UnknownNameError
-    from llm_spider.zoo.local import load_json_zoo
 
     path = zoo_path(name)
     if path is None:
@@ -237,6 +236,31 @@ def load_any(name: str) -> LocalZoo:
     if "models" in raw and "members" not in raw:
         return load_json_zoo(path, raw)
     return parse_zoo(raw, path)
+
+
+def _member(m: dict, by_name: dict[str, LocalModel], root: Path) -> LocalModel:
+    if m.get("base"):  # a specialist: the base's weights and install, plus its adapter
+        if m["base"] not in by_name:
+            raise KeyError(f"specialist {m['name']!r} names base {m['base']!r}, which the file does not list first")
+        b = by_name[m["base"]]
+        return replace(b, name=m["name"], title=m.get("title", m["name"]), default=bool(m.get("default", True)),
+                       base=b.name, adapter=str(root / m["adapter"]), source=m.get("source", ""))
+    return LocalModel(m["name"], m["title"], float(m["params_b"]), bool(m.get("default", True)),
+                      tuple(m["packages"]), m["install"], tuple(tuple(p) for p in m["parts"]),
+                      m["sha256"], m.get("license", ""), m.get("install_note", ""))
+
+
+def load_json_zoo(path: Path, raw: dict) -> LocalZoo:
+    """A zoo file of the older JSON shape (``models:``, as `zoo build-specialists` writes). A member
+    with ``base`` is a specialist: the base's weights with the LoRA adapter at ``adapter``."""
+    try:
+        by_name: dict[str, LocalModel] = {}
+        for m in raw["models"]:
+            by_name[m["name"]] = _member(m, by_name, path.parent)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise SpiderError(f"{path}: not a valid zoo file ({exc})") from None
+    return LocalZoo(raw.get("name", path.parent.name if path.name == "zoo.json" else path.stem),
+                    raw.get("description", ""), list(by_name.values()), path=path)
 
 
 # --- writing a user's zoo ----------------------------------------------------------------------

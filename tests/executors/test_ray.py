@@ -25,7 +25,7 @@ from llm_spider.executors import LocalScorer  # noqa: E402
 from llm_spider.executors.ray import RayScorer  # noqa: E402
 from llm_spider.tasks import get_task  # noqa: E402
 from llm_spider.zoo.evaluate import LocalStore, evaluate_run  # noqa: E402
-from llm_spider.zoo.local import LocalModel  # noqa: E402
+from llm_spider.zoo.members import LocalModel  # noqa: E402
 
 TASK = "bbh_boolean_expressions"  # 250 items
 MEMBER = LocalModel("m", "m", 0.1, True, ("fake==1",), "pip install fake", (("no_such_module_xyz", "f.gguf"),), "0" * 64)

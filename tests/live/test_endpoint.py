@@ -19,7 +19,7 @@ from llm_spider.cli import app
 from llm_spider.errors import SpiderError
 from llm_spider.tasks import REGISTRY
 from llm_spider.zoo.evaluate import evaluated_items
-from llm_spider.zoo.local import LocalModel
+from llm_spider.zoo.members import LocalModel
 
 runner = CliRunner()
 TASK = "bbh_boolean_expressions"

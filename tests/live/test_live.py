@@ -26,7 +26,8 @@ from llm_spider.zoo.evaluate import (
     scoring_items,
 )
 from llm_spider.zoo.history import History
-from llm_spider.zoo.local import LocalModel, load_zoo
+from llm_spider.zoo.local import load_zoo
+from llm_spider.zoo.members import LocalModel
 
 
 class FakeBackend(Backend):

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from llm_spider.tasks import get_task
 from llm_spider.zoo.evaluate import LocalStore, evaluate_run
-from llm_spider.zoo.local import LocalModel
+from llm_spider.zoo.members import LocalModel
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "executors"))
 from fakes import HashBackend  # noqa: E402

@@ -22,7 +22,8 @@ from llm_spider.backends.serve import VLLMServer
 from llm_spider.cli import app
 from llm_spider.tasks import REGISTRY
 from llm_spider.zoo.evaluate import evaluated_items
-from llm_spider.zoo.local import LocalModel, load_backend, load_zoo
+from llm_spider.zoo.local import load_backend, load_zoo
+from llm_spider.zoo.members import LocalModel
 from llm_spider.zoo.weights import prepare
 
 VLLM_PYTHON = os.environ.get("LLM_SPIDER_VLLM_PYTHON", "")
