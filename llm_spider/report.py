@@ -49,6 +49,15 @@ class ReportData:
     frame: pd.DataFrame
     trace: list[tuple[int, float, str]]
     reliability: str | None
+    usage: dict | None = None  # tokens served members reported for the items run by this selection
+
+
+def usage_words(data: ReportData) -> str:
+    u = data.usage or {}
+    if not u:
+        return ""
+    return (f" The served members' items run now cost {u.get('prompt_tokens', 0):,} prompt and "
+            f"{u.get('completion_tokens', 0):,} completion tokens, as their servers counted them.")
 
 
 def plot_png(data: ReportData) -> bytes:
@@ -123,7 +132,7 @@ def render(data: ReportData) -> str:
 <p class="verdict" id="verdict"><strong>{e(data.pick)}</strong>. {why}</p>
 <h2>Cost</h2>
 <p id="cost">{data.evaluations:,} item evaluations: {share:.2%} of brute force ({data.brute_force:,}: every
-member on every item). {prior_words(data)}</p>
+member on every item). {prior_words(data)}{usage_words(data)}</p>
 <h2>Ranking</h2>
 <table id="ranking"><thead><tr>{"".join(f"<th>{e(heads.get(c, c))}</th>" for c in cols)}</tr></thead>
 <tbody>{"".join(rows)}</tbody></table>

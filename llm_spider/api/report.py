@@ -16,7 +16,7 @@ def report(task: str, output: Path, zoo: str = "mmlu-pro", level: str | None = N
     """Run `select` on ``zoo`` for ``task`` and write the page to ``output`` (all or nothing)."""
     from llm_spider.report import ReportData, render
     from llm_spider.writing import check_output, write_output
-    from llm_spider.zoo.local import zoo_names
+    from llm_spider.zoo.zoofile import is_zoo_file_name
 
     output = check_output(Path(output), "report")  # before the selection, not after it
     out = select(task, zoo, level, prior, None, epsilon, confidence, budget, None, members, seed,
@@ -26,13 +26,13 @@ def report(task: str, output: Path, zoo: str = "mmlu-pro", level: str | None = N
     if out.truth is not None:
         frame["recorded_accuracy"] = out.truth.reindex(frame["model"]).to_numpy()
     reliability = None
-    if zoo not in zoo_names():
+    if not is_zoo_file_name(zoo):  # a recorded zoo: its per-item results say how far the truth settles
         from llm_spider.zoo.recorded import load_recorded
         from llm_spider.zoo.reliability import reliability_note
 
         z = load_recorded(zoo)
         reliability = reliability_note(z.correct_frame(level), [task], list(r.mean.index))
     data = ReportData(task, zoo, r.pick, r.p_good, epsilon, confidence, r.stopped, r.evaluations, r.brute_force,
-                      out.prior, out.prior_strength, frame, out.trace or [], reliability)
+                      out.prior, out.prior_strength, frame, out.trace or [], reliability, out.usage)
     write_output(output, render(data), "report")
     return output, out

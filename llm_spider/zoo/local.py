@@ -18,13 +18,6 @@ from llm_spider.progress import SILENT, Progress
 from llm_spider.zoo.members import LocalModel, LocalZoo, check_dtype
 
 
-def zoo_names() -> list[str]:
-    """Shipped zoos (``zoos/<name>.yaml``, or ``zoos/<name>/zoo.json`` for a zoo with adapters)."""
-    from llm_spider.zoo.zoofile import shipped_names
-
-    return shipped_names()
-
-
 def load_zoo(name: str) -> LocalZoo:
     """A zoo by name (shipped: ``local``, ``multisource``; or made by `zoo create`) or from a zoo file
     (YAML or the older JSON; or a folder holding one). Its shipped results, if it has them, come along."""

@@ -152,6 +152,9 @@ def prepare(model: LocalModel, run: RunOptions = RunOptions(), cache_dir: Path |
     if backend == "openai":
         raise SpiderError(f"member '{model.name}' has local weights: the openai backend needs an endpoint member")
     placement = resolve(setting(model, run, "device", "auto"), setting(model, run, "dtype", "auto"))
+    if backend == "vllm" and settings.get("chat_template"):
+        raise SpiderError(f"member '{model.name}': chat_template is applied by the transformers backend; "
+                          "use --backend transformers (or serve it and use an endpoint member)")
     if backend == "vllm" and placement.device == "mps":
         raise SpiderError(f"member '{model.name}': vLLM does not run on mps; use --backend transformers")
     folder = gguf = None

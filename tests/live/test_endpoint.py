@@ -149,6 +149,19 @@ def test_select_on_a_served_member_reports_usage_and_says_generated_answers_are_
     assert "completion tokens served" in r.output
 
 
+def test_report_on_a_served_zoo_states_the_tokens(tmp_path):
+    with Stub() as stub:
+        path = tmp_path / "zoo.yaml"
+        path.write_text(yaml.safe_dump({"name": "two", "members": [
+            {"name": n, "endpoint": stub.url, "model": "stub-model"} for n in ("a", "b")]}))
+        page = tmp_path / "r.html"
+        r = runner.invoke(app, ["report", "--zoo", str(path), "--task", TASK, "--budget", 8, "--output", str(page)])
+    assert r.exit_code == 0, r.output
+    html = page.read_text()
+    assert "160 prompt and 16 completion tokens, as their servers counted them" in html  # 8 items × 2 options
+    assert "<strong>a</strong>" in html or "<strong>b</strong>" in html
+
+
 @pytest.mark.parametrize("case", ["refused", "no-key", "bad-key"])
 def test_an_unusable_endpoint_is_one_line_before_anything_is_written(tmp_path, monkeypatch, case):
     monkeypatch.delenv("STUB_KEY", raising=False)
@@ -167,4 +180,23 @@ def test_an_unusable_endpoint_is_one_line_before_anything_is_written(tmp_path, m
     lines = [x for x in r.output.splitlines() if x.startswith("error:")]
     assert len(lines) == 1, r.output
     assert {"refused": "cannot connect", "no-key": "STUB_KEY is not set", "bad-key": "key was refused"}[case] in lines[0]
+    assert files_under(tmp_path / "_env") == before
+
+
+def test_a_zoo_without_results_takes_its_prior_from_mapped_leaderboard_rows_and_says_so(tmp_path):
+    with Stub() as stub:
+        members = [{"name": n, "endpoint": stub.url, "model": "stub-model", "leaderboard_name": row}
+                   for n, row in (("small", "qwen2-0.5b"), ("big", "gemma-7b"))] + [
+                   {"name": "unmapped", "endpoint": stub.url, "model": "stub-model"}]
+        path = tmp_path / "zoo.yaml"
+        path.write_text(yaml.safe_dump({"name": "mapped", "members": members}))
+        r = runner.invoke(app, ["select", "--zoo", str(path), "--task", TASK, "--budget", 8, "--format", "json"])
+        assert r.exit_code == 0, r.output
+        assert ("prior: leaderboard estimate from mapped rows: small = qwen2-0.5b in the Open LLM Leaderboard; "
+                "big = gemma-7b in the Open LLM Leaderboard; flat for unmapped") in " ".join(r.output.split())
+        members[0]["leaderboard_name"] = "qwen2-0.5bb"
+        path.write_text(yaml.safe_dump({"name": "mapped", "members": members}))
+        before = files_under(tmp_path / "_env")
+        r = runner.invoke(app, ["select", "--zoo", str(path), "--task", TASK, "--budget", 8])
+    assert r.exit_code == 2 and "leaderboard_name 'qwen2-0.5bb' is not a model of the Open LLM Leaderboard" in r.output
     assert files_under(tmp_path / "_env") == before

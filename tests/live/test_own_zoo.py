@@ -7,6 +7,8 @@ from __future__ import annotations
 import importlib.util
 import json
 
+import numpy as np
+
 import pytest
 import yaml
 from typer.testing import CliRunner
@@ -79,3 +81,31 @@ def test_a_zoo_of_folders_an_adapter_and_a_cached_hf_id_runs_evaluate_compare_an
     r = runner.invoke(app, ["select", "--zoo", "own2", "--task", "arc_easy", "--budget", 60, "--models",
                             "smol,gem+science"])
     assert r.exit_code == 0 and "pick " in r.output, r.output
+
+
+def test_an_instruct_member_scored_through_its_chat_template_is_another_measurement(tmp_path):
+    from llm_spider.errors import SpiderError
+    from llm_spider.tasks import REGISTRY
+    from llm_spider.zoo.evaluate import evaluated_items
+    from llm_spider.zoo.weights import RunOptions
+    from llm_spider.zoo.zoofile import load_any
+
+    path = tmp_path / "zoo.yaml"
+    path.write_text(yaml.safe_dump({"name": "chat", "members": [
+        {"name": "smol-chat", "path": str(converted(SMOL)), "chat_template": True}]}))
+    member = load_any(str(path)).models[0]
+    prep = prepare(member)
+    assert prep.label == "transformers-chat"  # logged apart from the plain prompts' runs
+    with pytest.raises(SpiderError, match="chat_template is applied by the transformers backend"):
+        prepare(member, RunOptions(backend="vllm"))
+    backend = load_backend(member, prepared=prep)
+    plain = load_backend(SMOL)
+    its = list(evaluated_items(REGISTRY.get("arc_easy"), 4))
+    chat = backend.option_logprobs([i.prompt for i in its], [i.options for i in its])
+    base = plain.option_logprobs([i.prompt for i in its], [i.options for i in its])
+    for a, b in zip(chat.logprobs, base.logprobs):
+        assert abs(float(np.exp(a).sum()) - 1) < 1e-6 and not np.allclose(a, b, atol=1e-3)
+    turn = backend.as_chat(["Q?"], [[" A", " B"]])
+    assert "<|im_start|>assistant" in turn[0][0] and turn[1] == [["A", "B"]]
+    backend.close()
+    plain.close()
