@@ -25,9 +25,15 @@ def load_zoo(name: str) -> LocalZoo:
 
     zoo = load_any(name)
     path = zoo.path
-    if path is not None and ZOO_DIR.resolve() in path.resolve().parents:
-        results = path.parent if path.name == "zoo.json" else ZOO_DIR / path.stem
-        zoo.results_dir = results if (results / "history.csv").is_file() else None
+    if path is None:
+        return zoo
+    if path.name in ("zoo.json", "zoo.yaml", "zoo.yml"):  # a zoo's folder holds its results beside it
+        results = path.parent
+    elif ZOO_DIR.resolve() in path.resolve().parents:  # a shipped zoos/<name>.yaml: zoos/<name>/
+        results = ZOO_DIR / path.stem
+    else:
+        return zoo
+    zoo.results_dir = results if (results / "history.csv").is_file() else None
     return zoo
 
 
