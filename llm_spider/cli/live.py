@@ -123,12 +123,12 @@ def evaluate(
     if rows:
         df = pd.DataFrame(rows)
         cols = ["model", "task", "score", "n_items", "backend", "seconds",
-                *(c for c in ("prompt_tokens", "completion_tokens") if c in df)]
+                *(c for c in ("prompt_tokens", "completion_tokens", "weights") if c in df)]
         title = f"evaluated → {root}"
         if "prompt_tokens" in df:
             title += (f"; served tokens: {int(df['prompt_tokens'].fillna(0).sum()):,} prompt + "
                       f"{int(df['completion_tokens'].fillna(0).sum()):,} completion")
-        emit(df[cols] if fmt is Format.table else df, fmt, title=title)
+        emit(df[cols], fmt, title=title)
 
 
 # --- compare -------------------------------------------------------------------------------------

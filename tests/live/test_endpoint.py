@@ -162,6 +162,14 @@ def test_report_on_a_served_zoo_states_the_tokens(tmp_path):
     assert "<strong>a</strong>" in html or "<strong>b</strong>" in html
 
 
+def test_compare_refuses_a_member_that_only_generates_before_any_probe(tmp_path):
+    with Stub() as stub:
+        path = zoo_file(tmp_path, stub.url, scoring="generate")
+        r = runner.invoke(app, ["compare", "--zoo", path, "--task", TASK])
+        assert stub.answered == {}
+    assert r.exit_code == 2 and "gives generated answers only" in r.output, r.output
+
+
 @pytest.mark.parametrize("case", ["refused", "no-key", "bad-key"])
 def test_an_unusable_endpoint_is_one_line_before_anything_is_written(tmp_path, monkeypatch, case):
     monkeypatch.delenv("STUB_KEY", raising=False)
