@@ -110,7 +110,7 @@ def select(task: str, zoo: str = "mmlu-pro", level: str | None = None, prior: st
     from llm_spider.selection import select_adaptive
     from llm_spider.selection.prior import PRIORS, compute_prior
     from llm_spider.api.live import run_options
-    from llm_spider.zoo.zoofile import is_zoo_file_name
+    from llm_spider.zoo.zoofile import is_zoo_file_name, looks_like_file
 
     start = time.perf_counter()
     run = run_options(backend, dtype, device, batch_size, threads, trust_remote_code, concurrency)
@@ -121,6 +121,8 @@ def select(task: str, zoo: str = "mmlu-pro", level: str | None = None, prior: st
     if executor not in EXECUTORS:
         raise SpiderError(f"unknown executor '{executor}'; executors: {', '.join(EXECUTORS)}")
     live = is_zoo_file_name(zoo)  # a shipped, user's or file zoo runs live; anything else is recorded
+    if not live and looks_like_file(zoo):
+        raise SpiderError(f"{zoo}: no such zoo file")
     if in_flight is not None and in_flight < 1:
         raise SpiderError(f"--in-flight must be at least 1, got {in_flight}")
     if live and executor == "local" and (in_flight or 1) > 1:

@@ -11,6 +11,7 @@ for, so every unknown field is one line naming the closest known one. The older 
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
@@ -68,6 +69,11 @@ def zoo_path(name: str) -> Path | None:
     if path.suffix in (".yaml", ".yml", ".json") and path.exists():
         return path
     return None
+
+
+def looks_like_file(name: str) -> bool:
+    """A name only a path would have: a zoo file's suffix or a separator (never a zoo's name)."""
+    return Path(name).suffix in (".yaml", ".yml", ".json") or "/" in name or os.sep in name
 
 
 def is_zoo_file_name(name: str) -> bool:
@@ -211,7 +217,10 @@ def parse_zoo(raw: dict, path: Path) -> LocalZoo:
         raise SpiderError(f"{path}: members must be a list of at least one member")
     by_name: dict[str, LocalModel] = {}
     for i, m in enumerate(members, 1):
-        model = parse_member(m, path.parent, by_name, f"{path}: member {i}")
+        try:
+            model = parse_member(m, path.parent, by_name, f"{path}: member {i}")
+        except (TypeError, ValueError, AttributeError) as exc:  # e.g. params_b: "large"
+            raise SpiderError(f"{path}: member {i}: a field has the wrong type ({exc})") from None
         if model.name in by_name:
             raise SpiderError(f"{path}: two members are named {model.name!r}")
         by_name[model.name] = model
@@ -229,6 +238,8 @@ def load_any(name: str) -> LocalZoo:
 
     path = zoo_path(name)
     if path is None:
+        if looks_like_file(name) and not Path(name).expanduser().exists():
+            raise SpiderError(f"{name}: no such zoo file")
         if Path(name).expanduser().exists() or "/" in name:
             raise SpiderError(f"{name}: not a zoo file (a .yaml, .yml or .json file, or a folder holding zoo.yaml)")
         raise UnknownNameError("zoo", name, [*shipped_names(), *user_zoo_names()])

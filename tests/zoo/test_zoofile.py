@@ -200,3 +200,16 @@ def test_zoo_create_add_remove_show_and_list(tmp_path):
         r = runner.invoke(app, args)
         assert r.exit_code == 2 and message in r.output, (args, r.output)
         assert files_under(tmp_path / "_env") == before
+
+
+def test_a_missing_or_malformed_zoo_file_is_one_line(tmp_path):
+    (tmp_path / "bad.yaml").write_text("members: [\n")
+    (tmp_path / "typed.yaml").write_text("members:\n - name: a\n   path: /x\n   params_b: large\n")
+    for name, message in [(str(tmp_path / "nope.yaml"), "no such zoo file"),
+                          (str(tmp_path / "bad.yaml"), "bad.yaml:2: not valid YAML"),
+                          (str(tmp_path / "typed.yaml"), "a field has the wrong type"),
+                          ("no-such-zoo", "unknown zoo 'no-such-zoo'")]:
+        with pytest.raises(SpiderError, match=re.escape(message)):
+            load_any(name)
+    r = runner.invoke(app, ["select", "--zoo", str(tmp_path / "nope.yaml"), "--task", "arc_easy"])
+    assert r.exit_code == 2 and "no such zoo file" in r.output  # not taken for a recorded zoo's name
