@@ -8,6 +8,7 @@ from pathlib import Path
 import pandas as pd
 
 from llm_spider.api.llm import encode_tasks, task_encoder
+from llm_spider.zoo.weights import run_options
 from llm_spider.errors import SpiderError
 from llm_spider.paths import user_local_zoo_dir
 from llm_spider.progress import SILENT, Progress
@@ -34,22 +35,6 @@ def pick_models(zoo, names: str | None, large: bool, progress: Progress = SILENT
     if not ready:
         raise SpiderError(f"no member of zoo '{zoo.name}' is installed; see `llm-spider zoo list --zoo {zoo.name}`")
     return ready
-
-
-def run_options(backend: str | None, dtype: str | None, device: str | None, batch_size: int | None,
-                threads: int | None, trust_remote_code: bool = False, concurrency: int | None = None):
-    """The command line's settings for every member, checked before any work."""
-    from llm_spider.zoo.fit import check_device
-    from llm_spider.zoo.weights import RunOptions
-    from llm_spider.zoo.zoofile import CHOICES
-
-    if dtype is not None and dtype not in CHOICES["dtype"]:
-        raise SpiderError(f"unknown dtype {dtype!r}; dtypes: {', '.join(CHOICES['dtype'])}")
-    if backend is not None and backend not in CHOICES["backend"]:
-        raise SpiderError(f"unknown backend {backend!r}; backends: {', '.join(CHOICES['backend'])}")
-    if device is not None:
-        check_device(device)
-    return RunOptions(backend, dtype, device, batch_size, threads, trust_remote_code, concurrency)
 
 
 def prepare_members(members, run, cache_dir: Path | None = None, progress: Progress = SILENT) -> dict:

@@ -109,7 +109,7 @@ def select(task: str, zoo: str = "mmlu-pro", level: str | None = None, prior: st
     from llm_spider.executors import EXECUTORS
     from llm_spider.selection import select_adaptive
     from llm_spider.selection.prior import PRIORS, compute_prior
-    from llm_spider.api.live import run_options
+    from llm_spider.zoo.weights import run_options
     from llm_spider.zoo.zoofile import is_zoo_file_name, looks_like_file
 
     start = time.perf_counter()

@@ -51,6 +51,21 @@ class Prepared:
     settings: dict = field(default_factory=dict)  # the member's options merged with the run's
 
 
+def run_options(backend: str | None, dtype: str | None, device: str | None, batch_size: int | None,
+                threads: int | None, trust_remote_code: bool = False, concurrency: int | None = None):
+    """The command line's settings for every member, checked before any work."""
+    from llm_spider.zoo.fit import check_device
+    from llm_spider.zoo.zoofile import CHOICES
+
+    if dtype is not None and dtype not in CHOICES["dtype"]:
+        raise SpiderError(f"unknown dtype {dtype!r}; dtypes: {', '.join(CHOICES['dtype'])}")
+    if backend is not None and backend not in CHOICES["backend"]:
+        raise SpiderError(f"unknown backend {backend!r}; backends: {', '.join(CHOICES['backend'])}")
+    if device is not None:
+        check_device(device)
+    return RunOptions(backend, dtype, device, batch_size, threads, trust_remote_code, concurrency)
+
+
 def setting(model: LocalModel, run: RunOptions, key: str, default=None):
     """The run's value if given, else the member's, else ``default``."""
     value = getattr(run, key, None)
