@@ -38,8 +38,9 @@ class RunOptions:
 
 @dataclass
 class Prepared:
-    """A checked member: ``folder`` holds its weights (None for an endpoint, or a GGUF not yet
-    converted: ``gguf`` then), ``label`` is the backend as run logs name it."""
+    """A checked member: ``folder`` is where its weights load from (for a GGUF member the converted
+    copy, made from ``gguf`` on first use; None for an endpoint); ``label`` is the backend as run
+    logs name it (another dtype, a chat template or an endpoint is another measurement)."""
 
     model: LocalModel
     backend: str
