@@ -33,7 +33,6 @@ class RunOptions:
     threads: int | None = None
     trust_remote_code: bool = False
     concurrency: int | None = None
-    timeout: float | None = None
 
 
 @dataclass
@@ -198,9 +197,3 @@ def prepare(model: LocalModel, run: RunOptions = RunOptions(), cache_dir: Path |
     placement = fit(model.name, params, placement)
     label = backend_label(backend, placement.dtype) + ("-chat" if settings.get("chat_template") else "")
     return Prepared(model, backend, placement, label, folder, gguf, params, settings)
-
-
-def prepare_all(models, run: RunOptions = RunOptions(), cache_dir: Path | None = None) -> dict[str, Prepared]:
-    """Every member checked before any runs (see the module's docstring)."""
-    return {m.name: prepare(m, run, cache_dir) for m in models}
-
