@@ -136,11 +136,10 @@ def evaluate(zoo: str = "local", tasks: list[str] | None = None, task_set: bool 
         else:  # each actor loads the member itself, where it runs
             b = open_scorer(executor, partial(load_backend, m, cache_dir=cache_dir, prepared=prep),
                             prep.label, ray_address, ray_actors, m.name, ray_gpus)
-        chunk = int(prep.settings.get("batch_size") or prep.settings.get("concurrency") or 8)
         for t in pending:
             try:
                 with progress.bar(f"{m.name} · {t.name}") as bar:
-                    row = evaluate_run(b, m, t, store, restart=restart, chunk=chunk, max_items=max_items,
+                    row = evaluate_run(b, m, t, store, restart=restart, chunk=prep.chunk, max_items=max_items,
                                        reuse=reuse, progress=bar.advance, on_wait=progress.note,
                                        on_start=lambda total, have, bar=bar: bar.update(completed=have, total=total))
             except KeyboardInterrupt:

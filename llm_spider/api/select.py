@@ -78,9 +78,8 @@ def _live(task: str, zoo: str, members: list[str] | None, run, results: Path | N
         def open_member(m):
             return open_scorer(executor, partial(load_backend, m, cache_dir=cache_dir, prepared=preps[m.name]),
                                preps[m.name].label, ray_address, ray_actors, m.name, ray_gpus)
-    chunk = {m: int(p.settings.get("batch_size") or p.settings.get("concurrency") or 8) for m, p in preps.items()}
     evaluator = LiveEvaluator(chosen, open_member, LocalStore(results or user_local_zoo_dir(z.name)),
-                              {m: p.label for m, p in preps.items()}, chunk=chunk,
+                              {m: p.label for m, p in preps.items()}, chunk={m: p.chunk for m, p in preps.items()},
                               slots=in_flight, on_wait=progress.note)
     known = [REGISTRY.get(t) for t in sorted({*history.tasks, task}) if t in REGISTRY]
     return (evaluator, history, lambda: encode_tasks(known, task_encoder(cache_dir=cache_dir), progress),

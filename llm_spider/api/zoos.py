@@ -61,7 +61,7 @@ def show_zoo(name: str) -> str:
 
 def zoos_frame() -> pd.DataFrame:
     """Every zoo a command can name: shipped and yours (runnable), and recorded ones (for select)."""
-    from llm_spider.zoo.recorded import BUILTIN, CONFIG_FILE, recorded_dir
+    from llm_spider.zoo.recorded import BUILTIN, recorded_dir, recorded_names
     from llm_spider.zoo.zoofile import load_any
 
     rows = []
@@ -74,7 +74,6 @@ def zoos_frame() -> pd.DataFrame:
             except SpiderError as exc:  # a broken file of yours is listed with why, not hidden
                 rows.append({"zoo": n, "kind": kind, "members": "", "runs": "broken", "where": str(zoo_path(n)),
                              "description": str(exc)})
-    recorded = [*BUILTIN, *sorted(p.name for p in recorded_dir("").glob("[!.]*") if (p / CONFIG_FILE).is_file())]
     rows += [{"zoo": n, "kind": "recorded", "members": "", "runs": "recorded (select)",
-              "where": "data folder" if n in BUILTIN else str(recorded_dir(n)), "description": ""} for n in recorded]
+              "where": "data folder" if n in BUILTIN else str(recorded_dir(n)), "description": ""} for n in recorded_names()]
     return pd.DataFrame(rows)

@@ -37,6 +37,16 @@ def chosen_option(logprobs) -> int:
     return -1 if lp.size == 0 or np.isnan(lp).all() else int(np.nanargmax(lp))
 
 
+class PartialBatch(Exception):
+    """A batch a backend could answer only part of (a server that failed mid-batch): ``done`` maps the
+    finished prompts' positions to their (logprobs, mass, extra), so the caller keeps what was paid
+    for (executors/local.py logs it) before ``error`` goes on."""
+
+    def __init__(self, done: dict, error: Exception):
+        super().__init__(str(error))
+        self.done, self.error = done, error
+
+
 class Backend(ABC):
     """One loaded model. ``forward_passes`` counts prompts run through it: the compute measure that
     `compare` reports (one pass per prompt scores all its options)."""

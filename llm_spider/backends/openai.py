@@ -27,7 +27,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
-from llm_spider.backends.base import Backend, OptionScores, Progress
+from llm_spider.backends.base import Backend, OptionScores, PartialBatch, Progress
 from llm_spider.backends.registry import register_backend
 from llm_spider.errors import SpiderError
 
@@ -35,16 +35,7 @@ RETRY_STATUS = {408, 409, 425, 429, 500, 502, 503, 504}
 LETTER = re.compile(r"\b([A-Z])\b")
 
 
-class PartialBatch(Exception):
-    """A batch that failed part-way: ``done`` maps the finished prompts' positions to their
-    (logprobs, mass, extra), so the caller keeps what was paid for before raising ``error``."""
-
-    def __init__(self, done: dict, error: Exception):
-        super().__init__(str(error))
-        self.done, self.error = done, error
-
-
-def _key(model, settings: dict) -> dict:
+def _key(model) -> dict:
     env = model.api_key_env
     if not env:
         return {}
@@ -55,16 +46,16 @@ def _key(model, settings: dict) -> dict:
 
 
 class Client:
-    """One server: POSTs with retries; ``sleep`` and ``rng`` are injectable so tests run fast."""
+    """One server: POSTs with retries; ``settings``: the member's options merged with the run's (as
+    ``probe`` and ``OpenAIBackend`` pass them); ``sleep`` is injectable so tests run fast."""
 
     def __init__(self, model, settings: dict, sleep=time.sleep):
         import requests
 
-        settings = {**model.options, **settings}
         self.model, self.base = model, model.location.rstrip("/")
         self.timeout = float(settings.get("timeout") or 120.0)
         self.retries = int(settings.get("max_retries") or 5)
-        self.headers = _key(model, settings)
+        self.headers = _key(model)
         self.session, self.sleep = requests.Session(), sleep
 
     def _fail(self, what: str) -> SpiderError:

@@ -162,9 +162,9 @@ def select_all(target: Task, members: Sequence[str], history: History, items: pd
     view = TaskView(target.name, tokens[target.name], exclude=exclude)
     task_tokens = {t: tokens[t] for t in train.tasks if t in tokens}
     answers = [p.answer for p in probes]
-    out = [] if with_history else _running_methods(members, runs, answers)
     if not with_history:
-        return out
+        return _running_methods(members, runs, answers)
+    out = []
 
     # Every registered history baseline, with its defaults, in its compare_order.
     classes = [RANKERS.get(n) for n in RANKERS.names()]

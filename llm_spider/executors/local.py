@@ -5,6 +5,8 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator, Sequence
 
+from llm_spider.backends.base import PartialBatch
+
 
 def _records(part: Sequence, logprobs, mass, extra, seconds: float) -> list[dict]:
     share = round(seconds / max(len(part), 1), 5)
@@ -26,8 +28,6 @@ def score_batch(backend, part: Sequence) -> list[dict]:
     """Run ``backend`` on one batch of scoring items; each record carries its share of the batch's
     seconds (``s``), so the time of saved items survives a killed run (zoo/evaluate.py), and what the
     backend reports per item (a server's token usage)."""
-    from llm_spider.backends.openai import PartialBatch
-
     t0 = time.perf_counter()
     try:
         scores = backend.option_logprobs([it.prompt for it in part], [it.options for it in part])

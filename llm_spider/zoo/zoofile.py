@@ -18,7 +18,7 @@ from pathlib import Path
 
 from llm_spider.errors import SpiderError, closest
 from llm_spider.paths import ZOO_DIR, check_store_name, file_name, user_data_dir
-from llm_spider.zoo.members import LocalModel, LocalZoo
+from llm_spider.zoo.members import DTYPE_CHOICES, LocalModel, LocalZoo
 
 SOURCES = ("path", "hf", "gguf", "base", "endpoint", "pypi")
 SOURCE_FIELDS = {"hf": ("revision",), "base": ("adapter",), "endpoint": ("model", "api_key_env")}
@@ -30,7 +30,7 @@ TOP = ("name", "description", "history", "members")
 INT_OPTIONS = ("max_length", "batch_size", "tensor_parallel_size", "concurrency", "max_retries")
 BOOL_OPTIONS = ("chat_template", "trust_remote_code")
 CHOICES = {"backend": ("transformers", "vllm", "openai"), "scoring": ("auto", "logprobs", "generate"),
-           "dtype": ("auto", "float32", "bfloat16", "float16")}
+           "dtype": DTYPE_CHOICES}
 ZOO_FILE = "zoo.yaml"
 RESERVED = ("specialists",)  # folders of the user's zoos dir that hold something else
 
