@@ -70,6 +70,23 @@ class Backend(ABC):
                         progress: Progress | None = None) -> OptionScores:
         """Score ``options[i]`` (continuations such as " A") after ``prompts[i]``."""
 
+    def continuation_logprobs(self, prompts: Sequence[str], options: Sequence[Sequence[str]],
+                              progress: Progress | None = None) -> OptionScores:
+        """The summed log-likelihood of every token of each option's text after its prompt, as
+        lm-evaluation-harness computes it (``split_continuation``): ``logprobs`` holds the raw sums."""
+        from llm_spider.errors import SpiderError
+
+        raise SpiderError(f"the {self.name} backend cannot score options as continuations; use --scoring letter "
+                          "or another backend")
+
+    def generate(self, prompts: Sequence[str], max_new_tokens: int, stop: Sequence[str],
+                 progress: Progress | None = None) -> list[tuple[str, dict]]:
+        """Greedy generation: per prompt, the text up to the first stop sequence, and what to keep
+        beside it in the run log (token counts)."""
+        from llm_spider.errors import SpiderError
+
+        raise SpiderError(f"the {self.name} backend cannot generate answers; use another backend")
+
     def close(self) -> None:
         """Free the model's memory."""
 
@@ -86,6 +103,23 @@ def option_token_id(encode: Callable[[str], list[int]], encode_bare: Callable[[s
     if not ids:
         raise ValueError(f"option {option!r} has no tokens")
     return ids[0]
+
+
+def split_continuation(encode: Callable[[str], list[int]], prefix_token: int | None, context: str,
+                       continuation: str, encode_bare: Callable[[str], list[int]]) -> tuple[list[int], list[int]]:
+    """The tokens of ``context`` and of ``continuation`` after it, split as lm-evaluation-harness does:
+    trailing spaces of the context move to the continuation, the joined text is tokenised and cut
+    after the context's own tokens; an empty context becomes the BOS (or EOS) token."""
+    if not context:
+        cont = encode_bare(continuation)
+        if prefix_token is None or (cont and cont[0] == prefix_token):
+            return cont[:1], cont[1:]
+        return [prefix_token], cont
+    spaces = len(context) - len(context.rstrip())
+    if spaces:
+        context, continuation = context[:-spaces], context[-spaces:] + continuation
+    whole, ctx = encode(context + continuation), encode(context)
+    return ctx, whole[len(ctx):]
 
 
 def log_softmax(x: np.ndarray) -> np.ndarray:

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from llm_spider.backends.base import Backend, OptionScores, Progress, option_token_id
+from llm_spider.backends.base import Backend, OptionScores, Progress, option_token_id, split_continuation
 from llm_spider.backends.registry import register_backend
 from llm_spider.errors import SpiderError
 
@@ -238,6 +238,100 @@ class TransformersBackend(Backend):
                 if progress:
                     progress(len(batch))
         return OptionScores(out, mass)
+
+    # --- continuations and generation (lm-eval's acc/acc_norm; generated answers) ---------------
+    def _pairs(self, prompts: Sequence[str], options: Sequence[Sequence[str]]) -> list[tuple[int, int, list[int]]]:
+        """(item, option, the tokens run) per option, and each one's continuation length in ``self._cont``."""
+        prompts, options = self.as_chat(prompts, options)
+        prefix = self.tokenizer.bos_token_id if self.tokenizer.bos_token_id is not None else self.tokenizer.eos_token_id
+        bare = lambda t: self.tokenizer(t, add_special_tokens=False)["input_ids"]  # noqa: E731
+        pairs = []
+        for i, (p, opts) in enumerate(zip(prompts, options)):
+            for j, o in enumerate(opts):
+                ctx, cont = split_continuation(self.encode, prefix, p, o, bare)
+                if not cont:
+                    raise SpiderError(f"option {o!r} has no tokens after its prompt")
+                if len(ctx) + len(cont) - 1 > self.max_tokens:
+                    raise SpiderError(f"prompt {i} with option {j} has {len(ctx) + len(cont)} tokens, more than "
+                                      f"max_tokens={self.max_tokens}")
+                pairs.append((i, j, ctx + cont, len(cont)))
+        return pairs
+
+    def continuation_logprobs(self, prompts: Sequence[str], options: Sequence[Sequence[str]],
+                              progress: Progress | None = None) -> OptionScores:
+        """Each option's tokens scored after the prompt over the full vocabulary (float32 log-softmax),
+        one sequence per option, in batches; ``logprobs`` are the sums."""
+        import torch
+
+        pairs = self._pairs(prompts, options)
+        sums = [np.zeros(len(o)) for o in options]
+        left = [len(o) for o in options]
+        pad = self.tokenizer.pad_token_id
+        with torch.inference_mode():
+            for start in range(0, len(pairs), self.batch_size):
+                batch = pairs[start:start + self.batch_size]
+                inputs = [seq[:-1] for _, _, seq, _ in batch]
+                width = max(len(x) for x in inputs)
+                ids = torch.tensor([[pad] * (width - len(x)) + x for x in inputs])
+                attention = torch.tensor([[0] * (width - len(x)) + [1] * len(x) for x in inputs])
+                positions = (attention.cumsum(-1) - 1).clamp(min=0)
+                hidden = self.model.get_decoder()(input_ids=ids.to(self.device), attention_mask=attention.to(self.device),
+                                                  position_ids=positions.to(self.device), use_cache=False).last_hidden_state
+                rows, targets = [], []
+                for b, (_, _, seq, n) in enumerate(batch):
+                    rows.append(hidden[b, width - n:width])  # the positions that predict the option's tokens
+                    targets.append(seq[-n:])
+                flat = torch.cat(rows).float()
+                lse = self._logsumexp_vocab(flat)
+                target = torch.tensor([t for ts in targets for t in ts], device=flat.device)
+                w = self.head.weight[target].float().to(flat.device)
+                logits = (flat * w).sum(-1)
+                if getattr(self.head, "bias", None) is not None:
+                    logits = logits + self.head.bias[target].float().to(flat.device)
+                if self.softcap:
+                    logits = torch.tanh(logits / self.softcap) * self.softcap
+                token_lp = (logits - lse).double().cpu().numpy()
+                at = 0
+                finished = 0
+                for (i, j, _, n) in batch:
+                    sums[i][j] = float(token_lp[at:at + n].sum())
+                    at += n
+                    left[i] -= 1
+                    finished += left[i] == 0
+                self.forward_passes += len(batch)
+                if progress and finished:
+                    progress(finished)
+        return OptionScores(sums, np.full(len(prompts), np.nan))
+
+    def generate(self, prompts: Sequence[str], max_new_tokens: int, stop: Sequence[str],
+                 progress: Progress | None = None) -> list[tuple[str, dict]]:
+        """Greedy decoding in left-padded batches, stopped at a stop sequence (or EOS)."""
+        import torch
+
+        from llm_spider.tasks.answers import cut_at_stop
+
+        turns, _ = self.as_chat(prompts, [[] for _ in prompts])
+        ids = self._prompt_ids(turns)
+        out: list[tuple[str, dict] | None] = [None] * len(prompts)
+        pad = self.tokenizer.pad_token_id
+        stops = [s for s in stop if s] or None
+        with torch.inference_mode():
+            for batch in self._batches(ids):
+                width = max(len(ids[i]) for i in batch)
+                input_ids = torch.tensor([[pad] * (width - len(ids[i])) + ids[i] for i in batch])
+                attention = torch.tensor([[0] * (width - len(ids[i])) + [1] * len(ids[i]) for i in batch])
+                gen = self.model.generate(input_ids=input_ids.to(self.device), attention_mask=attention.to(self.device),
+                                          max_new_tokens=int(max_new_tokens), do_sample=False, temperature=None,
+                                          top_p=None, top_k=None, pad_token_id=pad, stop_strings=stops,
+                                          tokenizer=self.tokenizer if stops else None)
+                for row, i in enumerate(batch):
+                    new = [t for t in gen[row, width:].tolist() if t != pad]
+                    text = self.tokenizer.decode(new, skip_special_tokens=True)
+                    out[i] = (cut_at_stop(text, stop), {"new_tokens": len(new)})
+                self.forward_passes += len(batch)
+                if progress:
+                    progress(len(batch))
+        return out
 
     def close(self) -> None:
         del self.model

@@ -9,10 +9,43 @@ from llm_spider.backends.base import PartialBatch
 
 
 def _records(part: Sequence, logprobs, mass, extra, seconds: float) -> list[dict]:
+    """One run-log record per item. Option modes keep ``logprobs`` (what the choice is made by: the
+    option letters' normalised log-probabilities, or the options' continuation log-likelihoods, per
+    character for continuation-norm, whose raw sums are kept as ``ll``); generated answers keep the
+    ``text`` and its ``extracted`` answer."""
+    from llm_spider.tasks.answers import extract
+    from llm_spider.tasks.scoring import decision_scores
+
     share = round(seconds / max(len(part), 1), 5)
     extra = extra or [{}] * len(part)
-    return [{"i": it.index, "logprobs": [round(float(x), 5) for x in lp], "mass": round(float(m), 5), "s": share, **e}
-            for it, lp, m, e in zip(part, logprobs, mass, extra)]
+    out = []
+    for it, lp, m, e in zip(part, logprobs, mass, extra):
+        mode = getattr(it, "mode", "letter")
+        if mode == "generate":
+            how = it.generation.extract if it.generation and it.generation.extract else "first-line"
+            out.append({"i": it.index, "text": lp, "extracted": extract(lp, how), "s": share, **e})
+        elif mode == "letter":
+            out.append({"i": it.index, "logprobs": [round(float(x), 5) for x in lp], "mass": round(float(m), 5),
+                        "s": share, **e})
+        else:
+            out.append({"i": it.index, "logprobs": [round(float(x), 7) for x in decision_scores(it, lp)],
+                        "ll": [round(float(x), 6) for x in lp], "mass": float("nan"), "s": share, **e})
+    return out
+
+
+def run_backend(backend, part: Sequence):
+    """The backend call a batch's mode needs: (per item: option scores or generated text, mass, extra)."""
+    mode = getattr(part[0], "mode", "letter") if part else "letter"
+    prompts = [it.prompt for it in part]
+    if mode == "generate":
+        gen = part[0].generation
+        texts = backend.generate(prompts, gen.max_new_tokens, list(gen.stop))
+        return [t for t, _ in texts], [float("nan")] * len(part), [e for _, e in texts]
+    if mode == "letter":
+        scores = backend.option_logprobs(prompts, [it.options for it in part])
+    else:
+        scores = backend.continuation_logprobs(prompts, [it.options for it in part])
+    return scores.logprobs, scores.option_mass, scores.extra
 
 
 class PartialRecords(Exception):
@@ -30,13 +63,13 @@ def score_batch(backend, part: Sequence) -> list[dict]:
     backend reports per item (a server's token usage)."""
     t0 = time.perf_counter()
     try:
-        scores = backend.option_logprobs([it.prompt for it in part], [it.options for it in part])
+        logprobs, mass, extra = run_backend(backend, part)
     except PartialBatch as exc:
         done = sorted(exc.done)
         recs = _records([part[i] for i in done], [exc.done[i][0] for i in done], [exc.done[i][1] for i in done],
                         [exc.done[i][2] for i in done], time.perf_counter() - t0)
         raise PartialRecords(recs, exc.error) from None
-    return _records(part, scores.logprobs, scores.option_mass, scores.extra, time.perf_counter() - t0)
+    return _records(part, logprobs, mass, extra, time.perf_counter() - t0)
 
 
 class LocalScorer:

@@ -24,11 +24,12 @@ LETTERS = string.ascii_uppercase
 
 @dataclass(frozen=True)
 class Item:
-    """One question. ``answer`` is an index into ``choices``, the target text, or None if unknown."""
+    """One question. ``answer`` is an index into ``choices``, the target text (or a tuple of accepted
+    texts, for a generated answer), or None if unknown."""
 
     question: str
     choices: tuple[str, ...] = ()
-    answer: int | str | None = None
+    answer: int | str | tuple[str, ...] | None = None
     topic: str = ""  # set when a composite task mixes subjects, so each prompt names its own
 
 
@@ -46,6 +47,14 @@ class Task:
     topic: str = ""
     version: str = "1"
     data: str = ""  # the data layer's table its items come from (see llm_spider.datasets)
+    # How a task from elsewhere asks to be scored (tasks/scoring.py): its own mode ("" : by its items),
+    # whether each item's question is already the whole prompt (lm-eval renders its own), what joins
+    # prompt and option text, and its generation settings (a tasks.scoring.Generation, or None).
+    scoring: str = ""
+    rendered: bool = False
+    target_delimiter: str = " "
+    generation: object = None
+    builtin: bool = True  # read from the data folder (False: a user's file, an lm-eval task, a dataset)
 
     @cached_property
     def items(self) -> list[Item]:

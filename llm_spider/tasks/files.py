@@ -1,5 +1,8 @@
 """A user's own task from a local JSONL or CSV file (fields ``question``, ``choices``, ``answer``).
 
+An item without ``choices`` is free-form: its ``answer`` (a string, or a list of accepted strings)
+is generated (tasks/scoring.py).
+
 Every row is checked before anything is used, and an error names the file and line, because a
 task file is typed by hand and a silent skip would change the ranking without telling anyone.
 """
@@ -41,8 +44,18 @@ def _parse_answer(value: Any, choices: tuple[str, ...], where: str) -> int | str
     """An answer may be an option index, a letter, or the option's text; free-form keeps text."""
     if value is None or value == "":
         return None
+    if isinstance(value, list):
+        if choices:
+            raise TaskFileError(f"{where}: an item has 'choices' or a list of accepted answers, not both (the "
+                                "answer of a multiple-choice item is one option: its index, letter or text)")
+        accepted = tuple(str(a).strip() for a in value if isinstance(a, (str, int, float)) and str(a).strip())
+        if not accepted or len(accepted) != len(value):
+            raise TaskFileError(f"{where}: 'answer' must be a non-empty list of non-empty strings (accepted answers)")
+        return accepted
     if not choices:
-        return str(value)
+        if isinstance(value, (dict, bool)):
+            raise TaskFileError(f"{where}: 'answer' must be a string, a number or a list of accepted strings")
+        return str(value).strip()
     if isinstance(value, bool):
         raise TaskFileError(f"{where}: 'answer' must be an index, a letter or one of the choices")
     text = value.strip() if isinstance(value, str) else None
@@ -132,7 +145,7 @@ def load_task_file(path: str | Path, name: str | None = None) -> Task:
     template = "mc.jinja" if any(i.choices for i in items) else "bbh.jinja"
     task = Task(name or path.stem, "file", f"user task from {path.name} ({len(items)} items)",
                 template, lambda: items, {},
-                category="user", topic=path.stem.replace("_", " "), version=file_fingerprint(path))
+                category="user", topic=path.stem.replace("_", " "), version=file_fingerprint(path), builtin=False)
     task.items  # noqa: B018 - materialise now, the rows are already validated
     return task
 
@@ -177,5 +190,5 @@ def to_dataset(task: Task):
 
     return Dataset.from_list([
         {"question": i.question, "choices": list(i.choices),
-         "answer": "" if i.answer is None else str(i.answer)} for i in task.items
+         "answer": "" if i.answer is None else " | ".join(i.answer) if isinstance(i.answer, tuple) else str(i.answer)} for i in task.items
     ])

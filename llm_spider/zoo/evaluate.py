@@ -17,7 +17,6 @@ import datetime as dt
 import hashlib
 import json
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
 from functools import lru_cache
 from importlib import metadata
 from pathlib import Path
@@ -27,11 +26,21 @@ import pandas as pd
 
 from llm_spider.errors import SpiderError
 from llm_spider.paths import DATA_DIR, file_name
-from llm_spider.tasks.base import LETTERS, Task, render_template, template_source
+from llm_spider.tasks.base import Task, template_source
+from llm_spider.tasks.scoring import (  # noqa: F401 - ScoringItem and scoring_template are read from here too
+    Generation,
+    Scoring,
+    ScoringItem,
+    item_correct,
+    task_generation,
+    task_mode,
+    prompts_sha,
+    scoring_items,
+    scoring_template,
+)
 from llm_spider.tasks.catalog import MMLU_SUBSET
 from llm_spider.writing import write_output
 from llm_spider.zoo.runlog import RunLog, holding
-from llm_spider.backends.base import chosen_option
 
 SHOTS = 0
 # The shipped evaluation: every subject of mmlu_subset (so `compare --task mmlu_subset` has its
@@ -55,64 +64,33 @@ MULTISOURCE_EXTRA_TASKS: tuple[str, ...] = (
     "mmlu_abstract_algebra", "mmlu_business_ethics", "mmlu_college_computer_science", "mmlu_college_mathematics",
     "mmlu_global_facts", "mmlu_public_relations",
 )
-# BBH inputs carry their options inline as "(A) ..." lines; for letter scoring they are re-rendered.
-SCORING_TEMPLATES = {"bbh": "bbh_choice.jinja"}
 SHIPPED_LOCAL_DIR = DATA_DIR / "zoos" / "local"
 HISTORY_FILE, ITEMS_FILE, RUNS_DIR = "history.csv", "items.parquet", "runs"
 # What items.parquet keeps per item: ids and the model's outputs (no question text, no answer key).
 STORED_ITEM_COLUMNS = ["model", "task", "item", "logprobs", "mass"]
 
 
-@dataclass(frozen=True)
-class ScoringItem:
-    index: int  # position in the task's items
-    prompt: str
-    options: tuple[str, ...]  # continuations scored after the prompt: " A", " B", ...
-    answer: int
-
-
-def scoring_template(task: Task) -> str:
-    return SCORING_TEMPLATES.get(task.family, task.template)
-
-
-@lru_cache(maxsize=None)
-def scoring_items(task: Task) -> tuple[ScoringItem, ...]:
-    """The task's items as letter-choice prompts; items without options or a known answer are skipped.
-    Cached per task: `compare` draws probes from every history task for every target."""
-    template = scoring_template(task)
-    out = []
-    for i, item in enumerate(task.items):
-        if not item.choices or not isinstance(item.answer, int) or len(item.choices) > len(LETTERS):
-            continue
-        question = item.question.split("\nOptions:\n", 1)[0] if task.family == "bbh" else item.question
-        prompt = render_template(template, question=question, choices=list(item.choices), letters=LETTERS,
-                                 topic=item.topic or task.topic or task.name)
-        out.append(ScoringItem(i, prompt, tuple(f" {LETTERS[j]}" for j in range(len(item.choices))), item.answer))
-    if not out:
-        raise SpiderError(f"task '{task.name}' has no multiple-choice items with known answers: "
-                          "it cannot be scored by option log-probabilities")
-    return tuple(out)
-
-
-def probe_items(task: Task, n: int, seed: int = 0) -> list[ScoringItem]:
+def probe_items(task: Task, n: int, seed: int = 0, mode: str = "letter",
+                generation: Generation | None = None) -> list[ScoringItem]:
     """``n`` items of the task drawn once with a seed derived from the task's name, so every model,
     every method and every run sees the same probes."""
-    items = scoring_items(task)
+    items = scoring_items(task, mode, generation)
     digest = int(hashlib.sha256(f"{task.name}|{seed}".encode()).hexdigest()[:8], 16)
     pick = np.random.default_rng(digest).permutation(len(items))[:n]
     return [items[i] for i in sorted(pick)]
 
 
-def evaluated_items(task: Task, max_items: int | None = None) -> tuple[ScoringItem, ...]:
+def evaluated_items(task: Task, max_items: int | None = None, mode: str = "letter",
+                    generation: Generation | None = None) -> tuple[ScoringItem, ...]:
     """The items a ground-truth run scores: all of them, or a seeded sample of ``max_items`` (the
     same draw as the probes, extended, so a task's probes are always among its evaluated items)."""
-    cap = sample_cap(task, max_items)
-    return scoring_items(task) if cap is None else tuple(probe_items(task, cap))
+    cap = sample_cap(task, max_items, mode, generation)
+    return scoring_items(task, mode, generation) if cap is None else tuple(probe_items(task, cap, 0, mode, generation))
 
 
-def sample_cap(task: Task, max_items: int | None) -> int | None:
+def sample_cap(task: Task, max_items: int | None, mode: str = "letter", generation: Generation | None = None) -> int | None:
     """The sample size a ``max_items`` run of ``task`` really has: None when it covers the whole task."""
-    return max_items if max_items is not None and max_items < len(scoring_items(task)) else None
+    return max_items if max_items is not None and max_items < len(scoring_items(task, mode, generation)) else None
 
 
 def expand_tasks(tasks: Iterable[Task]) -> list[Task]:
@@ -148,12 +126,24 @@ class LocalStore:
     def __init__(self, root: Path):
         self.root = Path(root)
 
-    def run_log(self, model: str, task: Task, backend: str) -> RunLog:
-        template = scoring_template(task)
+    def run_log(self, model: str, task: Task, backend: str, mode: str = "letter",
+                generation: Generation | None = None) -> RunLog:
+        """The log of one (model, task, scoring mode) run. A mode other than ``letter`` has a log of its
+        own (``<task>.<mode>.jsonl``) and says so in its settings, so no run reuses another mode's
+        items; a task not read from the data folder also records its content's digest, so an edited
+        file is not scored on top of the old one's items."""
+        template = scoring_template(task, mode)
+        source = prompts_sha(scoring_items(task, mode, generation)) if task.rendered else template_source(template)
         meta = {"model": model, "task": task.name, "backend": backend, "template": template,
-                "template_sha": hashlib.sha256(template_source(template).encode()).hexdigest()[:16],
-                "shots": SHOTS}
-        return RunLog(self.root / RUNS_DIR / file_name(model) / f"{file_name(task.name)}.jsonl", meta)
+                "template_sha": hashlib.sha256(source.encode()).hexdigest()[:16], "shots": SHOTS}
+        if mode != "letter":
+            meta["scoring"] = mode
+        if mode == "generate":
+            meta["generation"] = (generation or task.generation or Generation()).settings()
+        if not task.builtin:
+            meta["task_sha"] = task.fingerprint
+        suffix = "" if mode == "letter" else f".{mode}"
+        return RunLog(self.root / RUNS_DIR / file_name(model) / f"{file_name(task.name)}{suffix}.jsonl", meta)
 
     def history_frame(self) -> pd.DataFrame:
         path = self.root / HISTORY_FILE
@@ -222,11 +212,11 @@ def _where(root: Path) -> str:
         return str(root)
 
 
-def _finished_items(store: LocalStore, model: str, task: Task, backend: str, meta: dict
-                    ) -> tuple[dict[int, dict], float]:
+def _finished_items(store: LocalStore, model: str, task: Task, backend: str, meta: dict,
+                    mode: str = "letter", generation: Generation | None = None) -> tuple[dict[int, dict], float]:
     """What ``store`` holds for this run under the same settings: its run log, or (where logs are not
     kept, as in the shipped stores) its history row and items table. Returns items and seconds spent."""
-    log = store.run_log(model, task, backend)
+    log = store.run_log(model, task, backend, mode, generation)
     if log.path.is_file():
         try:
             have = log.load()
@@ -235,8 +225,8 @@ def _finished_items(store: LocalStore, model: str, task: Task, backend: str, met
         return have, log.seconds(have.values())
     hist = store.history_frame()
     row = hist[(hist["model"] == model) & (hist["task"] == task.name)]
-    if row.empty or any(str(row.iloc[0].get(k)) != str(meta[k]) for k in ("backend", "template_sha")) \
-            or int(row.iloc[0].get("shots", -1)) != meta["shots"]:
+    if mode != "letter" or row.empty or any(str(row.iloc[0].get(k)) != str(meta[k]) for k in ("backend", "template_sha")) \
+            or int(row.iloc[0].get("shots", -1)) != meta["shots"] or scoring_of(row.iloc[0]) != "letter":
         return {}, 0.0
     items = store.stored_items()  # outputs only: the answers are the task's own, not the store's
     items = items[(items["model"] == model) & (items["task"] == task.name)]
@@ -246,14 +236,14 @@ def _finished_items(store: LocalStore, model: str, task: Task, backend: str, met
 
 
 def reuse_items(log: RunLog, others: Sequence[LocalStore], model: str, task: Task, backend: str,
-                valid: set[int], done: dict[int, dict]) -> int:
+                valid: set[int], done: dict[int, dict], mode: str = "letter", generation: Generation | None = None) -> int:
     """Copy items another store already scored for the same model and settings into ``log`` (with
     their share of that run's seconds), so a second zoo sharing base members does not rerun them."""
     copied = 0
     for other in others:
         if Path(other.root).resolve() == Path(log.path).parents[2].resolve():
             continue
-        have, seconds = _finished_items(other, model, task, backend, log.meta)
+        have, seconds = _finished_items(other, model, task, backend, log.meta, mode, generation)
         new = [r for i, r in sorted(have.items()) if i in valid and i not in done]
         if not new:
             continue
@@ -271,7 +261,8 @@ def reuse_items(log: RunLog, others: Sequence[LocalStore], model: str, task: Tas
 def evaluate_run(backend, model, task: Task, store: LocalStore, restart: bool = False,
                  chunk: int = 8, progress: Callable[[int], None] | None = None,
                  on_start: Callable[[int, int], None] | None = None, max_items: int | None = None,
-                 reuse: Sequence[LocalStore] = (), on_wait: Callable[[str], None] | None = None) -> dict:
+                 reuse: Sequence[LocalStore] = (), on_wait: Callable[[str], None] | None = None,
+                 scoring: Scoring | None = None) -> dict:
     """Score every item of ``task`` (or its seeded sample of ``max_items``) with ``backend`` (a loaded
     ``model``, or a scorer of llm_spider.executors), resuming its run log (saved every ``chunk``
     items: the batch size); items that a store in ``reuse`` already holds for the same model and
@@ -283,15 +274,16 @@ def evaluate_run(backend, model, task: Task, store: LocalStore, restart: bool = 
     from llm_spider.executors import as_scorer
 
     scorer = as_scorer(backend)  # a loaded backend, or batches scored elsewhere (a Ray cluster)
-    items = evaluated_items(task, max_items)
-    log = store.run_log(model.name, task, scorer.name)
+    mode, gen = task_mode(task, scoring), task_generation(task, scoring)
+    items = evaluated_items(task, max_items, mode, gen)
+    log = store.run_log(model.name, task, scorer.name, mode, gen)
     with log.lock(on_wait):
         if restart:
             log.reset()
         done = log.load()
         valid = {it.index for it in items}
         done = {i: r for i, r in done.items() if i in valid}
-        reused = reuse_items(log, reuse, model.name, task, scorer.name, valid, done) if reuse else 0
+        reused = reuse_items(log, reuse, model.name, task, scorer.name, valid, done, mode, gen) if reuse else 0
         if on_start:
             on_start(len(items), len(done))
         log.start()
@@ -302,9 +294,9 @@ def evaluate_run(backend, model, task: Task, store: LocalStore, restart: bool = 
             if progress:
                 progress(len(recs))
     recs = [done[it.index] for it in items]
-    correct = [int(chosen_option(r["logprobs"]) == it.answer) for r, it in zip(recs, items)]
+    correct = [int(item_correct(it, r)) for r, it in zip(recs, items)]
     row = {"model": model.name, "task": task.name, "score": float(np.mean(correct)), "n_items": len(items),
-           "max_items": sample_cap(task, max_items),
+           "max_items": sample_cap(task, max_items, mode, gen), "scoring": mode,
            "reused_items": reused, "source": "llm-spider evaluate", "backend": scorer.name, "template": log.meta["template"],
            "template_sha": log.meta["template_sha"], "shots": SHOTS,
            "versions": package_versions([*model.packages[:1], *(["peft"] if model.adapter else [])]),
@@ -316,7 +308,22 @@ def evaluate_run(backend, model, task: Task, store: LocalStore, restart: bool = 
     if usage:  # what a served member's items cost, as the server counted it
         row["prompt_tokens"] = sum(int(u.get("prompt_tokens", 0)) for u in usage)
         row["completion_tokens"] = sum(int(u.get("completion_tokens", 0)) for u in usage)
-    frame = pd.DataFrame({"model": model.name, "task": task.name, "item": [r["i"] for r in recs],
-                          "logprobs": [r["logprobs"] for r in recs], "mass": [r["mass"] for r in recs]})
+    if mode == "generate":
+        row["extraction"] = items[0].generation.extract if items[0].generation else "first-line"
+        row["metric"] = items[0].generation.metric if items[0].generation else "exact_match"
+    if not task.builtin:
+        row["task_sha"] = task.fingerprint
+    # items.parquet keeps what probes and features read: letter-scored items of the data folder's tasks
+    # (their answers come from the data); other runs keep their items in their run logs only
+    kept = [r for r in recs] if mode == "letter" and task.builtin else []
+    frame = pd.DataFrame({"model": model.name, "task": task.name, "item": [r["i"] for r in kept],
+                          "logprobs": [r["logprobs"] for r in kept], "mass": [r["mass"] for r in kept]},
+                         columns=STORED_ITEM_COLUMNS)
     store.record(row, frame)
     return row
+
+
+def scoring_of(row) -> str:
+    """A history row's scoring mode (rows written before modes existed are letter-scored)."""
+    mode = row.get("scoring") if hasattr(row, "get") else None
+    return mode if isinstance(mode, str) and mode else "letter"

@@ -36,7 +36,8 @@ class RunLog:
         """Completed items by index; a torn last line (killed mid-write) is cut off."""
         if self.meta_path.is_file():
             old = json.loads(self.meta_path.read_text())
-            diff = [k for k in ("backend", "template", "template_sha", "shots") if old.get(k) != self.meta.get(k)]
+            diff = [k for k in ("backend", "template", "template_sha", "shots", "scoring", "generation", "task_sha")
+                    if old.get(k) != self.meta.get(k)]
             if diff:
                 raise SpiderError(f"{self.path} was started with other settings ({', '.join(diff)} differ: "
                                   f"{ {k: old.get(k) for k in diff} }); rerun with --restart to start over")
