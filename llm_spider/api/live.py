@@ -8,6 +8,7 @@ from pathlib import Path
 import pandas as pd
 
 from llm_spider.api.llm import encode_tasks, task_encoder
+from llm_spider.tasks.resolve import TaskSources, resolve_tasks
 from llm_spider.zoo.weights import run_options
 from llm_spider.errors import SpiderError
 from llm_spider.paths import user_local_zoo_dir
@@ -20,6 +21,16 @@ class Interrupted(Exception):
 
 def split_names(text: str | None) -> list[str] | None:
     return [s.strip() for s in text.split(",") if s.strip()] if text else None
+
+
+def run_scoring(task, scoring=None) -> tuple[str, object]:
+    """The (mode, generation settings) ``task`` is scored with in a run of ``scoring``; a task the mode
+    cannot score is refused here, before any member loads."""
+    from llm_spider.tasks.scoring import scoring_items, task_generation, task_mode
+
+    mode, gen = task_mode(task, scoring), task_generation(task, scoring)
+    scoring_items(task, mode, gen)
+    return mode, gen
 
 
 def pick_models(zoo, names: str | None, large: bool, progress: Progress = SILENT):
@@ -75,16 +86,18 @@ def evaluate(zoo: str = "local", tasks: list[str] | None = None, task_set: bool 
              restart: bool = False, reuse_shipped: bool = True, cache_dir: Path | None = None,
              progress: Progress = SILENT, executor: str = "local", ray_address: str | None = None,
              ray_actors: int = 1, ray_gpus: float = 0.0, dtype: str | None = None, device: str | None = None,
-             trust_remote_code: bool = False, concurrency: int | None = None) -> tuple[list[dict], Path]:
+             trust_remote_code: bool = False, concurrency: int | None = None, task_files: list[Path] | None = None,
+             scoring=None, sources=None) -> tuple[list[dict], Path]:
     """Measure each member's accuracy on whole tasks (resumable); returns the finished rows and the
-    results directory. A ``KeyboardInterrupt`` becomes ``Interrupted`` once the finished batches are saved.
+    results directory. ``task_files``: the user's own tasks; ``scoring``: a tasks.scoring.Scoring
+    (the mode and generation settings; default each task's own); ``sources``: a
+    tasks.resolve.TaskSources (lm-eval task folders, dataset columns) for ``lm-eval:``/``hf:`` names. A ``KeyboardInterrupt`` becomes ``Interrupted`` once the finished batches are saved.
     ``executor="ray"``: each member is scored by ``ray_actors`` actors on the Ray cluster at
     ``ray_address`` (none: a cluster started in this process), each reserving ``ray_gpus`` GPUs,
     into the same run logs."""
     from functools import partial
 
     from llm_spider.paths import ZOO_DIR
-    from llm_spider.tasks import REGISTRY
     from llm_spider.zoo.evaluate import (
         LIVE_TASK_SET,
         SHIPPED_LOCAL_DIR,
@@ -92,7 +105,7 @@ def evaluate(zoo: str = "local", tasks: list[str] | None = None, task_set: bool 
         evaluate_run,
         expand_tasks,
         sample_cap,
-        scoring_items,
+        scoring_of,
     )
     from llm_spider.executors import EXECUTORS, open_scorer
     from llm_spider.zoo.local import load_backend, load_zoo
@@ -100,22 +113,23 @@ def evaluate(zoo: str = "local", tasks: list[str] | None = None, task_set: bool 
     run = run_options(backend, dtype, device, batch_size, threads, trust_remote_code, concurrency)
     if executor not in EXECUTORS:
         raise SpiderError(f"unknown executor '{executor}'; executors: {', '.join(EXECUTORS)}")
-    if not tasks and not task_set:
-        raise SpiderError("say which tasks: --task NAME[,NAME...] or --task-set")
+    if not tasks and not task_set and not task_files:
+        raise SpiderError("say which tasks: --task NAME[,NAME...], --task-file PATH or --task-set")
     names = list(tasks or []) + (list(LIVE_TASK_SET) if task_set else [])
-    todo = expand_tasks(REGISTRY.get(n) for n in names)
-    for t in todo:
-        scoring_items(t)  # refuse a task that cannot be scored before loading any model
+    todo = expand_tasks(resolve_tasks(names, task_files or [], sources or TaskSources()))
+    modes = {t.name: run_scoring(t, scoring) for t in todo}  # refuses a task that cannot be scored, before any model loads
     z = load_zoo(zoo)
     members = pick_models(z, models, large, progress)
     preps = prepare_members(members, run, cache_dir, progress)
     store = LocalStore(output or user_local_zoo_dir(z.name))
     shipped = {m.name: m.sha256 for m in load_zoo("local").models}
     # a finished row counts only if it scored the same items (the whole task, or the same sample)
-    caps = {t.name: sample_cap(t, max_items) or 0 for t in todo}
+    caps = {t.name: sample_cap(t, max_items, *modes[t.name]) or 0 for t in todo}
     done = store.history_frame()
-    if "max_items" not in done:
-        done["max_items"] = None
+    for col in ("max_items", "scoring", "task_sha"):
+        if col not in done:
+            done[col] = None
+    done["scoring"] = [scoring_of(r) for _, r in done.iterrows()]
     rows = []
     # A shipped zoo's own results (e.g. a 100-item sample) are reused by a bigger run of the same
     # members; a user's zoo directory is not, since its adapters may have been rebuilt since.
@@ -126,7 +140,9 @@ def evaluate(zoo: str = "local", tasks: list[str] | None = None, task_set: bool 
         if reuse_shipped and own is not None and Path(own).resolve() != SHIPPED_LOCAL_DIR.resolve():
             reuse.append(LocalStore(own))
         pending = [t for t in todo if restart or done[(done["model"] == m.name) & (done["task"] == t.name)
-                                                      & (done["max_items"].fillna(0) == caps[t.name])].empty]
+                                                      & (done["max_items"].fillna(0) == caps[t.name])
+                                                      & (done["scoring"] == modes[t.name][0])
+                                                      & (t.builtin or done["task_sha"] == t.fingerprint)].empty]
         if not pending:
             progress.note(f"{m.name}: all {len(todo)} task(s) already evaluated in {store.root}")
             continue
@@ -140,14 +156,15 @@ def evaluate(zoo: str = "local", tasks: list[str] | None = None, task_set: bool 
             try:
                 with progress.bar(f"{m.name} · {t.name}") as bar:
                     row = evaluate_run(b, m, t, store, restart=restart, chunk=prep.chunk, max_items=max_items,
-                                       reuse=reuse, progress=bar.advance, on_wait=progress.note,
+                                       reuse=reuse, progress=bar.advance, on_wait=progress.note, scoring=scoring,
                                        on_start=lambda total, have, bar=bar: bar.update(completed=have, total=total))
             except KeyboardInterrupt:
                 raise Interrupted(f"every finished batch is saved in {store.root}; rerun the same command to resume") from None
             rows.append(row)
             reused = f", {row['reused_items']} reused" if row["reused_items"] else ""
             tokens = f", {row['prompt_tokens']:,} + {row['completion_tokens']:,} tokens" if "prompt_tokens" in row else ""
-            progress.note(f"{m.name} · {t.name}: accuracy {row['score']:.4f} on {row['n_items']} items "
+            how = "" if row["scoring"] == "letter" else f" ({row['scoring']})"
+            progress.note(f"{m.name} · {t.name}: accuracy{how} {row['score']:.4f} on {row['n_items']} items "
                           f"({row['seconds']:.0f} s{reused}{tokens})")
         b.close()
     return rows, store.root

@@ -19,6 +19,21 @@ from llm_spider.cli.common import (
     user_errors,
     zoo_app,
 )
+from llm_spider.cli.taskopts import (
+    AnswerFieldOpt,
+    ChoicesFieldOpt,
+    ExtractOpt,
+    IncludeOpt,
+    MaxNewTokensOpt,
+    MetricOpt,
+    QuestionFieldOpt,
+    ScoringOpt,
+    StopOpt,
+    TaskFilesOpt,
+    ToleranceOpt,
+    scoring_from,
+    sources_from,
+)
 from llm_spider.errors import SpiderError
 from llm_spider.output import Format, emit, stderr
 from llm_spider.writing import check_output, write_json_atomic
@@ -104,6 +119,17 @@ def evaluate(
     device: DeviceOpt = None,
     trust_remote_code: TrustOpt = False,
     concurrency: ConcurrencyOpt = None,
+    task_file: TaskFilesOpt = None,
+    scoring: ScoringOpt = None,
+    lm_eval_include: IncludeOpt = None,
+    question_field: QuestionFieldOpt = "question",
+    choices_field: ChoicesFieldOpt = "choices",
+    answer_field: AnswerFieldOpt = "answer",
+    max_new_tokens: MaxNewTokensOpt = None,
+    stop: StopOpt = None,
+    extract: ExtractOpt = None,
+    metric: MetricOpt = None,
+    tolerance: ToleranceOpt = None,
     fmt: FormatOpt = Format.table,
 ):
     """Measure each model's accuracy on whole tasks: the ground truth that `compare` scores against.
@@ -119,11 +145,17 @@ def evaluate(
     """
     rows, root = api.evaluate(zoo, api.split_names(task), task_set, models, large, backend, batch_size, threads,
                               max_items, output, restart, reuse_shipped, cache_dir, PROGRESS, executor, ray_address,
-                              ray_actors, ray_gpus, dtype, device, trust_remote_code, concurrency)
+                              ray_actors, ray_gpus, dtype, device, trust_remote_code, concurrency, task_file,
+                              scoring_from(scoring, max_new_tokens, stop, extract, metric, tolerance),
+                              sources_from(lm_eval_include, question_field, choices_field, answer_field))
     if rows:
         df = pd.DataFrame(rows)
-        cols = ["model", "task", "score", "n_items", "backend", "seconds",
+        df["accuracy"] = df["score"]
+        df["items"] = df["n_items"]
+        cols = ["model", "task", "score", "n_items", "scoring", "backend", "seconds",
                 *(c for c in ("prompt_tokens", "completion_tokens", "weights") if c in df)]
+        if fmt is not Format.table:  # the record other tools read: accuracy and items by these names too
+            cols[2:4] = ["score", "accuracy", "n_items", "items"]
         title = f"evaluated → {root}"
         if "prompt_tokens" in df:
             title += (f"; served tokens: {int(df['prompt_tokens'].fillna(0).sum()):,} prompt + "

@@ -72,7 +72,8 @@ class Task:
     def fingerprint(self) -> str:
         """Identifies the task's content for caches: name, version, template and, for a built-in task,
         the content of its data set (a changed data folder must not reuse vectors of the old one)."""
-        raw = f"{self.name}|{self.family}|{self.version}|{self.template}|{template_source(self.template)}"
+        source = "" if self.rendered else template_source(self.template)  # rendered prompts: ``version`` digests them
+        raw = f"{self.name}|{self.family}|{self.version}|{self.template}|{source}"
         if self.data:
             from llm_spider import datasets
 

@@ -166,16 +166,31 @@ class TaskRegistry:
                                {name: 1.0}, category="multiple-choice", topic=dataset, data=f"mc/{dataset}")
         return tasks
 
+    @cached_property
+    def _extra(self) -> dict[str, Task]:
+        return {}
+
+    def add(self, task: Task) -> Task:
+        """Make a task from elsewhere (a user's file, an lm-eval task, a dataset) known by name for the
+        rest of this process, so every command that looks tasks up by name finds it; never a
+        built-in's name, whose stored results are of the built-in task."""
+        if task.builtin:
+            raise ValueError("built-in tasks are in the registry already")
+        self._extra[task.name] = task
+        return task
+
     def names(self) -> list[str]:
         return list(self._tasks)
 
     def __contains__(self, name: str) -> bool:
-        return name in self._tasks
+        return name in self._extra or name in self._tasks
 
     def __iter__(self) -> Iterator[Task]:
         return iter(self._tasks.values())
 
     def get(self, name: str) -> Task:
+        if name in self._extra:
+            return self._extra[name]
         try:
             return self._tasks[name]
         except KeyError:

@@ -12,7 +12,7 @@ mode is another measurement than a run of another: run logs are kept per mode (z
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 
 import numpy as np
@@ -57,15 +57,19 @@ class Generation:
 
 @dataclass(frozen=True)
 class Scoring:
-    """A run's choice: ``mode`` (None: the task's own) and, for generated answers, ``generation``
-    (None: the task's own, else the defaults)."""
+    """A run's choice: ``mode`` (None: the task's own) and, for generated answers, the ``generation``
+    settings said (each one replaces the task's own; the rest stay the task's, else the defaults)."""
 
     mode: str | None = None
-    generation: Generation | None = None
+    generation: dict = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.mode is not None and self.mode not in MODES:
             raise SpiderError(f"unknown scoring {self.mode!r}; scoring modes: {', '.join(MODES)}")
+        unknown = set(self.generation) - set(Generation.__dataclass_fields__)
+        if unknown:
+            raise SpiderError(f"unknown generation setting {sorted(unknown)[0]!r}")
+        Generation(**self.generation)  # every setting checked now, before any task is read
 
 
 @dataclass(frozen=True)
@@ -91,9 +95,8 @@ def task_mode(task: Task, scoring: Scoring | None = None) -> str:
 
 
 def task_generation(task: Task, scoring: Scoring | None = None) -> Generation:
-    if scoring is not None and scoring.generation is not None:
-        return scoring.generation
-    return task.generation or Generation()
+    base = task.generation or Generation()
+    return replace(base, **scoring.generation) if scoring is not None and scoring.generation else base
 
 
 def scoring_template(task: Task, mode: str = "letter") -> str:
@@ -156,7 +159,7 @@ def scoring_items(task: Task, mode: str = "letter", generation: Generation | Non
 
 
 def _with_extract(gen: Generation, how: str) -> Generation:
-    return gen if gen.extract == how else Generation(gen.max_new_tokens, gen.stop, how, gen.metric, gen.tolerance)
+    return gen if gen.extract == how else replace(gen, extract=how)
 
 
 def item_correct(item: ScoringItem, record: dict) -> bool:
