@@ -27,6 +27,7 @@ class SelectResult:
     seconds: dict[str, float] = field(default_factory=dict)  # wall time: total, and its parts (prior, evaluation)
     prior_cached: bool = False  # the prior was read from the cache (computed by an earlier select)
     usage: dict[str, int] = field(default_factory=dict)  # tokens served members reported for items run now
+    task: str = ""  # the task's name (a task file's is its file name)
 
 
 def recorded_tokens(zoo, level: str | None = None, progress: Progress = SILENT,
@@ -55,19 +56,19 @@ def _recorded(task: str, zoo: str, level: str | None, members: list[str] | None,
 
 def _live(task: str, zoo: str, members: list[str] | None, run, results: Path | None, large: bool,
           cache_dir: Path | None, progress: Progress, executor: str = "local", ray_address: str | None = None,
-          ray_actors: int = 1, in_flight: int = 1, ray_gpus: float = 0.0):
+          ray_actors: int = 1, in_flight: int = 1, ray_gpus: float = 0.0, scoring=None):
     from functools import partial
 
-    from llm_spider.api.live import pick_models, prepare_members, zoo_results
+    from llm_spider.api.live import pick_models, prepare_members, run_scoring, zoo_results
     from llm_spider.api.llm import encode_tasks, task_encoder
     from llm_spider.executors import open_scorer
     from llm_spider.paths import user_local_zoo_dir
     from llm_spider.selection.live import LiveEvaluator
     from llm_spider.tasks import REGISTRY
-    from llm_spider.zoo.evaluate import LocalStore, scoring_items
+    from llm_spider.zoo.evaluate import LocalStore
     from llm_spider.zoo.local import load_backend
 
-    scoring_items(REGISTRY.get(task))  # an unknown or unscorable task fails before any model loads
+    run_scoring(REGISTRY.get(task), scoring)  # an unknown or unscorable task fails before any model loads
     z, history, _, _ = zoo_results(zoo, results, allow_empty=True)
     chosen = pick_models(z, ",".join(members) if members else None, large, progress)
     preps = prepare_members(chosen, run, cache_dir, progress)  # every member checked before any runs
@@ -80,14 +81,14 @@ def _live(task: str, zoo: str, members: list[str] | None, run, results: Path | N
                                preps[m.name].label, ray_address, ray_actors, m.name, ray_gpus)
     evaluator = LiveEvaluator(chosen, open_member, LocalStore(results or user_local_zoo_dir(z.name)),
                               {m: p.label for m, p in preps.items()}, chunk={m: p.chunk for m, p in preps.items()},
-                              slots=in_flight, on_wait=progress.note)
+                              slots=in_flight, on_wait=progress.note, scoring=scoring)
     known = [REGISTRY.get(t) for t in sorted({*history.tasks, task}) if t in REGISTRY]
     return (evaluator, history, lambda: encode_tasks(known, task_encoder(cache_dir=cache_dir), progress),
             [m.name for m in chosen],
             lambda: "live:" + ",".join(t.fingerprint for t in known), z)  # what the tokens are computed from
 
 
-def select(task: str, zoo: str = "mmlu-pro", level: str | None = None, prior: str = "auto",
+def select(task: str | None, zoo: str = "mmlu-pro", level: str | None = None, prior: str = "auto",
            prior_strength: float | None = None, epsilon: float = 0.02, confidence: float = 0.95,
            budget: int | None = None, budget_share: float | None = None, members: list[str] | None = None,
            seed: int = 0, backend: str | None = None, batch_size: int | None = None, threads: int | None = None,
@@ -95,7 +96,8 @@ def select(task: str, zoo: str = "mmlu-pro", level: str | None = None, prior: st
            label_free: bool = False, progress: Progress = SILENT, executor: str = "local",
            ray_address: str | None = None, ray_actors: int = 1, in_flight: int | None = None,
            ray_gpus: float = 0.0, dtype: str | None = None, device: str | None = None,
-           trust_remote_code: bool = False, concurrency: int | None = None) -> SelectResult:
+           trust_remote_code: bool = False, concurrency: int | None = None, task_file: Path | None = None,
+           scoring=None, sources=None) -> SelectResult:
     """Select on zoo ``zoo`` (recorded, or a local zoo run live) for ``task``. The prior comes from
     the zoo's other tasks only; its strength, unless given, is calibrated on them (selection/prior.py).
     ``label_free``: judge members by agreement with a panel of the prior's top members instead of
@@ -104,7 +106,9 @@ def select(task: str, zoo: str = "mmlu-pro", level: str | None = None, prior: st
     two per actor of a member: the leader's and the challenger's actors kept busy), each actor
     reserving ``ray_gpus`` GPUs; on a recorded zoo
     ``in_flight`` replays such a cluster (batches end in the order asked). A ``KeyboardInterrupt``
-    of a live run becomes ``api.live.Interrupted`` (every scored item is kept)."""
+    of a live run becomes ``api.live.Interrupted`` (every scored item is kept). On a live zoo
+    ``task_file`` (a user's task), ``lm-eval:``/``hf:`` task names (``sources``) and ``scoring``
+    (tasks.scoring.Scoring) are as `evaluate` takes them."""
     from llm_spider.executors import EXECUTORS
     from llm_spider.selection import select_adaptive
     from llm_spider.selection.prior import PRIORS, compute_prior
@@ -133,10 +137,22 @@ def select(task: str, zoo: str = "mmlu-pro", level: str | None = None, prior: st
         from llm_spider.selection.live import LOADED
 
         check_gpus(max(LOADED, in_flight) * ray_actors, ray_gpus, ray_address)  # the members loaded at once
+    if task is None and task_file is None:
+        raise SpiderError("say which task: --task NAME or --task-file PATH")
+    if (task_file is not None or scoring is not None or sources is not None) and not live:
+        if task_file is not None or (scoring is not None and (scoring.mode or scoring.generation)):
+            raise SpiderError(f"--task-file and --scoring run members: '{zoo}' is a recorded zoo, whose items are "
+                              "answered from its records; use a zoo whose members run (--zoo local, or yours)")
     if live:
+        from llm_spider.tasks.resolve import TaskSources, resolve_task, task_from_file
+
+        if task_file is not None and task:
+            raise SpiderError("give --task or --task-file, not both")
+        task = (task_from_file(Path(task_file)) if task_file is not None
+                else resolve_task(task, sources or TaskSources())).name
         evaluator, history, tokens, candidates, tokens_key, z = _live(
             task, zoo, members, run, results, large, cache_dir, progress, executor, ray_address, ray_actors,
-            in_flight, ray_gpus)
+            in_flight, ray_gpus, scoring)
     else:
         evaluator, history, tokens, candidates, tokens_key = _recorded(task, zoo, level, members, progress, cache_dir)
     others = history.drop_tasks([task]) if task in history.tasks else history
@@ -197,4 +213,4 @@ def select(task: str, zoo: str = "mmlu-pro", level: str | None = None, prior: st
     end = time.perf_counter()
     seconds = {"total": end - start, "prior": prior_seconds, "evaluation": end - eval_start}
     return SelectResult(result, prior, strength, truth, evaluator.forward_passes if live else None, trace, seconds,
-                        cached, dict(evaluator.usage) if live else {})
+                        cached, dict(evaluator.usage) if live else {}, task)

@@ -25,6 +25,21 @@ from llm_spider.cli.live import (
     TrustOpt,
 )
 from llm_spider.cli.recorded import RecordedZooOpt
+from llm_spider.cli.taskopts import (
+    PANEL,
+    AnswerFieldOpt,
+    ChoicesFieldOpt,
+    ExtractOpt,
+    IncludeOpt,
+    MaxNewTokensOpt,
+    MetricOpt,
+    QuestionFieldOpt,
+    ScoringOpt,
+    StopOpt,
+    ToleranceOpt,
+    scoring_from,
+    sources_from,
+)
 from llm_spider.output import Format, emit, stderr
 
 SelectZooOpt = Annotated[str, typer.Option("--zoo", help="A recorded zoo (mmlu-pro, or one from `zoo import` or "
@@ -33,8 +48,9 @@ SelectZooOpt = Annotated[str, typer.Option("--zoo", help="A recorded zoo (mmlu-p
                                                         "(docs/zoos.md).")]
 
 
-TaskOpt = Annotated[str, typer.Option("--task", "-t", help="A task of the recorded zoo (see `zoo recorded`), or for a "
-                                      "local zoo any multiple-choice task (see `tasks list`).")]
+TaskOpt = Annotated[Optional[str], typer.Option("--task", "-t", help="A task of the recorded zoo (see `zoo recorded`), "
+                                                "or for a zoo whose members run any task (see `tasks list`), "
+                                                "lm-eval:NAME or hf:PATH[:CONFIG]:SPLIT.")]
 LevelOpt = Annotated[Optional[str], typer.Option("--level", help="Task level (mmlu-pro: category or src).")]
 ConfidenceOpt = Annotated[float, typer.Option("--confidence", min=0.5, max=0.999,
                                               help="Stop when P(pick within epsilon of the best) reaches this.")]
@@ -63,7 +79,7 @@ def _timing(seconds: dict, cached: bool) -> str:
 @user_errors
 @reads_data
 def select(
-    task: TaskOpt,
+    task: TaskOpt = None,
     zoo: SelectZooOpt = "mmlu-pro",
     level: LevelOpt = None,
     confidence: ConfidenceOpt = 0.95,
@@ -97,6 +113,19 @@ def select(
     device: DeviceOpt = None,
     trust_remote_code: TrustOpt = False,
     concurrency: ConcurrencyOpt = None,
+    task_file: Annotated[Optional[Path], typer.Option(
+        "--task-file", rich_help_panel=PANEL, help="Your own task (JSONL, JSON or CSV, as `evaluate` reads it), for a "
+        "zoo whose members run.")] = None,
+    scoring: ScoringOpt = None,
+    lm_eval_include: IncludeOpt = None,
+    question_field: QuestionFieldOpt = "question",
+    choices_field: ChoicesFieldOpt = "choices",
+    answer_field: AnswerFieldOpt = "answer",
+    max_new_tokens: MaxNewTokensOpt = None,
+    stop: StopOpt = None,
+    extract: ExtractOpt = None,
+    metric: MetricOpt = None,
+    tolerance: ToleranceOpt = None,
     fmt: FormatOpt = Format.table,
 ) -> None:
     """Pick the best model of a zoo for a task to a stated confidence, evaluating as few items
@@ -114,14 +143,21 @@ def select(
       llm-spider select --zoo local --task arc_challenge --budget 200
       llm-spider select --zoo my-zoo.yaml --task arc_easy --budget 60
       llm-spider select --zoo local --task arc_challenge --executor ray --ray-actors 2
+      llm-spider select --zoo local --task-file my_task.jsonl --budget 100
 
     Your own models in a zoo file: docs/zoos.md.
     """
     out = api.select(task, zoo, level, prior, prior_strength, epsilon, confidence, budget, budget_share,
                      api.split_names(models), seed, backend, batch_size, threads, results, large, cache_dir,
                      label_free, PROGRESS, executor, ray_address, ray_actors, in_flight, ray_gpus, dtype, device,
-                     trust_remote_code, concurrency)
+                     trust_remote_code, concurrency, task_file,
+                     scoring_from(scoring, max_new_tokens, stop, extract, metric, tolerance) if (
+                         scoring or max_new_tokens or stop or extract or metric or tolerance is not None) else None,
+                     sources_from(lm_eval_include, question_field, choices_field, answer_field) if (
+                         lm_eval_include or (question_field, choices_field, answer_field)
+                         != ("question", "choices", "answer")) else None)
     r = out.result
+    task = out.task
     df = r.frame()
     if out.truth is not None:  # the measured accuracy on the whole task, for reading the pick: never used by it
         df["recorded_accuracy"] = out.truth.reindex(df["model"]).to_numpy()

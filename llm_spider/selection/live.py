@@ -25,7 +25,9 @@ from llm_spider.backends.base import Backend
 from llm_spider.errors import SpiderError
 from llm_spider.selection.evaluators import ItemEvaluator
 from llm_spider.executors import as_scorer
-from llm_spider.zoo.evaluate import LocalStore, scoring_items
+from llm_spider.tasks.answers import normalise
+from llm_spider.tasks.scoring import Scoring, item_correct, scoring_items, task_generation, task_mode
+from llm_spider.zoo.evaluate import LocalStore
 from llm_spider.backends.base import chosen_option
 
 LOADED = 2  # backends kept loaded (at least): the two contenders top-two sampling alternates between
@@ -41,8 +43,10 @@ class LiveEvaluator(ItemEvaluator):
 
     def __init__(self, models: Sequence, open_backend: Callable[[object], Backend], store: LocalStore,
                  backend: str | Mapping[str, str] = "transformers", chunk: int | Mapping[str, int] = 8,
-                 slots: int = 1, on_wait: Callable[[str], None] | None = None):
+                 slots: int = 1, on_wait: Callable[[str], None] | None = None, scoring: Scoring | None = None):
+        """``scoring``: how items are scored (tasks/scoring.py; default each task's own mode)."""
         super().__init__()
+        self.scoring = scoring
         self.on_wait = on_wait  # told when another process holds a run log this one needs
         self.models = {m.name: m for m in models}
         self.open_backend, self.store, self.backend, self.chunk = open_backend, store, backend, chunk
@@ -67,7 +71,8 @@ class LiveEvaluator(ItemEvaluator):
             from llm_spider.tasks import REGISTRY
 
             task = REGISTRY.get(name)
-            self._tasks[name] = (task, {it.index: it for it in scoring_items(task)})
+            mode, gen = task_mode(task, self.scoring), task_generation(task, self.scoring)
+            self._tasks[name] = (task, {it.index: it for it in scoring_items(task, mode, gen)}, mode, gen)
         return self._tasks[name]
 
     def items(self, task: str) -> np.ndarray:
@@ -99,19 +104,22 @@ class LiveEvaluator(ItemEvaluator):
 
     def _outcomes(self, model: str, task: str, ids: Sequence) -> np.ndarray:
         items = self._task(task)[1]
-        chosen = self._scored(model, task, ids)
-        return np.array([float(c == items[int(i)].answer) for c, i in zip(chosen, ids)])
+        recs = self._scored(model, task, ids)
+        return np.array([float(item_correct(items[int(i)], r)) for r, i in zip(recs, ids)])
 
     def _answers(self, model: str, task: str, ids: Sequence) -> np.ndarray:
-        return np.array(self._scored(model, task, ids), dtype=object)
+        """What ``model`` answered: the option it scored highest, or its extracted answer (normalised)."""
+        recs = self._scored(model, task, ids)
+        return np.array([normalise(r.get("extracted", "")) if "text" in r else chosen_option(r["logprobs"])
+                         for r in recs], dtype=object)
 
-    def _scored(self, model: str, task: str, ids: Sequence) -> list[int]:
-        """The option index ``model`` scores highest on each item: from the run log, or run now."""
-        t, items = self._task(task)
+    def _scored(self, model: str, task: str, ids: Sequence) -> list[dict]:
+        """``model``'s run-log record of each item: from the run log, or run now."""
+        t, items, mode, gen = self._task(task)
         unknown = [i for i in ids if int(i) not in items]
         if unknown:
             raise SpiderError(f"item {unknown[0]} is not a scorable item of task '{task}'")
-        log = self.store.run_log(model, t, self._of(self.backend, model))
+        log = self.store.run_log(model, t, self._of(self.backend, model), mode, gen)
         with self._lock:
             done = log.load()
         if any(int(i) not in done for i in ids):
@@ -125,7 +133,7 @@ class LiveEvaluator(ItemEvaluator):
                         log.start()
                 if todo:
                     self._score(model, log, todo, done)
-        return [chosen_option(done[int(i)]["logprobs"]) for i in ids]
+        return [done[int(i)] for i in ids]
 
     def _score(self, model: str, log, todo: list, done: dict) -> None:
         scorer = as_scorer(self._acquire(model))  # here, or actors on a Ray cluster
