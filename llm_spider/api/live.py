@@ -174,17 +174,19 @@ def compare(tasks: list[str], zoo: str = "local", models: str | None = None, lar
             probes: int = 16, backend: str | None = None, batch_size: int | None = None, threads: int | None = None,
             results: Path | None = None, seed: int = 0, cache_dir: Path | None = None,
             progress: Progress = SILENT, dtype: str | None = None, device: str | None = None,
-            trust_remote_code: bool = False, concurrency: int | None = None
-            ) -> tuple[list[dict], list, pd.DataFrame, list[str]]:
-    """Every selection method on a live zoo for each target: returns (records, targets, items, members)."""
+            trust_remote_code: bool = False, concurrency: int | None = None, task_files: list[Path] | None = None,
+            scoring=None, sources=None) -> tuple[list[dict], list, pd.DataFrame, list[str]]:
+    """Every selection method on a live zoo for each target: returns (records, targets, items, members).
+    ``task_files``, ``scoring`` and ``sources`` are as `evaluate` takes them."""
     from llm_spider.benchmark.live import compare as run_compare
-    from llm_spider.tasks import REGISTRY
     from llm_spider.zoo.local import load_backend
 
     run = run_options(backend, dtype, device, batch_size, threads, trust_remote_code, concurrency)
-    targets = [REGISTRY.get(n) for n in tasks]
+    targets = resolve_tasks(tasks, task_files or [], sources or TaskSources())
     if not targets:
-        raise SpiderError("say which task: --task NAME")
+        raise SpiderError("say which task: --task NAME or --task-file PATH")
+    for t in targets:
+        run_scoring(t, scoring)  # a task the mode cannot score is refused before any member loads
     from llm_spider.zoo.local import load_zoo
 
     members = pick_models(load_zoo(zoo), models, large, progress)
@@ -199,7 +201,7 @@ def compare(tasks: list[str], zoo: str = "local", models: str | None = None, lar
                           lambda m: load_backend(m, cache_dir=cache_dir, progress=progress, prepared=preps[m.name]),
                           top_k=top_k, n_probes=probes, seed=seed, log=progress.note,
                           encode=lambda ts: encode_tasks(ts, encoder, progress), progress=progress,
-                          zoo="" if zoo == "local" else zoo)
+                          zoo="" if zoo == "local" else zoo, scoring=scoring)
     return records, targets, items, [m.name for m in members]
 
 

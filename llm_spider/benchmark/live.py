@@ -78,21 +78,26 @@ def local_results(user_dir: Path | None, shipped_dir: Path | None = SHIPPED_LOCA
 class ProbeRun:
     """What one model's live run on the probes produced, and what it cost."""
 
-    logprobs: list[np.ndarray]
+    logprobs: list[np.ndarray] | None  # None: generated answers (no option scores)
     mass: list[float]
     verbal: float
     load_seconds: float
     probe_seconds: float
     verbal_seconds: float
     probe_passes: int
+    correct: list[float] | None = None  # per probe, where read from generated answers
 
 
 def run_probes(members, target: Task, n_probes: int, loader: Callable, log: Callable[[str], None] = lambda s: None,
-               progress: Progress = SILENT) -> tuple[dict[str, ProbeRun], list]:
-    """Load each member once and run it on the target's probes and on the verbal self-rating prompt."""
+               progress: Progress = SILENT, scoring=None) -> tuple[dict[str, ProbeRun], list]:
+    """Load each member once and run it on the target's probes (in the run's scoring mode) and on the
+    verbal self-rating prompt."""
     from llm_spider.baselines.self_assessed import verbal_rating
+    from llm_spider.executors.local import run_backend
+    from llm_spider.tasks.scoring import task_generation, task_mode
 
-    probes = probe_items(target, n_probes)
+    mode, gen = task_mode(target, scoring), task_generation(target, scoring)
+    probes = probe_items(target, n_probes, 0, mode, gen)
     examples = [p.prompt for p in probes[:3]]
     runs = {}
     for m in members:
@@ -100,8 +105,8 @@ def run_probes(members, target: Task, n_probes: int, loader: Callable, log: Call
         backend = loader(m)
         t1 = time.perf_counter()
         with progress.bar(f"{m.name} · {len(probes)} probes of {target.name}", len(probes)) as bar:
-            scores = backend.option_logprobs([p.prompt for p in probes], [p.options for p in probes],
-                                             progress=bar.advance)
+            logprobs, mass, _ = run_backend(backend, probes, bar.advance)
+        logprobs, correct = probe_outcomes(probes, logprobs)
         t2 = time.perf_counter()
         with progress.bar(f"{m.name} · rating itself"):
             verbal = verbal_rating(backend, examples, target.topic)
@@ -110,10 +115,23 @@ def run_probes(members, target: Task, n_probes: int, loader: Callable, log: Call
         # A backend reused across targets (the benchmark) reports its one-time load cost, so every
         # target is charged for loading the models it runs.
         load = float(getattr(backend, "load_seconds", t1 - t0))
-        runs[m.name] = ProbeRun(scores.logprobs, list(scores.option_mass), verbal, load, t2 - t1, t3 - t2,
-                                len(probes))
+        runs[m.name] = ProbeRun(logprobs, list(mass), verbal, load, t2 - t1, t3 - t2, len(probes), correct)
         log(f"{m.name}: {len(probes)} probes in {t2 - t1:.1f} s (load {load:.1f} s), self-rating {verbal:.2f}/9")
     return runs, probes
+
+
+def probe_outcomes(probes: list, outputs: list) -> tuple[list[np.ndarray] | None, list[float] | None]:
+    """Probe outputs as the methods read them: option scores as a distribution over the options
+    (continuation scores normalised like letter ones), or, for generated answers, no scores and
+    each probe's correctness."""
+    from llm_spider.backends.base import log_softmax
+    from llm_spider.tasks.scoring import decision_scores, item_correct
+
+    if probes and probes[0].mode == "generate":
+        return None, [float(item_correct(p, {"text": t})) for p, t in zip(probes, outputs)]
+    if probes and probes[0].mode != "letter":
+        return [log_softmax(decision_scores(p, lp)) for p, lp in zip(probes, outputs)], None
+    return [np.asarray(lp, dtype=np.float64) for lp in outputs], None
 
 
 def stored_probe_runs(items: pd.DataFrame, members: Sequence[str], target: Task, n_probes: int
@@ -157,11 +175,12 @@ def select_all(target: Task, members: Sequence[str], history: History, items: pd
     from llm_spider.ranking import RANKERS
     from llm_spider.ranking.spider import SpiderRanker
 
-    exclude = tuple(target.components)
+    exclude = tuple(target.parts)
     train = history.drop_tasks(exclude).subset(models=members)
     view = TaskView(target.name, tokens[target.name], exclude=exclude)
     task_tokens = {t: tokens[t] for t in train.tasks if t in tokens}
     answers = [p.answer for p in probes]
+    generated = any(r.logprobs is None for r in runs.values())
     if not with_history:
         return _running_methods(members, runs, answers)
     out = []
@@ -195,6 +214,9 @@ def select_all(target: Task, members: Sequence[str], history: History, items: pd
     first_order = _order(first)
     rank_seconds = time.perf_counter() - t0
     out.append(Selection("spider", first_order, 0, fit_seconds + rank_seconds, {"fit_seconds": fit_seconds}))
+
+    if generated:  # the re-rankers read option scores, which generated answers do not have
+        return out + _running_methods(members, runs, answers)
 
     # Re-ranking: the top-k candidates run on the target's probes; their cost is charged to both
     # re-rank rows, which share the runs. "spider+rerank" is the paper's: the probe runs become
@@ -230,14 +252,18 @@ def _running_methods(members: Sequence[str], runs: dict[str, ProbeRun], answers:
     from llm_spider.baselines.self_assessed import probe_confidence
 
     out = []
-    conf = pd.Series({m: probe_confidence(runs[m].logprobs) for m in members})
-    out.append(Selection("self-assessed (probe confidence)", _order(conf), sum(runs[m].probe_passes for m in members),
-                         sum(runs[m].load_seconds + runs[m].probe_seconds for m in members)))
+    generated = any(runs[m].logprobs is None for m in members)
+    if not generated:  # a model's confidence is read from its option scores
+        conf = pd.Series({m: probe_confidence(runs[m].logprobs) for m in members})
+        out.append(Selection("self-assessed (probe confidence)", _order(conf),
+                             sum(runs[m].probe_passes for m in members),
+                             sum(runs[m].load_seconds + runs[m].probe_seconds for m in members)))
     verbal = pd.Series({m: runs[m].verbal for m in members})
     out.append(Selection("self-assessed (verbal)", _order(verbal), len(members),
                          sum(runs[m].load_seconds + runs[m].verbal_seconds for m in members)))
-    # Probe accuracy, ties broken by the gold option's mean probability.
-    acc = pd.Series({m: probe_accuracy(runs[m].logprobs, answers)
+    # Probe accuracy, ties broken by the gold option's mean probability (generated answers: ties stay).
+    acc = pd.Series({m: float(np.mean(runs[m].correct)) if runs[m].logprobs is None else
+                     probe_accuracy(runs[m].logprobs, answers)
                      + 1e-3 * np.mean([np.exp(lp[a]) for lp, a in zip(runs[m].logprobs, answers)]) for m in members})
     out.append(Selection("brute force (probes)", _order(acc), sum(runs[m].probe_passes for m in members),
                          sum(runs[m].load_seconds + runs[m].probe_seconds for m in members)))
@@ -248,7 +274,7 @@ def brute_force(target: Task, truth: pd.Series, history: History) -> Selection:
     """Every model on every evaluated item: the truth itself, at the cost `evaluate` recorded (a
     truth measured on a sample of items, `evaluate --max-items`, is charged for that sample)."""
     scores = history.scores
-    rows = scores[scores["model"].isin(list(truth.index)) & scores["task"].isin(list(target.components))]
+    rows = scores[scores["model"].isin(list(truth.index)) & scores["task"].isin(list(target.parts))]
     seconds = float(pd.to_numeric(rows["seconds"], errors="coerce").sum()) if "seconds" in rows else float("nan")
     n_items = pd.to_numeric(rows["n_items"], errors="coerce") if "n_items" in rows else pd.Series(dtype=float)
     passes = int(n_items.sum()) if len(n_items) and n_items.notna().all() else len(scoring_items(target)) * len(truth)
@@ -256,11 +282,12 @@ def brute_force(target: Task, truth: pd.Series, history: History) -> Selection:
 
 
 def truth_for(target: Task, members: Sequence[str], history: History, zoo: str = "") -> pd.Series:
-    truth = history.task_scores(target.components).reindex(list(members))
+    truth = history.task_scores(target.parts).reindex(list(members))
     missing = [m for m in members if pd.isna(truth.get(m))]
     if missing:
+        which = "--task-file PATH" if target.family == "file" else f"--task {target.name}"
         raise SpiderError(f"no measured accuracy of {', '.join(missing)} on '{target.name}': run "
-                          f"`llm-spider evaluate{f' --zoo {zoo}' if zoo else ''} --task {target.name} --models "
+                          f"`llm-spider evaluate{f' --zoo {zoo}' if zoo else ''} {which} --models "
                           f"{','.join(missing)}` first")
     return truth
 
@@ -292,7 +319,7 @@ def score_selections(target: Task, truth: pd.Series, selections: Sequence[Select
 def compare(targets: Sequence[Task], members: Sequence, history: History, items: pd.DataFrame, encoder,
             loader: Callable, *, top_k: int = DEFAULT_TOP_K, n_probes: int = DEFAULT_PROBES, seed: int = 0,
             log: Callable[[str], None] = lambda s: None, encode: Callable | None = None,
-            progress: Progress = SILENT, zoo: str = "") -> list[dict]:
+            progress: Progress = SILENT, zoo: str = "", scoring=None) -> list[dict]:
     """Records of every method on every target (see the module docstring for what is counted)."""
     if top_k < 1:
         raise SpiderError("--top-k must be at least 1")
@@ -302,7 +329,7 @@ def compare(targets: Sequence[Task], members: Sequence, history: History, items:
     truths = {t.name: truth_for(t, names, history, zoo) for t in targets}  # before any work: fail fast
     # Rankers learn from the members' results on other tasks: without two such tasks (a zoo of the
     # user's own members, evaluated on the target only) only the methods that run members compare.
-    enough = {t.name: len(history.drop_tasks(tuple(t.components)).subset(models=names).tasks) >= 2 for t in targets}
+    enough = {t.name: len(history.drop_tasks(tuple(t.parts)).subset(models=names).tasks) >= 2 for t in targets}
     for t in targets:
         if not enough[t.name]:
             log(f"note: {t.name}: the members have results on fewer than two other tasks, so the history "
@@ -319,7 +346,10 @@ def compare(targets: Sequence[Task], members: Sequence, history: History, items:
         # What encoding the target's prompts costs, also when another step encoded it already (the
         # history holds the target too): the wall time of a cached read would claim ~0 s.
         encoder_seconds = getattr(encoder, "seconds_", {}).get(target.name, time.perf_counter() - t0)
-        runs, probes = run_probes(members, target, n_probes, loader, log, progress)
+        runs, probes = run_probes(members, target, n_probes, loader, log, progress, scoring)
+        if probes[0].mode == "generate":
+            log(f"note: {target.name}: answers are generated, so the methods that read option scores "
+                "(spider+rerank, spider+evidence, probe confidence) are left out")
         selections = select_all(target, names, history, items, tokens, runs, probes, top_k=min(top_k, len(names)),
                                 n_probes=n_probes, seed=seed, with_history=enough[target.name])
         bf = brute_force(target, truth, history)

@@ -168,8 +168,9 @@ def evaluate(
 @user_errors
 @reads_data
 def compare(
-    task: Annotated[str, typer.Option("--task", help="Comma-separated target tasks with measured truth "
-                                                     "(see `evaluate`).")] = "mmlu_subset",
+    task: Annotated[Optional[str], typer.Option("--task", help="Comma-separated target tasks with measured truth "
+                                                               "(see `evaluate`; default mmlu_subset unless "
+                                                               "--task-file is given).")] = None,
     zoo: ZooOpt = "local",
     models: ModelsOpt = None,
     large: LargeOpt = False,
@@ -188,6 +189,17 @@ def compare(
     device: DeviceOpt = None,
     trust_remote_code: TrustOpt = False,
     concurrency: ConcurrencyOpt = None,
+    task_file: TaskFilesOpt = None,
+    scoring: ScoringOpt = None,
+    lm_eval_include: IncludeOpt = None,
+    question_field: QuestionFieldOpt = "question",
+    choices_field: ChoicesFieldOpt = "choices",
+    answer_field: AnswerFieldOpt = "answer",
+    max_new_tokens: MaxNewTokensOpt = None,
+    stop: StopOpt = None,
+    extract: ExtractOpt = None,
+    metric: MetricOpt = None,
+    tolerance: ToleranceOpt = None,
     fmt: FormatOpt = Format.table,
 ):
     """Every selection method on a live zoo, side by side: the selected model's true accuracy,
@@ -206,9 +218,14 @@ def compare(
 
     output = output and check_output(output, "records")  # before the work, not after it
     plot = plot and check_output(plot, "plot")
-    records, targets, items, members = api.compare(api.split_names(task) or [], zoo, models, large, top_k, probes,
+    names = api.split_names(task) or ([] if task_file else ["mmlu_subset"])
+    records, targets, items, members = api.compare(names, zoo, models, large, top_k, probes,
                                                    backend, batch_size, threads, results, seed, cache_dir, PROGRESS,
-                                                   dtype, device, trust_remote_code, concurrency)
+                                                   dtype, device, trust_remote_code, concurrency, task_file,
+                                                   scoring_from(scoring, max_new_tokens, stop, extract, metric,
+                                                                tolerance),
+                                                   sources_from(lm_eval_include, question_field, choices_field,
+                                                                answer_field))
     df = pd.DataFrame(records)
     if output:
         write_json_atomic(output, records)
@@ -232,7 +249,7 @@ def compare(
             paired = pd.concat([paired_differences(records, m) for m in ("spider+rerank", "spider+evidence")])
             emit(paired, fmt, title="re-ranked Spider minus each baseline, per task: mean, 95 % paired bootstrap "
                                     "interval, wins/ties/losses")
-        parts = sorted({c for t in targets for c in t.components})
+        parts = sorted({c for t in targets for c in t.parts})
         note = reliability_note(items, parts, members)
         if note:
             stderr.print(note, highlight=False, soft_wrap=True)

@@ -33,18 +33,18 @@ def _records(part: Sequence, logprobs, mass, extra, seconds: float) -> list[dict
     return out
 
 
-def run_backend(backend, part: Sequence):
+def run_backend(backend, part: Sequence, progress=None):
     """The backend call a batch's mode needs: (per item: option scores or generated text, mass, extra)."""
     mode = getattr(part[0], "mode", "letter") if part else "letter"
     prompts = [it.prompt for it in part]
     if mode == "generate":
         gen = part[0].generation
-        texts = backend.generate(prompts, gen.max_new_tokens, list(gen.stop))
+        texts = backend.generate(prompts, gen.max_new_tokens, list(gen.stop), progress=progress)
         return [t for t, _ in texts], [float("nan")] * len(part), [e for _, e in texts]
     if mode == "letter":
-        scores = backend.option_logprobs(prompts, [it.options for it in part])
+        scores = backend.option_logprobs(prompts, [it.options for it in part], progress=progress)
     else:
-        scores = backend.continuation_logprobs(prompts, [it.options for it in part])
+        scores = backend.continuation_logprobs(prompts, [it.options for it in part], progress=progress)
     return scores.logprobs, scores.option_mass, scores.extra
 
 

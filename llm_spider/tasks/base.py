@@ -63,6 +63,12 @@ class Task:
     def __len__(self) -> int:
         return len(self.items)
 
+    @property
+    def parts(self) -> Mapping[str, float]:
+        """The history columns that measure this task: its components, or (a task from elsewhere, whose
+        results `evaluate` records under its own name) itself."""
+        return self.components or {self.name: 1.0}
+
     def render(self, item: Item) -> str:
         """The prompt for one item, without its answer."""
         return render_template(self.template, question=item.question, choices=list(item.choices),
