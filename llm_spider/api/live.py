@@ -192,7 +192,8 @@ def compare(tasks: list[str], zoo: str = "local", models: str | None = None, lar
     members = pick_models(load_zoo(zoo), models, large, progress)
     preps = prepare_members(members, run, cache_dir, progress)  # every member checked before any work
     generated = [n for n, p in preps.items() if p.label == "openai-generate"]
-    if generated:  # its methods read option log-probabilities: refused now, not after the probes
+    if generated and any(run_scoring(t, scoring)[0] != "generate" for t in targets):
+        # its methods read option log-probabilities: refused now, not after the probes
         raise SpiderError(f"compare reads the members' option log-probabilities; {generated[0]} gives generated "
                           "answers only (its server returns none): use select or evaluate for it")
     z, history, items, _ = zoo_results(zoo, results, allow_empty=True)  # the truth is asked for by name below

@@ -30,13 +30,6 @@ class OptionScores:
     extra: list[dict] | None = None  # per prompt, kept in the run log: a server's token usage, a generated answer
 
 
-def chosen_option(logprobs) -> int:
-    """The option a model chose: the highest score, ignoring unknown (NaN) ones; -1 when none is
-    known (a generated answer naming no option, which counts as wrong)."""
-    lp = np.asarray(logprobs, dtype=float)
-    return -1 if lp.size == 0 or np.isnan(lp).all() else int(np.nanargmax(lp))
-
-
 class PartialBatch(Exception):
     """A batch a backend could answer only part of (a server that failed mid-batch): ``done`` maps the
     finished prompts' positions to their (logprobs, mass, extra), so the caller keeps what was paid

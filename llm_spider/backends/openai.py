@@ -152,6 +152,7 @@ class OpenAIBackend(Backend):
         self.model, self.client = model, Client(model, settings, sleep)
         self.mode = settings.get("scoring") if settings.get("scoring") in ("logprobs", "generate") else "logprobs"
         self.concurrency = int(settings.get("concurrency") or 4)
+        self.chat = bool(settings.get("chat_template")) or self.mode == "generate"
         self.load_seconds = 0.0
 
     def _logprob_item(self, prompt: str, options: Sequence[str]):
@@ -187,13 +188,49 @@ class OpenAIBackend(Backend):
             lp[letters.index(found)] = 0.0
         return lp, float("nan"), {"usage": _usage(reply), "generated": text[:200]}
 
-    def option_logprobs(self, prompts: Sequence[str], options: Sequence[Sequence[str]],
-                        progress: Progress | None = None) -> OptionScores:
-        one = self._logprob_item if self.mode == "logprobs" else self._generate_item
+    def _continuation_item(self, prompt: str, options: Sequence[str]):
+        """Each option's tokens after the prompt, by their text offsets in the echoed prompt + option:
+        the token spanning the boundary counts as the option's (as a split of the joined text would)."""
+        reply = self.client.post("/completions", {"model": self.model.served_model,
+                                                  "prompt": [prompt + o for o in options], "max_tokens": 1,
+                                                  "echo": True, "logprobs": 1, "temperature": 0})
+        by_index = {c.get("index", i): c for i, c in enumerate(reply["choices"])}
+        sums = []
+        for j, o in enumerate(options):
+            lp = by_index[j]["logprobs"]
+            offsets, values = lp["text_offset"], lp["token_logprobs"]
+            end = len(prompt) + len(o)
+            first = next((t for t, off in enumerate(offsets) if off >= len(prompt)), len(offsets))
+            if first > 0 and (first == len(offsets) or offsets[first] > len(prompt)):
+                first -= 1
+            picked = [values[t] for t in range(first, len(offsets)) if offsets[t] < end]
+            if not picked or any(v is None for v in picked):
+                raise SpiderError(f"member '{self.model.name}': the server gave no log-probabilities for option {o!r}")
+            sums.append(float(sum(picked)))
+        return np.array(sums), float("nan"), {"usage": _usage(reply)}
+
+    def _text_item(self, prompt: str, max_new_tokens: int, stop: Sequence[str]):
+        """A greedy answer: a chat turn (an instruct member, or a server without completions), else a
+        plain completion of the prompt."""
+        from llm_spider.tasks.answers import cut_at_stop
+
+        body = {"model": self.model.served_model, "temperature": 0, "max_tokens": int(max_new_tokens),
+                **({"stop": list(stop)[:4]} if stop else {})}
+        if self.chat:
+            reply = self.client.post("/chat/completions", {**body, "messages": [{"role": "user", "content": prompt}]})
+            text = ((reply.get("choices") or [{}])[0].get("message") or {}).get("content") or ""
+        else:
+            reply = self.client.post("/completions", {**body, "prompt": prompt})
+            text = (reply.get("choices") or [{}])[0].get("text") or ""
+        return cut_at_stop(text, stop), {"usage": _usage(reply)}
+
+    def _run(self, one, args: list[tuple], progress: Progress | None) -> list[tuple]:
+        """``one(*a)`` for each of ``args``, ``concurrency`` at a time; a failure raises PartialBatch with
+        what the others finished (their answers are paid for and are kept)."""
         done: dict[int, tuple] = {}
         error: Exception | None = None
-        with ThreadPoolExecutor(max(1, min(self.concurrency, len(prompts)))) as pool:
-            futures = {pool.submit(one, p, o): i for i, (p, o) in enumerate(zip(prompts, options))}
+        with ThreadPoolExecutor(max(1, min(self.concurrency, len(args)))) as pool:
+            futures = {pool.submit(one, *a): i for i, a in enumerate(args)}
             for fut, i in futures.items():
                 try:
                     done[i] = fut.result()
@@ -204,8 +241,29 @@ class OpenAIBackend(Backend):
             progress(len(done))
         if error is not None:
             raise PartialBatch(done, error)
-        return OptionScores([done[i][0] for i in range(len(prompts))], np.array([done[i][1] for i in range(len(prompts))]),
-                            [done[i][2] for i in range(len(prompts))])
+        return [done[i] for i in range(len(args))]
+
+    def option_logprobs(self, prompts: Sequence[str], options: Sequence[Sequence[str]],
+                        progress: Progress | None = None) -> OptionScores:
+        one = self._logprob_item if self.mode == "logprobs" else self._generate_item
+        out = self._run(one, list(zip(prompts, options)), progress)
+        return OptionScores([o[0] for o in out], np.array([o[1] for o in out]), [o[2] for o in out])
+
+    def continuation_logprobs(self, prompts: Sequence[str], options: Sequence[Sequence[str]],
+                              progress: Progress | None = None) -> OptionScores:
+        if self.mode != "logprobs":
+            raise SpiderError(f"member '{self.model.name}': its server gives no log-probabilities, which continuation "
+                              "scoring reads; use --scoring generate")
+        out = self._run(self._continuation_item, list(zip(prompts, options)), progress)
+        return OptionScores([o[0] for o in out], np.array([o[1] for o in out]), [o[2] for o in out])
+
+    def generate(self, prompts: Sequence[str], max_new_tokens: int, stop: Sequence[str],
+                 progress: Progress | None = None) -> list[tuple[str, dict]]:
+        try:
+            out = self._run(self._text_item, [(p, max_new_tokens, stop) for p in prompts], progress)
+        except PartialBatch as exc:  # the executor keeps (text, nan, extra) per finished item
+            raise PartialBatch({i: (t, float("nan"), e) for i, (t, e) in exc.done.items()}, exc.error) from None
+        return out
 
     def close(self) -> None:
         self.client.session.close()

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from llm_spider.backends.base import Backend, OptionScores, Progress, option_token_id
+from llm_spider.backends.base import Backend, OptionScores, Progress, option_token_id, split_continuation
 from llm_spider.backends.registry import register_backend
 from llm_spider.errors import SpiderError
 
@@ -95,6 +95,54 @@ class VLLMBackend(Backend):
             if progress:
                 progress(len(chunk))
         return OptionScores(out, mass)
+
+    def continuation_logprobs(self, prompts: Sequence[str], options: Sequence[Sequence[str]],
+                              progress: Progress | None = None) -> OptionScores:
+        """Each option's tokens after the prompt (split as lm-eval splits them), summed from vLLM's
+        prompt log-probabilities of prompt + option."""
+        from vllm import SamplingParams
+        from vllm.inputs import TokensPrompt
+
+        params = SamplingParams(max_tokens=1, prompt_logprobs=0, temperature=0.0)
+        tok = self.tokenizer
+        prefix = tok.bos_token_id if tok.bos_token_id is not None else tok.eos_token_id
+        bare = lambda o: tok(o, add_special_tokens=False)["input_ids"]  # noqa: E731
+        sums = [np.zeros(len(o)) for o in options]
+        for start in range(0, len(prompts), self.batch_prompts):
+            chunk = range(start, min(start + self.batch_prompts, len(prompts)))
+            requests, owners = [], []
+            for i in chunk:
+                for j, o in enumerate(options[i]):
+                    ctx, cont = split_continuation(self.encode, prefix, prompts[i], o, bare)
+                    requests.append(TokensPrompt(prompt_token_ids=ctx + cont))
+                    owners.append((i, j, cont))
+            for (i, j, cont), res in zip(owners, self.llm.generate(requests, params, use_tqdm=False)):
+                tail = res.prompt_logprobs[-len(cont):]
+                sums[i][j] = float(sum(lp[t].logprob for lp, t in zip(tail, cont)))
+            self.forward_passes += len(owners)
+            if progress:
+                progress(len(chunk))
+        return OptionScores(sums, np.full(len(prompts), np.nan))
+
+    def generate(self, prompts: Sequence[str], max_new_tokens: int, stop: Sequence[str],
+                 progress: Progress | None = None) -> list[tuple[str, dict]]:
+        from vllm import SamplingParams
+        from vllm.inputs import TokensPrompt
+
+        from llm_spider.tasks.answers import cut_at_stop
+
+        params = SamplingParams(max_tokens=int(max_new_tokens), temperature=0.0, stop=list(stop) or None)
+        out = []
+        for start in range(0, len(prompts), self.batch_prompts):
+            chunk = prompts[start:start + self.batch_prompts]
+            results = self.llm.generate([TokensPrompt(prompt_token_ids=self.encode(p)) for p in chunk], params,
+                                        use_tqdm=False)
+            out += [(cut_at_stop(r.outputs[0].text, stop), {"new_tokens": len(r.outputs[0].token_ids)})
+                    for r in results]
+            self.forward_passes += len(chunk)
+            if progress:
+                progress(len(chunk))
+        return out
 
     def close(self) -> None:
         del self.llm

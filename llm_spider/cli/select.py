@@ -142,8 +142,8 @@ def select(
       llm-spider select --zoo mmlu-pro --level src --task ori_mmlu-nutrition
       llm-spider select --zoo local --task arc_challenge --budget 200
       llm-spider select --zoo my-zoo.yaml --task arc_easy --budget 60
-      llm-spider select --zoo local --task arc_challenge --executor ray --ray-actors 2
       llm-spider select --zoo local --task-file my_task.jsonl --budget 100
+      llm-spider select --zoo local --task arc_challenge --executor ray --ray-actors 2
 
     Your own models in a zoo file: docs/zoos.md.
     """

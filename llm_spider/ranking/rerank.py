@@ -25,7 +25,7 @@ from llm_spider.ranking.base import TaskView
 from llm_spider.ranking.probes import stored_probe_rows
 from llm_spider.ranking.similarity import NearestTasks
 from llm_spider.zoo.history import History
-from llm_spider.backends.base import chosen_option
+from llm_spider.tasks.scoring import chosen_option
 
 PROBE_STATS = ("probe_accuracy", "gold_prob")
 DEFAULT_FEATURES = ("prior", "probe_accuracy")

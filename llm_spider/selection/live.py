@@ -28,7 +28,7 @@ from llm_spider.executors import as_scorer
 from llm_spider.tasks.answers import normalise
 from llm_spider.tasks.scoring import Scoring, item_correct, scoring_items, task_generation, task_mode
 from llm_spider.zoo.evaluate import LocalStore
-from llm_spider.backends.base import chosen_option
+from llm_spider.tasks.scoring import chosen_option
 
 LOADED = 2  # backends kept loaded (at least): the two contenders top-two sampling alternates between
 

@@ -17,7 +17,6 @@ from functools import lru_cache
 
 import numpy as np
 
-from llm_spider.backends.base import chosen_option
 from llm_spider.errors import SpiderError
 from llm_spider.tasks.answers import check_extraction, check_metric, extract, matches
 from llm_spider.tasks.base import LETTERS, Task, render_template
@@ -82,6 +81,13 @@ class ScoringItem:
     lengths: tuple[float, ...] = ()  # continuation-norm: each option's length in characters
     accepted: tuple[str, ...] = ()  # generate: the accepted answers
     generation: Generation | None = field(default=None, compare=False)
+
+
+def chosen_option(logprobs) -> int:
+    """The option a model chose: the highest score, ignoring unknown (NaN) ones; -1 when none is
+    known (a generated answer naming no option, which counts as wrong)."""
+    lp = np.asarray(logprobs, dtype=float)
+    return -1 if lp.size == 0 or np.isnan(lp).all() else int(np.nanargmax(lp))
 
 
 def task_mode(task: Task, scoring: Scoring | None = None) -> str:

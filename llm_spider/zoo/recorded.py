@@ -13,8 +13,10 @@ the task's items, as its accuracy on those; pairs with fewer are left out of the
 with some but not all items is listed by ``partial``, so callers can say so.
 
 Formats (``import_items``): questions as JSONL (``.jsonl`` or ``.jsonl.gz``), one object a line with
-``question_id``, the task field(s), ``question``, ``options`` (a list) and ``answer`` (a letter, an
-index or the option's text); results as CSV with ``model, question_id, correct`` (1/0, true/false)
+``question_id``, the task field(s), ``question``, and where it has them ``options`` (a list) and
+``answer`` (a letter, an index or the option's text). An item without options is free-form (a
+number, a short answer) and an answer that is not one option (several correct ones, a number) is
+kept as none: the results' ``correct`` column is the truth selection reads. Results as CSV with ``model, question_id, correct`` (1/0, true/false)
 and optionally ``pred`` and ``logprobs`` (a JSON list). A bad row is refused with file:line and
 nothing is written.
 """
@@ -35,7 +37,7 @@ from llm_spider.errors import SpiderError, UnknownNameError
 from llm_spider.paths import check_store_name, file_name, user_data_dir
 from llm_spider.zoo.history import History
 
-QUESTION_FIELDS = ("question_id", "question", "options", "answer")
+QUESTION_FIELDS = ("question_id", "question")  # options and answer are optional: a free-form item has neither
 RESULT_FIELDS = ("model", "question_id", "correct")
 DEFAULT_MIN_ITEMS = 50
 BUILTIN = {"mmlu-pro": {"levels": ("category", "src"), "min_items": {"category": DEFAULT_MIN_ITEMS, "src": 100}}}
@@ -155,7 +157,7 @@ class RecordedZoo:
         level = self.levels[0]
         q = self.questions[["question_id", level, "answer_index"]].copy()
         q["item"] = q.groupby(level).cumcount()
-        df = self.results.merge(q, on="question_id")
+        df = self.results.merge(q[q["answer_index"] >= 0], on="question_id")  # option scores need a gold option
         return pd.DataFrame({"model": df["model"], "task": df[level], "item": df["item"], "answer": df["answer_index"],
                              "logprobs": df["logprobs"], "mass": np.nan})
 
@@ -206,8 +208,12 @@ def load_recorded(name: str) -> RecordedZoo:
 
 # --- import ---------------------------------------------------------------------------------------
 def _answer_index(answer, options: list, where: str) -> int:
+    """The gold option's index; -1 where there is no one option (no options, no answer, several
+    correct options, a number that is none of them): the results' ``correct`` says what was right."""
     if isinstance(answer, bool):
         raise SpiderError(f"{where}: answer must be a letter, an index or an option's text")
+    if not options or answer is None or answer == "" or isinstance(answer, (list, dict)):
+        return -1
     if isinstance(answer, int) and 0 <= answer < len(options):
         return answer
     text = str(answer).strip()
@@ -215,7 +221,7 @@ def _answer_index(answer, options: list, where: str) -> int:
         return string.ascii_uppercase.index(text.upper())
     if text in [str(o) for o in options]:
         return [str(o) for o in options].index(text)
-    raise SpiderError(f"{where}: answer {answer!r} is not a letter, index or text of its {len(options)} options")
+    return -1
 
 
 def read_questions(path: Path, levels: Sequence[str]) -> pd.DataFrame:
@@ -229,15 +235,18 @@ def read_questions(path: Path, levels: Sequence[str]) -> pd.DataFrame:
         missing = [k for k in (*QUESTION_FIELDS, *levels) if k not in obj or obj[k] in (None, "")]
         if missing:
             raise SpiderError(f"{where}: missing field(s) {', '.join(missing)}")
-        if not isinstance(obj["options"], list) or len(obj["options"]) < 2:
-            raise SpiderError(f"{where}: options must be a list of at least two")
+        options = obj.get("options")
+        if options in (None, "", []):
+            options = []
+        elif not isinstance(options, list) or len(options) < 2:
+            raise SpiderError(f"{where}: options must be a list of at least two, or left out for a free-form item")
         qid = str(obj["question_id"])
         if qid in seen:
             raise SpiderError(f"{where}: question_id {qid!r} appears twice")
         seen.add(qid)
         rows.append({"question_id": qid, **{lv: str(obj[lv]) for lv in levels},
-                     "question": str(obj["question"]), "options": [str(o) for o in obj["options"]],
-                     "answer_index": _answer_index(obj["answer"], obj["options"], where)})
+                     "question": str(obj["question"]), "options": [str(o) for o in options],
+                     "answer_index": _answer_index(obj.get("answer"), options, where)})
     if not rows:
         raise SpiderError(f"{path}: no questions")
     return pd.DataFrame(rows)
@@ -308,7 +317,11 @@ def summary(zoo: RecordedZoo) -> pd.DataFrame:
         tasks = zoo.tasks(level)
         wide = zoo.history(level).wide() if tasks else pd.DataFrame()
         partial = zoo.partial(level)
+        q = zoo.questions
+        free = int(sum(len(o) == 0 for o in q["options"])) if "options" in q else 0
         rows.append({"level": level, "tasks": len(tasks), "items": int(sum(len(i) for i in tasks.values())),
+                     "free_form_items": free, "answer_not_one_option": int((q["answer_index"] < 0).sum()) - free
+                     if "answer_index" in q else 0,
                      "members": len(zoo.members), "members_on_every_task": int(wide.notna().all(axis=1).sum()),
                      "pairs_left_out": int(wide.isna().sum().sum()), "pairs_partial": len(partial)})
     return pd.DataFrame(rows)

@@ -26,7 +26,7 @@ import pandas as pd
 
 from llm_spider.errors import SpiderError
 from llm_spider.metrics import weighted_tau
-from llm_spider.backends.base import chosen_option
+from llm_spider.tasks.scoring import chosen_option
 
 Z_POWER = (1.96 + 0.84) ** 2  # two-sided α = 0.05, power 0.8
 

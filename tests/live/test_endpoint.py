@@ -13,7 +13,8 @@ import yaml
 from stub_server import Stub, letter_logprob
 from typer.testing import CliRunner
 
-from llm_spider.backends.base import PartialBatch, chosen_option
+from llm_spider.backends.base import PartialBatch
+from llm_spider.tasks.scoring import chosen_option
 from llm_spider.backends.openai import OpenAIBackend, probe
 from llm_spider.cli import app
 from llm_spider.errors import SpiderError
