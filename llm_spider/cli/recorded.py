@@ -19,7 +19,8 @@ RecordedZooOpt = Annotated[str, typer.Option("--zoo", help="A recorded zoo: mmlu
 @user_errors
 def import_items(
     questions: Annotated[Path, typer.Option("--questions", help="JSONL (or .jsonl.gz): question_id, the task "
-                                            "field(s), question, options (a list), answer (letter, index or text).")],
+                                            "field(s), question, and where it has them options (a list) and answer "
+                                            "(letter, index or text). An item without options is free-form.")],
     results: Annotated[Path, typer.Option("--results", help="CSV: model, question_id, correct (1/0) "
                                           "[, pred][, logprobs as a JSON list].")],
     name: Annotated[str, typer.Option("--name", help="The recorded zoo's name (then `--zoo NAME`).")],
@@ -29,8 +30,10 @@ def import_items(
     fmt: FormatOpt = Format.table,
 ) -> None:
     """Import models' per-item results as a recorded zoo: a history (per-task accuracy) and the items
-    that selection evaluates instead of running the models. A bad row names its file and line, and
-    nothing is written.
+    that selection evaluates instead of running the models. The results' correct column is the truth:
+    free-form items (no options: a number, a short answer) and answers that are not one option
+    (several correct, a number) are kept and counted in the summary. A bad row names its file and
+    line, and nothing is written.
 
     Example: llm-spider zoo import-items --questions q.jsonl --results r.csv --name my-zoo --task-field subject
     """

@@ -10,10 +10,14 @@ choice lengths ``continuation-norm`` divides by are lm-eval's too (``len`` of ea
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import io
 import logging
+import warnings
 from collections import defaultdict
 from collections.abc import Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 from llm_spider.errors import SpiderError, UnknownNameError
@@ -37,25 +41,34 @@ def task_manager(include: Sequence[Path] = ()):
     return TaskManager(include_path=[str(d) for d in include] or None)
 
 
+@contextmanager
+def quiet():
+    """lm-eval's and datasets' own bars and notes off stderr: the command's progress says what runs."""
+    with contextlib.redirect_stderr(io.StringIO()), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        yield
+
+
 def load_lm_eval_task(name: str, include: Sequence[Path] = ()) -> Task:
     """The lm-eval task ``name`` as a Task whose items are lm-eval's rendered requests."""
     tm = task_manager(include)
     if name not in tm.all_tasks:
         raise UnknownNameError("lm-eval task", name, tm.all_tasks)
-    from lm_eval.tasks import get_task_dict
-
     try:
-        tasks = get_task_dict([name], tm)
+        with quiet():
+            loaded = tm.load([name])
     except Exception as exc:  # lm-eval's own message: a dataset it cannot read offline, a bad YAML
         raise SpiderError(f"lm-eval could not build task '{name}': {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}") from None
-    if name not in tasks or isinstance(tasks[name], dict):
-        raise SpiderError(f"'{name}' is an lm-eval group; give one of its tasks")
-    task = tasks[name]
+    if name in loaded.get("groups", {}) or name not in loaded.get("tasks", {}):
+        raise SpiderError(f"'{name}' is an lm-eval group or tag; give one of its tasks: "
+                          f"{', '.join(sorted(loaded.get('tasks', {}))[:8])}")
+    task = loaded["tasks"][name]
     kind = task.OUTPUT_TYPE
     if kind not in ("multiple_choice", "generate_until"):
         raise SpiderError(f"lm-eval task '{name}' is scored by {kind}; llm-spider scores multiple_choice and "
                           "generate_until tasks")
-    task.build_all_requests(limit=None, rank=0, world_size=1)
+    with quiet():
+        task.build_all_requests(limit=None, rank=0, world_size=1)
     requests = defaultdict(list)
     for inst in task.instances:
         requests[inst.doc_id].append(inst)

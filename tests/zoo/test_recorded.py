@@ -43,9 +43,12 @@ def test_import_gives_a_history_and_keeps_partial_members(tmp_path):
 
 
 @pytest.mark.parametrize("bad_question, bad_result, message", [
-    ('{"question_id": "q9", "subject": "x", "question": "?", "options": ["a", "b"]}', None, "q.jsonl:7: missing field(s) answer"),
+    ('{"question_id": "q9", "subject": "x", "options": ["a", "b"]}', None, "q.jsonl:7: missing field(s) question"),
+    ('{"question_id": "q9", "subject": "x", "question": "?", "options": ["a"]}', None,
+     "q.jsonl:7: options must be a list of at least two, or left out for a free-form item"),
     ('{"question_id": "q0", "subject": "x", "question": "?", "options": ["a", "b"], "answer": 0}', None, "q.jsonl:7: question_id 'q0' appears twice"),
-    ('{"question_id": "q9", "subject": "x", "question": "?", "options": ["a", "b"], "answer": "E"}', None, "q.jsonl:7: answer 'E'"),
+    ('{"question_id": "q9", "subject": "x", "question": "?", "options": ["a", "b"], "answer": true}', None,
+     "q.jsonl:7: answer must be a letter"),
     (None, "a,q0,1,B", "r.csv:16: a second result"),  # header = line 1, then 14 rows
     (None, "a,q77,1,B", "r.csv:16: question_id not in the questions file"),
     (None, "d,q0,maybe,B", "r.csv:16: correct must be 1/0"),
@@ -80,3 +83,35 @@ def test_mmlu_pro_by_name_at_both_levels():
     assert set(wide.columns[wide.isna().any()]) == {"chemistry", "engineering"}  # DeepSeek-Coder-V2 lacks them
     assert wide.loc["DeepSeek-Coder-V2"].notna().sum() == 12
     assert wide.mean(axis=1).idxmax() == "gemini-3.1-pro"
+
+
+def test_free_form_items_import_whole_and_select_runs_on_their_tasks(tmp_path):
+    """Issue 34: a science benchmark mixing multiple-choice and numeric questions. A tenth of the
+    questions have no options (and no answer to check against: the results' correct is the truth),
+    and a few multiple-choice ones have several correct options or a number for an answer."""
+    rng = np.random.default_rng(0)
+    qs, rows = [], ["model,question_id,correct"]
+    skill = {"strong": 0.8, "middle": 0.55, "weak": 0.3}
+    for i in range(200):
+        q = {"question_id": f"q{i}", "subject": "physics" if i % 2 else "chemistry", "question": f"Question {i}?"}
+        if i % 10 == 3:
+            q["answer"] = str(rng.integers(1, 100))  # free-form: no options
+        else:
+            q["options"] = ["a", "b", "c", "d"]
+            q["answer"] = ["a", "c"] if i % 20 == 5 else "2.5" if i % 20 == 7 else "B"
+        qs.append(q)
+        rows += [f"{m},q{i},{int(rng.random() < p)}" for m, p in skill.items()]
+    (tmp_path / "q.jsonl").write_text("".join(json.dumps(q) + "\n" for q in qs))
+    (tmp_path / "r.csv").write_text("\n".join(rows) + "\n")
+    ok = runner.invoke(app, ["zoo", "import-items", "--questions", str(tmp_path / "q.jsonl"), "--results",
+                             str(tmp_path / "r.csv"), "--name", "science", "--task-field", "subject", "--format", "json"])
+    assert ok.exit_code == 0, ok.output
+    summary = json.loads(ok.stdout)[0]
+    assert summary["items"] == 200 and summary["free_form_items"] == 20 and summary["answer_not_one_option"] == 20
+    zoo = load_recorded("science")
+    assert len(zoo.tasks()["physics"]) == 100  # every question kept
+    wide = zoo.history().wide()
+    assert wide.loc["strong", "physics"] == pytest.approx(np.mean(zoo.outcomes("strong", zoo.tasks()["physics"])))
+    picked = runner.invoke(app, ["select", "--zoo", "science", "--task", "physics", "--prior", "flat", "--format", "json"])
+    assert picked.exit_code == 0, picked.output
+    assert {r["model"] for r in json.loads(picked.stdout)} == set(skill)
