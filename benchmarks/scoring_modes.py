@@ -27,7 +27,6 @@ import time
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 
 MODES = ("letter", "continuation", "continuation-norm")
 
@@ -40,6 +39,7 @@ def main() -> None:
     ap.add_argument("--output", type=Path, default=Path("benchmarks/results/scoring_modes.json"))
     args = ap.parse_args()
 
+    from llm_spider.benchmark.modes import summarize_modes
     from llm_spider.metrics import top1_regret, weighted_tau
     from llm_spider.tasks import REGISTRY
     from llm_spider.tasks.scoring import Scoring
@@ -84,22 +84,8 @@ def main() -> None:
                             "weighted_tau": weighted_tau(pa, pb)})
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(json.dumps(records, indent=1) + "\n")
-    print(summary(records).to_string(index=False))
+    print(summarize_modes(records).to_string(index=False))
     print(f"wrote {args.output}")
-
-
-def summary(records: list[dict]) -> pd.DataFrame:
-    """Per mode (against the truth) and per pair of modes: mean weighted τ over tasks; against the
-    truth also the mean top-1 regret and the tasks whose best member the mode picks."""
-    df = pd.DataFrame(records)
-    rows = []
-    for (measure, method), g in df.groupby(["measure", "method"], sort=False):
-        row = {"measure": measure, "method": method, "tasks": len(g), "weighted_tau": g["weighted_tau"].mean()}
-        if measure == "vs_truth":
-            row["top1_regret"] = g["top1_regret"].mean()
-            row["top1_hits"] = int((g["top1_model"] == g["truth_top1"]).sum())
-        rows.append(row)
-    return pd.DataFrame(rows)
 
 
 if __name__ == "__main__":

@@ -323,6 +323,20 @@ def rank_accuracy() -> str:
                rows)
 
 
+def scoring_modes() -> str:
+    """benchmarks/scoring_modes.py: each mode's order of the local zoo against the truth, and between modes."""
+    from llm_spider.benchmark.modes import summarize_modes
+
+    s = summarize_modes(_records("scoring_modes.json"))
+    rows = []
+    for r in s.itertuples():
+        truth = r.measure == "vs_truth"
+        rows.append(["against the truth" if truth else "between modes", r.method.replace(" ~ ", " vs "), str(r.tasks),
+                     _num(r.weighted_tau, 3), _num(r.top1_regret, 3) if truth else "",
+                     f"{int(r.top1_hits)}/{r.tasks}" if truth else ""])
+    return _md(["compared", "scoring", "tasks", "mean weighted τ", "mean top-1 regret", "best member picked"], rows)
+
+
 TABLES: dict[str, Callable[[], str]] = {
     "llm_leaderboard": llm_leaderboard, "spider_small_zoos": spider_small_zoos, "live_zoo": live_zoo,
     "multisource_members": multisource_members, "live_zoo_multisource": live_zoo_multisource,
@@ -331,7 +345,7 @@ TABLES: dict[str, Callable[[], str]] = {
     "select_mmlu_pro": select_mmlu_pro, "select_mmlu_pro_paired": select_mmlu_pro_paired,
     "rank_accuracy": rank_accuracy, "vision_truth": vision_truth, "vision_truth_rescored": vision_truth_rescored,
     "vision_spider_validation": vision_spider_validation, "vision_spider": vision_spider,
-    "vision_heldout_truth": vision_heldout_truth, "vision_top_set": vision_top_set,
+    "vision_heldout_truth": vision_heldout_truth, "vision_top_set": vision_top_set, "scoring_modes": scoring_modes,
 }
 
 

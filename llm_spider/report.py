@@ -50,6 +50,7 @@ class ReportData:
     trace: list[tuple[int, float, str]]
     reliability: str | None
     usage: dict | None = None  # tokens served members reported for the items run by this selection
+    generated: list[dict] | None = None  # a generated-answer task: a few of the pick's answers (api.select)
 
 
 def usage_words(data: ReportData) -> str:
@@ -105,6 +106,19 @@ def _cell(value) -> str:
     return html.escape(str(value))
 
 
+def generated_section(data: ReportData) -> str:
+    """A few of the pick's generated answers, as its run log keeps them, beside what was accepted."""
+    if not data.generated:
+        return ""
+    e = html.escape
+    rows = "".join(f"<tr><td>{e(g['question'])}</td><td><code>{e(g['generated'])}</code></td><td>{e(g['extracted'])}"
+                   f"</td><td>{e(g['accepted'])}</td><td>{'right' if g['right'] else 'wrong'}</td></tr>"
+                   for g in data.generated)
+    return (f'<h2>Generated answers of {e(data.pick)}</h2>\n<table id="generated"><thead><tr><th>question</th>'
+            "<th>generated</th><th>extracted</th><th>accepted</th><th></th></tr></thead>"
+            f"<tbody>{rows}</tbody></table>\n")
+
+
 def render(data: ReportData) -> str:
     """The whole page as one string."""
     e = html.escape
@@ -139,7 +153,7 @@ member on every item). {prior_words(data)}{usage_words(data)}</p>
 <h2>Accuracy against cost</h2>
 <img id="plot" alt="accuracy of the pick against item evaluations" src="data:image/png;base64,{plot}"
  onload="document.body.dataset.plot = 'loaded'" onerror="console.error('the plot did not load')">
-<h2>Can the ground truth settle it?</h2>
+{generated_section(data)}<h2>Can the ground truth settle it?</h2>
 <p id="reliability">{e(data.reliability) if data.reliability else "The zoo keeps no per-item results of every member on this task: nothing to say how far its truth settles the winner."}</p>
 <p class="muted">Written by llm-spider report.</p>
 </body></html>

@@ -28,6 +28,7 @@ class SelectResult:
     prior_cached: bool = False  # the prior was read from the cache (computed by an earlier select)
     usage: dict[str, int] = field(default_factory=dict)  # tokens served members reported for items run now
     task: str = ""  # the task's name (a task file's is its file name)
+    generated: list[dict] = field(default_factory=list)  # a generated-answer task: a few of the pick's answers
 
 
 def recorded_tokens(zoo, level: str | None = None, progress: Progress = SILENT,
@@ -209,8 +210,9 @@ def select(task: str | None, zoo: str = "mmlu-pro", level: str | None = None, pr
     finally:
         if live:
             evaluator.close()
+    generated = evaluator.generated(result.pick, task) if live else []
     truth = history.wide()[task].reindex(candidates) if task in history.tasks else None
     end = time.perf_counter()
     seconds = {"total": end - start, "prior": prior_seconds, "evaluation": end - eval_start}
     return SelectResult(result, prior, strength, truth, evaluator.forward_passes if live else None, trace, seconds,
-                        cached, dict(evaluator.usage) if live else {}, task)
+                        cached, dict(evaluator.usage) if live else {}, task, generated)

@@ -151,11 +151,8 @@ def select(
                      api.split_names(models), seed, backend, batch_size, threads, results, large, cache_dir,
                      label_free, PROGRESS, executor, ray_address, ray_actors, in_flight, ray_gpus, dtype, device,
                      trust_remote_code, concurrency, task_file,
-                     scoring_from(scoring, max_new_tokens, stop, extract, metric, tolerance) if (
-                         scoring or max_new_tokens or stop or extract or metric or tolerance is not None) else None,
-                     sources_from(lm_eval_include, question_field, choices_field, answer_field) if (
-                         lm_eval_include or (question_field, choices_field, answer_field)
-                         != ("question", "choices", "answer")) else None)
+                     scoring_from(scoring, max_new_tokens, stop, extract, metric, tolerance),
+                     sources_from(lm_eval_include, question_field, choices_field, answer_field))
     r = out.result
     task = out.task
     df = r.frame()

@@ -50,17 +50,20 @@ ToleranceOpt = Annotated[Optional[float], typer.Option("--tolerance", min=0.0, r
 
 def scoring_from(mode: str | None, max_new_tokens: int | None, stop: list[str] | None, extract: str | None,
                  metric: str | None, tolerance: float | None):
-    """A tasks.scoring.Scoring from the options (None where nothing was said: each task's own)."""
+    """A tasks.scoring.Scoring from the options; None where nothing was said (each task's own)."""
     from llm_spider.tasks.scoring import Scoring
 
     said = {k: v for k, v in (("max_new_tokens", max_new_tokens),
                               ("stop", tuple(s.encode().decode("unicode_escape") for s in stop) if stop else None),
                               ("extract", extract), ("metric", metric), ("tolerance", tolerance)) if v is not None}
-    return Scoring(mode, said)
+    return Scoring(mode, said) if mode or said else None
 
 
 def sources_from(include: list[Path] | None, question: str, choices: str, answer: str):
+    """A tasks.resolve.TaskSources from the options; None where all are the defaults."""
     from llm_spider.tasks.hfdata import Fields
     from llm_spider.tasks.resolve import TaskSources
 
+    if not include and (question, choices, answer) == ("question", "choices", "answer"):
+        return None
     return TaskSources(tuple(include or ()), Fields(question, choices, answer))

@@ -25,7 +25,7 @@ from llm_spider.backends.base import Backend
 from llm_spider.errors import SpiderError
 from llm_spider.selection.evaluators import ItemEvaluator
 from llm_spider.executors import as_scorer
-from llm_spider.tasks.answers import normalise
+from llm_spider.tasks.answers import extract, normalise
 from llm_spider.tasks.scoring import Scoring, item_correct, scoring_items, task_generation, task_mode
 from llm_spider.zoo.evaluate import LocalStore
 from llm_spider.tasks.scoring import chosen_option
@@ -148,6 +148,24 @@ class LiveEvaluator(ItemEvaluator):
                 done.update({r["i"]: r for r in recs})
         finally:
             self._release(model)
+
+    def generated(self, model: str, task: str, n: int = 5) -> list[dict]:
+        """A few of ``model``'s logged generated answers on ``task`` (its first items by position), each
+        with the question, the text, what was extracted, the accepted answers and whether it is right:
+        what `report` shows of the pick on a generated-answer task. Empty for an option-scored task."""
+        t, items, mode, gen = self._task(task)
+        if mode != "generate":
+            return []
+        with self._lock:
+            done = self.store.run_log(model, t, self._of(self.backend, model), mode, gen).load()
+        out = []
+        for i in sorted(i for i in done if i in items)[:n]:
+            item, rec = items[i], done[i]
+            how = item.generation.extract if item.generation and item.generation.extract else "first-line"
+            out.append({"question": t.items[i].question, "generated": rec.get("text", ""),
+                        "extracted": extract(rec.get("text", ""), how), "accepted": " | ".join(item.accepted),
+                        "right": bool(item_correct(item, rec))})
+        return out
 
     def close(self) -> None:
         """Let batches in flight end (what they score is logged), then unload every member."""

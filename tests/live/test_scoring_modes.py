@@ -101,6 +101,16 @@ def test_a_generated_answer_task_through_evaluate_compare_and_select(tmp_path):
     assert result.exit_code == 0, result.output
     assert "(0 run now, the rest from run logs)" in " ".join(result.stdout.split())  # evaluate's generations, reused
 
+    page = tmp_path / "report.html"
+    result = invoke("report", "--zoo", "local", "--models", members, "--task-file", WORDS, *GEN, "--results", out,
+                    "--output", page)
+    assert result.exit_code == 0, result.output
+    html = page.read_text()
+    pick = html.split('id="verdict"><strong>')[1].split("<")[0]
+    shown = [json.loads(line) for line in (out / "runs" / pick / "word_problems.generate.jsonl").open()]
+    first = sorted(shown, key=lambda r: r["i"])[0]
+    assert f"Generated answers of {pick}" in html and task.items[first["i"]].question in html
+
 
 def _generate(root: str) -> None:
     task, m = load_task_file(WORDS), ZOO.get("smollm2-135m-instruct")
