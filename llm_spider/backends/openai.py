@@ -155,26 +155,33 @@ class OpenAIBackend(Backend):
         self.chat = bool(settings.get("chat_template")) or self.mode == "generate"
         self.load_seconds = 0.0
 
-    def _logprob_item(self, prompt: str, options: Sequence[str]):
+    def _echoed(self, prompt: str, options: Sequence[str]) -> tuple[list[list[float | None]], dict]:
+        """Per option, the log-probabilities of its tokens in the echoed prompt + option, from the
+        option's first token on: the first starting at or after the prompt's end, or the one spanning
+        it where the tokenizer merged across the boundary (as option_token_id and a split of the joined
+        text do); and the reply's usage."""
         reply = self.client.post("/completions", {"model": self.model.served_model,
                                                   "prompt": [prompt + o for o in options], "max_tokens": 1,
                                                   "echo": True, "logprobs": 1, "temperature": 0})
         by_index = {c.get("index", i): c for i, c in enumerate(reply["choices"])}
-        full = []
+        out = []
         for j, o in enumerate(options):
             lp = by_index[j]["logprobs"]
             offsets, values = lp["text_offset"], lp["token_logprobs"]
-            # the option's first token: the first starting at or after the prompt's end, or the one
-            # spanning it where the tokenizer merged across the boundary (as option_token_id does)
-            k = next((t for t, off in enumerate(offsets) if off >= len(prompt)), None)
-            if k is None or (k > 0 and offsets[k] > len(prompt)):
-                k = (k if k is not None else len(offsets)) - 1
-            if values[k] is None:
+            first = next((t for t, off in enumerate(offsets) if off >= len(prompt)), len(offsets))
+            if first > 0 and (first == len(offsets) or offsets[first] > len(prompt)):
+                first -= 1
+            tokens = [values[t] for t in range(first, len(offsets)) if offsets[t] < len(prompt) + len(o)]
+            if not tokens or any(v is None for v in tokens):
                 raise SpiderError(f"member '{self.model.name}': the server gave no log-probability for option {o!r}")
-            full.append(float(values[k]))
-        full = np.array(full)
+            out.append(tokens)
+        return out, {"usage": _usage(reply)}
+
+    def _logprob_item(self, prompt: str, options: Sequence[str]):
+        tokens, extra = self._echoed(prompt, options)
+        full = np.array([float(t[0]) for t in tokens])
         mass = float(np.logaddexp.reduce(full))
-        return full - mass, mass, {"usage": _usage(reply)}
+        return full - mass, mass, extra
 
     def _generate_item(self, prompt: str, options: Sequence[str]):
         letters = [o.strip() for o in options]
@@ -189,25 +196,9 @@ class OpenAIBackend(Backend):
         return lp, float("nan"), {"usage": _usage(reply), "generated": text[:200]}
 
     def _continuation_item(self, prompt: str, options: Sequence[str]):
-        """Each option's tokens after the prompt, by their text offsets in the echoed prompt + option:
-        the token spanning the boundary counts as the option's (as a split of the joined text would)."""
-        reply = self.client.post("/completions", {"model": self.model.served_model,
-                                                  "prompt": [prompt + o for o in options], "max_tokens": 1,
-                                                  "echo": True, "logprobs": 1, "temperature": 0})
-        by_index = {c.get("index", i): c for i, c in enumerate(reply["choices"])}
-        sums = []
-        for j, o in enumerate(options):
-            lp = by_index[j]["logprobs"]
-            offsets, values = lp["text_offset"], lp["token_logprobs"]
-            end = len(prompt) + len(o)
-            first = next((t for t, off in enumerate(offsets) if off >= len(prompt)), len(offsets))
-            if first > 0 and (first == len(offsets) or offsets[first] > len(prompt)):
-                first -= 1
-            picked = [values[t] for t in range(first, len(offsets)) if offsets[t] < end]
-            if not picked or any(v is None for v in picked):
-                raise SpiderError(f"member '{self.model.name}': the server gave no log-probabilities for option {o!r}")
-            sums.append(float(sum(picked)))
-        return np.array(sums), float("nan"), {"usage": _usage(reply)}
+        """Each option's tokens after the prompt, summed (the token spanning the boundary counts as the option's)."""
+        tokens, extra = self._echoed(prompt, options)
+        return np.array([float(sum(t)) for t in tokens]), float("nan"), extra
 
     def _text_item(self, prompt: str, max_new_tokens: int, stop: Sequence[str]):
         """A greedy answer: a chat turn (an instruct member, or a server without completions), else a

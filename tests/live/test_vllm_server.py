@@ -66,6 +66,25 @@ def test_log_probabilities_through_the_server_equal_the_transformers_backends(se
     local.close()
 
 
+def test_continuations_and_generations_through_the_server_equal_the_transformers_backends(server):
+    """Issue 34: the completions endpoint's echoed log-probabilities, summed over each option's text,
+    and greedy completions, against the transformers backend on the same weights."""
+    from llm_spider.tasks.scoring import Generation, scoring_items
+
+    local = load_backend(SMOL)
+    served = OpenAIBackend(endpoint(server.url), {"scoring": "logprobs", "concurrency": 4})
+    its = scoring_items(REGISTRY.get("arc_easy"), "continuation")[:12]
+    prompts, options = [i.prompt for i in its], [i.options for i in its]
+    a, b = local.continuation_logprobs(prompts, options), served.continuation_logprobs(prompts, options)
+    for x, y in zip(a.logprobs, b.logprobs):
+        np.testing.assert_allclose(y, x, atol=TOLERANCE)
+    gen = scoring_items(REGISTRY.get("arc_easy"), "generate", Generation(max_new_tokens=12, stop=("\n",)))[:6]
+    texts_local = [t for t, _ in local.generate([g.prompt for g in gen], 12, ["\n"])]
+    texts_served = [t for t, _ in served.generate([g.prompt for g in gen], 12, ["\n"])]
+    assert texts_served == texts_local
+    local.close()
+
+
 def write(path, members):
     path.write_text(yaml.safe_dump({"name": path.stem, "members": members}))
     return str(path)
