@@ -58,6 +58,8 @@ BENCHMARKS = (
     Benchmark("vision_spider", "vision_spider.json", ("benchmarks/vision_spider.py",), 15.0,
               ("keras", "efficientnet_lite_pytorch")),
     Benchmark("vllm_agreement", "vllm_agreement.json", ("benchmarks/vllm_agreement.py",), 2.0, ("vllm",)),
+    Benchmark("vllm_agreement_continuation", "vllm_agreement_continuation.json",
+              ("benchmarks/vllm_agreement.py", "--scoring", "continuation"), 2.5, ("vllm",)),
     # 36 min with other work beside it since the stopping rule draws the unseen items' outcomes (13 before)
     Benchmark("select_mmlu_pro", "select_mmlu_pro.json", ("benchmarks/select_mmlu_pro.py",), 36.0),
     Benchmark("ray_scaling", "ray_scaling.json", ("benchmarks/ray_scaling.py",), 9.5, ("ray",)),

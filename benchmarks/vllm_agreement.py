@@ -6,6 +6,10 @@ script prints and writes the largest absolute difference of option log-probabili
 items where both pick the same option, and the correlation.
 
     python benchmarks/vllm_agreement.py --model smollm2-135m-instruct --task arc_easy --n 64
+    python benchmarks/vllm_agreement.py --scoring continuation --output benchmarks/results/vllm_agreement_continuation.json
+
+``--scoring continuation`` compares the summed log-likelihoods of each option's text (lm-eval's
+``acc``) instead of the option letters' log-probabilities.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ def main() -> None:
     ap.add_argument("--task", default="arc_easy")
     ap.add_argument("--n", type=int, default=64)
     ap.add_argument("--device", default="cpu", help="cpu or cuda (for the transformers side)")
+    ap.add_argument("--scoring", default="letter", choices=("letter", "continuation"))
     ap.add_argument("--output", type=Path, default=Path("benchmarks/results/vllm_agreement.json"))
     args = ap.parse_args()
 
@@ -35,7 +40,7 @@ def main() -> None:
     from llm_spider.zoo.local import load_backend, load_zoo
 
     member = load_zoo("local").get(args.model)
-    items = probe_items(get_task(args.task), args.n)
+    items = probe_items(get_task(args.task), args.n, mode=args.scoring)
     prompts, options = [i.prompt for i in items], [i.options for i in items]
     t0 = time.perf_counter()
     hf = load_backend(member)  # converts the GGUF file once into the cache
@@ -43,24 +48,28 @@ def main() -> None:
     if args.device != "cpu":
         hf.close()
         hf = TransformersBackend(model_dir, device=args.device)
-    a = hf.option_logprobs(prompts, options)
+    score = "option_logprobs" if args.scoring == "letter" else "continuation_logprobs"
+    a = getattr(hf, score)(prompts, options)
     t_hf = time.perf_counter() - t0
     hf.close()
     t0 = time.perf_counter()
     vb = VLLMBackend(model_dir)
-    b = vb.option_logprobs(prompts, options)
+    b = getattr(vb, score)(prompts, options)
     t_vllm = time.perf_counter() - t0
     diffs = np.concatenate([np.abs(x - y) for x, y in zip(a.logprobs, b.logprobs)])
     same = np.mean([np.argmax(x) == np.argmax(y) for x, y in zip(a.logprobs, b.logprobs)])
     corr = float(np.corrcoef(np.concatenate(a.logprobs), np.concatenate(b.logprobs))[0, 1])
-    mass = float(np.nanmax(np.abs(np.asarray(a.option_mass) - np.asarray(b.option_mass))))
+    mass = float(np.nanmax(np.abs(np.asarray(a.option_mass) - np.asarray(b.option_mass)))) if args.scoring == "letter" \
+        else None
     import vllm
 
     rec = {"model": args.model, "task": args.task, "items": len(items), "max_abs_diff": float(diffs.max()),
            "mean_abs_diff": float(diffs.mean()), "same_argmax": float(same), "correlation": corr,
            "max_abs_diff_option_mass": mass, "transformers_seconds": round(t_hf, 2),
            "vllm_seconds": round(t_vllm, 2), "vllm_version": vllm.__version__, "device": args.device,
-           "machine": platform.machine()}
+           "machine": platform.machine(), **({"scoring": args.scoring} if args.scoring != "letter" else {})}
+    if mass is None:
+        del rec["max_abs_diff_option_mass"]
     print(json.dumps(rec, indent=1))
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(json.dumps(rec, indent=1) + "\n")
