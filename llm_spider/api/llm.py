@@ -169,8 +169,10 @@ class RankResult:
 def rank(task: str | None = None, task_file: Path | None = None, method: str = DEFAULT_METHOD,
          models: list[str] | None = None, history: Path | None = None, checkpoint: Path | None = None,
          keep_target_scores: bool = False, n_prompts: int | None = None, prompt_seed: int | None = None,
-         cache_dir: Path | None = None, seed: int = 0, progress: Progress = SILENT) -> RankResult:
-    """Rank the zoo for a built-in ``task`` or a user's ``task_file``, best first.
+         cache_dir: Path | None = None, seed: int = 0, progress: Progress = SILENT,
+         sources=None) -> RankResult:
+    """Rank the zoo for a built-in ``task`` (or an ``lm-eval:``/``hf:`` one, read with ``sources``:
+    a tasks.resolve.TaskSources) or a user's ``task_file``, best first.
 
     ``method="spider"`` without ``history`` ranks with a checkpoint (no training); any other method,
     or a user's ``history``, is fitted first. By default the history's scores on the target itself
@@ -182,6 +184,10 @@ def rank(task: str | None = None, task_file: Path | None = None, method: str = D
 
     if (task is None) == (task_file is None):
         raise SpiderError("give exactly one of --task NAME or --task-file PATH")
+    if task and task.startswith(("lm-eval:", "hf:")):
+        from llm_spider.tasks.resolve import TaskSources, resolve_task
+
+        task = resolve_task(task, sources or TaskSources()).name
     target = load_task_file(task_file) if task_file else get_task(task) if task in REGISTRY else None
     RANKERS.check(method)  # validate the name before any work (without importing the method: torch)
     h = load_history(history, progress)

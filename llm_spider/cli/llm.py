@@ -28,6 +28,7 @@ from llm_spider.cli.common import (
     user_errors,
     zoo_app,
 )
+from llm_spider.cli.taskopts import IncludeOpt, sources_from
 from llm_spider.errors import UnknownNameError
 from llm_spider.output import Format, emit, stderr
 from llm_spider.writing import check_output, write_json_atomic
@@ -134,7 +135,8 @@ def zoo_add_model(
 @user_errors
 @reads_data
 def rank(
-    task: Annotated[Optional[str], typer.Option("--task", "-t", help="A built-in task (see `llm-spider tasks list`).")] = None,
+    task: Annotated[Optional[str], typer.Option("--task", "-t", help="A built-in task (see `llm-spider tasks list`), "
+                                                "lm-eval:NAME or hf:PATH[:CONFIG]:SPLIT.")] = None,
     task_file: Annotated[Optional[Path], typer.Option("--task-file", help="Your own task: JSONL or CSV with "
                                                       "fields question, choices, answer (answer optional).")] = None,
     method: Annotated[str, typer.Option("--method", "-m", help=f"Ranking method: {', '.join(RANKERS.names())}.")] = api.DEFAULT_METHOD,
@@ -153,6 +155,7 @@ def rank(
     seed: Annotated[int, typer.Option("--seed", help="Random state for methods that use one.")] = 0,
     raw: Annotated[bool, typer.Option("--raw", help="Also show the method's own score (predicted_score; the "
                                                     "Spider's is standardised across the zoo).")] = False,
+    lm_eval_include: IncludeOpt = None,
     fmt: FormatOpt = Format.table,
 ):
     """Rank the zoo's models for a task, best first, with each one's predicted accuracy on it.
@@ -162,7 +165,8 @@ def rank(
     Example: llm-spider rank --task mmlu_subset --top 10
     """
     result = api.rank(task, task_file, method, api.split_names(models), history, checkpoint, keep_target_scores,
-                      n_prompts, prompt_seed, cache_dir, seed, PROGRESS)
+                      n_prompts, prompt_seed, cache_dir, seed, PROGRESS,
+                      sources_from(lm_eval_include, "question", "choices", "answer"))
     df = result.frame(top, raw)
     title = f"{result.ranking.task}: {len(result.ranking.models)} models ranked by {method} in {result.seconds:.1f}s"
     if result.accuracy_map is not None:

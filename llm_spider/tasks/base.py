@@ -70,7 +70,9 @@ class Task:
         return self.components or {self.name: 1.0}
 
     def render(self, item: Item) -> str:
-        """The prompt for one item, without its answer."""
+        """The prompt for one item, without its answer (a task from lm-eval comes with its own)."""
+        if self.rendered:
+            return item.question
         return render_template(self.template, question=item.question, choices=list(item.choices),
                                letters=LETTERS, topic=item.topic or self.topic or self.name)
 
