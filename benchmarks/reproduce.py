@@ -65,6 +65,7 @@ BENCHMARKS = (
     Benchmark("ray_scaling", "ray_scaling.json", ("benchmarks/ray_scaling.py",), 9.5, ("ray",)),
     Benchmark("endpoint_vllm", "endpoint_vllm.json", ("benchmarks/endpoint_vllm.py",), 4.0,
               ("$LLM_SPIDER_VLLM_PYTHON",)),
+    # 34 min with other work beside it; about 30 s per task and continuation mode alone
     Benchmark("scoring_modes", "scoring_modes.json", ("benchmarks/scoring_modes.py",), 20.0),
 )
 

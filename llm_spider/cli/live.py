@@ -134,7 +134,9 @@ def evaluate(
 ):
     """Measure each model's accuracy on whole tasks: the ground truth that `compare` scores against.
 
-    Items are scored zero-shot by the log-probabilities of the option letters. Progress is saved
+    Items are scored zero-shot by the log-probabilities of the option letters, or as --scoring
+    says (option texts as lm-eval scores them, or generated answers; docs/scoring.md); your own
+    tasks come with --task-file, lm-eval:NAME or hf:PATH:SPLIT. Progress is saved
     after every batch (--batch-size items), with the seconds it took: stop it any time (Ctrl-C, or
     even a kill) and rerun the same command to resume. Completed runs become rows of the local
     history (with backend, template, shots, package versions, date and seconds).
