@@ -315,7 +315,7 @@ def evaluate_run(backend, model, task: Task, store: LocalStore, restart: bool = 
         row["task_sha"] = task.fingerprint
     # items.parquet keeps what probes and features read: letter-scored items of the data folder's tasks
     # (their answers come from the data); other runs keep their items in their run logs only
-    kept = [r for r in recs] if mode == "letter" and task.builtin else []
+    kept = list(recs) if mode == "letter" and task.builtin else []
     frame = pd.DataFrame({"model": model.name, "task": task.name, "item": [r["i"] for r in kept],
                           "logprobs": [r["logprobs"] for r in kept], "mass": [r["mass"] for r in kept]},
                          columns=STORED_ITEM_COLUMNS)
