@@ -350,6 +350,9 @@ def compare(targets: Sequence[Task], members: Sequence, history: History, items:
         if probes[0].mode == "generate":
             log(f"note: {target.name}: answers are generated, so the methods that read option scores "
                 "(spider+rerank, spider+evidence, probe confidence) are left out")
+        elif probes[0].mode != "letter" and enough[target.name]:
+            log(f"note: {target.name}: the probes are scored by {probes[0].mode}, but spider+rerank and "
+                "spider+evidence learn from the history's stored probes, which are letter-scored")
         selections = select_all(target, names, history, items, tokens, runs, probes, top_k=min(top_k, len(names)),
                                 n_probes=n_probes, seed=seed, with_history=enough[target.name])
         bf = brute_force(target, truth, history)
