@@ -26,9 +26,9 @@ def split_names(text: str | None) -> list[str] | None:
 def run_scoring(task, scoring=None) -> tuple[str, object]:
     """The (mode, generation settings) ``task`` is scored with in a run of ``scoring``; a task the mode
     cannot score is refused here, before any member loads."""
-    from llm_spider.tasks.scoring import scoring_items, task_generation, task_mode
+    from llm_spider.tasks.scoring import scoring_items, task_scoring
 
-    mode, gen = task_mode(task, scoring), task_generation(task, scoring)
+    mode, gen = task_scoring(task, scoring)
     scoring_items(task, mode, gen)
     return mode, gen
 
@@ -91,7 +91,8 @@ def evaluate(zoo: str = "local", tasks: list[str] | None = None, task_set: bool 
     """Measure each member's accuracy on whole tasks (resumable); returns the finished rows and the
     results directory. ``task_files``: the user's own tasks; ``scoring``: a tasks.scoring.Scoring
     (the mode and generation settings; default each task's own); ``sources``: a
-    tasks.resolve.TaskSources (lm-eval task folders, dataset columns) for ``lm-eval:``/``hf:`` names. A ``KeyboardInterrupt`` becomes ``Interrupted`` once the finished batches are saved.
+    tasks.resolve.TaskSources (lm-eval task folders, dataset columns) for ``lm-eval:``/``hf:`` names.
+    A ``KeyboardInterrupt`` becomes ``Interrupted`` once the finished batches are saved.
     ``executor="ray"``: each member is scored by ``ray_actors`` actors on the Ray cluster at
     ``ray_address`` (none: a cluster started in this process), each reserving ``ray_gpus`` GPUs,
     into the same run logs."""
@@ -105,7 +106,6 @@ def evaluate(zoo: str = "local", tasks: list[str] | None = None, task_set: bool 
         evaluate_run,
         expand_tasks,
         sample_cap,
-        scoring_of,
     )
     from llm_spider.executors import EXECUTORS, open_scorer
     from llm_spider.zoo.local import load_backend, load_zoo
@@ -129,7 +129,7 @@ def evaluate(zoo: str = "local", tasks: list[str] | None = None, task_set: bool 
     for col in ("max_items", "scoring", "task_sha"):
         if col not in done:
             done[col] = None
-    done["scoring"] = [scoring_of(r) for _, r in done.iterrows()]
+    done["scoring"] = done["scoring"].fillna("letter")  # rows written before modes existed are letter-scored
     rows = []
     # A shipped zoo's own results (e.g. a 100-item sample) are reused by a bigger run of the same
     # members; a user's zoo directory is not, since its adapters may have been rebuilt since.
@@ -185,14 +185,14 @@ def compare(tasks: list[str], zoo: str = "local", models: str | None = None, lar
     targets = resolve_tasks(tasks, task_files or [], sources or TaskSources())
     if not targets:
         raise SpiderError("say which task: --task NAME or --task-file PATH")
-    for t in targets:
-        run_scoring(t, scoring)  # a task the mode cannot score is refused before any member loads
+    # a task the mode cannot score is refused here, before any member loads
+    modes = [run_scoring(t, scoring)[0] for t in targets]
     from llm_spider.zoo.local import load_zoo
 
     members = pick_models(load_zoo(zoo), models, large, progress)
     preps = prepare_members(members, run, cache_dir, progress)  # every member checked before any work
     generated = [n for n, p in preps.items() if p.label == "openai-generate"]
-    if generated and any(run_scoring(t, scoring)[0] != "generate" for t in targets):
+    if generated and any(mode != "generate" for mode in modes):
         # its methods read option log-probabilities: refused now, not after the probes
         raise SpiderError(f"compare reads the members' option log-probabilities; {generated[0]} gives generated "
                           "answers only (its server returns none): use select or evaluate for it")

@@ -94,9 +94,9 @@ def run_probes(members, target: Task, n_probes: int, loader: Callable, log: Call
     verbal self-rating prompt."""
     from llm_spider.baselines.self_assessed import verbal_rating
     from llm_spider.executors.local import run_backend
-    from llm_spider.tasks.scoring import task_generation, task_mode
+    from llm_spider.tasks.scoring import task_scoring
 
-    mode, gen = task_mode(target, scoring), task_generation(target, scoring)
+    mode, gen = task_scoring(target, scoring)
     probes = probe_items(target, n_probes, 0, mode, gen)
     examples = [p.prompt for p in probes[:3]]
     runs = {}

@@ -13,7 +13,6 @@ def _records(part: Sequence, logprobs, mass, extra, seconds: float) -> list[dict
     option letters' normalised log-probabilities, or the options' continuation log-likelihoods, per
     character for continuation-norm, whose raw sums are kept as ``ll``); generated answers keep the
     ``text`` and its ``extracted`` answer."""
-    from llm_spider.tasks.answers import extract
     from llm_spider.tasks.scoring import decision_scores
 
     share = round(seconds / max(len(part), 1), 5)
@@ -22,8 +21,7 @@ def _records(part: Sequence, logprobs, mass, extra, seconds: float) -> list[dict
     for it, lp, m, e in zip(part, logprobs, mass, extra):
         mode = getattr(it, "mode", "letter")
         if mode == "generate":
-            how = it.generation.extract if it.generation and it.generation.extract else "first-line"
-            out.append({"i": it.index, "text": lp, "extracted": extract(lp, how), "s": share, **e})
+            out.append({"i": it.index, "text": lp, "extracted": it.read(lp), "s": share, **e})
         elif mode == "letter":
             out.append({"i": it.index, "logprobs": [round(float(x), 5) for x in lp], "mass": round(float(m), 5),
                         "s": share, **e})

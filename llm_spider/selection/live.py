@@ -25,10 +25,9 @@ from llm_spider.backends.base import Backend
 from llm_spider.errors import SpiderError
 from llm_spider.selection.evaluators import ItemEvaluator
 from llm_spider.executors import as_scorer
-from llm_spider.tasks.answers import extract, normalise
-from llm_spider.tasks.scoring import Scoring, item_correct, scoring_items, task_generation, task_mode
+from llm_spider.tasks.answers import normalise
+from llm_spider.tasks.scoring import Scoring, chosen_option, item_correct, scoring_items, task_scoring
 from llm_spider.zoo.evaluate import LocalStore
-from llm_spider.tasks.scoring import chosen_option
 
 LOADED = 2  # backends kept loaded (at least): the two contenders top-two sampling alternates between
 
@@ -71,7 +70,7 @@ class LiveEvaluator(ItemEvaluator):
             from llm_spider.tasks import REGISTRY
 
             task = REGISTRY.get(name)
-            mode, gen = task_mode(task, self.scoring), task_generation(task, self.scoring)
+            mode, gen = task_scoring(task, self.scoring)
             self._tasks[name] = (task, {it.index: it for it in scoring_items(task, mode, gen)}, mode, gen)
         return self._tasks[name]
 
@@ -108,10 +107,12 @@ class LiveEvaluator(ItemEvaluator):
         return np.array([float(item_correct(items[int(i)], r)) for r, i in zip(recs, ids)])
 
     def _answers(self, model: str, task: str, ids: Sequence) -> np.ndarray:
-        """What ``model`` answered: the option it scored highest, or its extracted answer (normalised)."""
+        """What ``model`` answered: the option it scored highest, or its generated answer as the item's
+        extraction reads it (normalised)."""
+        items = self._task(task)[1]
         recs = self._scored(model, task, ids)
-        return np.array([normalise(r.get("extracted", "")) if "text" in r else chosen_option(r["logprobs"])
-                         for r in recs], dtype=object)
+        return np.array([normalise(items[int(i)].read(r["text"])) if "text" in r else chosen_option(r["logprobs"])
+                         for r, i in zip(recs, ids)], dtype=object)
 
     def _scored(self, model: str, task: str, ids: Sequence) -> list[dict]:
         """``model``'s run-log record of each item: from the run log, or run now."""
@@ -161,9 +162,8 @@ class LiveEvaluator(ItemEvaluator):
         out = []
         for i in sorted(i for i in done if i in items)[:n]:
             item, rec = items[i], done[i]
-            how = item.generation.extract if item.generation and item.generation.extract else "first-line"
             out.append({"question": t.items[i].question, "generated": rec.get("text", ""),
-                        "extracted": extract(rec.get("text", ""), how), "accepted": " | ".join(item.accepted),
+                        "extracted": item.read(rec.get("text", "")), "accepted": " | ".join(item.accepted),
                         "right": bool(item_correct(item, rec))})
         return out
 

@@ -80,7 +80,12 @@ class ScoringItem:
     mode: str = "letter"
     lengths: tuple[float, ...] = ()  # continuation-norm: each option's length in characters
     accepted: tuple[str, ...] = ()  # generate: the accepted answers
-    generation: Generation | None = field(default=None, compare=False)
+    generation: Generation | None = field(default=None, compare=False)  # generate: always with its extract
+
+    def read(self, text: str) -> str:
+        """The answer in a generated ``text``, by this item's extraction: the one readout of a
+        generation, used when a record is written, judged and shown."""
+        return extract(text or "", self.generation.extract, len(LETTERS))
 
 
 def chosen_option(logprobs) -> int:
@@ -98,6 +103,11 @@ def task_mode(task: Task, scoring: Scoring | None = None) -> str:
     if task.scoring:
         return task.scoring
     return "letter" if any(i.choices for i in task.items) else "generate"
+
+
+def task_scoring(task: Task, scoring: Scoring | None = None) -> tuple[str, Generation]:
+    """The (mode, generation settings) a run of ``scoring`` scores ``task`` with."""
+    return task_mode(task, scoring), task_generation(task, scoring)
 
 
 def task_generation(task: Task, scoring: Scoring | None = None) -> Generation:
@@ -148,7 +158,7 @@ def scoring_items(task: Task, mode: str = "letter", generation: Generation | Non
                                    tuple(task.target_delimiter + c for c in item.choices), item.answer, mode,
                                    tuple(float(len(c)) for c in item.choices)))
         elif mode == "generate":
-            gen = generation or task.generation or Generation()
+            gen = generation or task_generation(task)
             if mc and not task.rendered:
                 how = gen.extract or "letter"
                 out.append(ScoringItem(i, _letter_prompt(task, item), (), item.answer, mode, (),
@@ -172,9 +182,8 @@ def item_correct(item: ScoringItem, record: dict) -> bool:
     """Whether a run log's ``record`` of ``item`` is right: the highest-scored option is the gold one,
     or the generated text, read by the item's extraction, matches an accepted answer."""
     if item.mode == "generate":
-        gen = item.generation or Generation()
-        return matches(extract(record.get("text", ""), gen.extract or "first-line", len(LETTERS)),
-                       item.accepted, gen.metric, gen.tolerance)
+        gen = item.generation
+        return matches(item.read(record.get("text", "")), item.accepted, gen.metric, gen.tolerance)
     return chosen_option(record["logprobs"]) == item.answer
 
 

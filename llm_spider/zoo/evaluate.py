@@ -32,9 +32,9 @@ from llm_spider.tasks.scoring import (  # noqa: F401 - ScoringItem and scoring_t
     Scoring,
     ScoringItem,
     item_correct,
-    task_generation,
-    task_mode,
     prompts_sha,
+    task_generation,
+    task_scoring,
     scoring_items,
     scoring_template,
 )
@@ -139,7 +139,7 @@ class LocalStore:
         if mode != "letter":
             meta["scoring"] = mode
         if mode == "generate":
-            meta["generation"] = (generation or task.generation or Generation()).settings()
+            meta["generation"] = (generation or task_generation(task)).settings()
         if not task.builtin:
             meta["task_sha"] = task.fingerprint
         suffix = "" if mode == "letter" else f".{mode}"
@@ -274,7 +274,7 @@ def evaluate_run(backend, model, task: Task, store: LocalStore, restart: bool = 
     from llm_spider.executors import as_scorer
 
     scorer = as_scorer(backend)  # a loaded backend, or batches scored elsewhere (a Ray cluster)
-    mode, gen = task_mode(task, scoring), task_generation(task, scoring)
+    mode, gen = task_scoring(task, scoring)
     items = evaluated_items(task, max_items, mode, gen)
     log = store.run_log(model.name, task, scorer.name, mode, gen)
     with log.lock(on_wait):
@@ -309,8 +309,7 @@ def evaluate_run(backend, model, task: Task, store: LocalStore, restart: bool = 
         row["prompt_tokens"] = sum(int(u.get("prompt_tokens", 0)) for u in usage)
         row["completion_tokens"] = sum(int(u.get("completion_tokens", 0)) for u in usage)
     if mode == "generate":
-        row["extraction"] = items[0].generation.extract if items[0].generation else "first-line"
-        row["metric"] = items[0].generation.metric if items[0].generation else "exact_match"
+        row["extraction"], row["metric"] = items[0].generation.extract, items[0].generation.metric
     if not task.builtin:
         row["task_sha"] = task.fingerprint
     # items.parquet keeps what probes and features read: letter-scored items of the data folder's tasks
@@ -325,5 +324,5 @@ def evaluate_run(backend, model, task: Task, store: LocalStore, restart: bool = 
 
 def scoring_of(row) -> str:
     """A history row's scoring mode (rows written before modes existed are letter-scored)."""
-    mode = row.get("scoring") if hasattr(row, "get") else None
+    mode = row.get("scoring")
     return mode if isinstance(mode, str) and mode else "letter"
