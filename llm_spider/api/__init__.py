@@ -41,12 +41,12 @@ from llm_spider.api.llm import (
     zoo_frame,
 )
 from llm_spider.api.report import report
-from llm_spider.api.select import SelectResult, recorded_tokens, select
+from llm_spider.api.select import SelectResult, recorded_items, recorded_tokens, select
 from llm_spider.zoo.recorded import import_items, load_recorded, recorded_dir
 from llm_spider.zoo.recorded import summary as recorded_summary
 
 __all__ = ["DEFAULT_METHOD", "DEFAULT_PROMPTS", "Interrupted", "RankResult", "add_model", "benchmark_llm", "build_specialists",
            "checkpoint_encoder", "comparable_tasks", "compare", "import_items", "load_recorded", "recorded_dir",
-           "recorded_summary", "recorded_tokens", "report", "select", "SelectResult", "encode_tasks", "encoder_info", "evaluate", "fit_error_words", "import_runs", "imported_tasks", "ignored_task_notes",
+           "recorded_items", "recorded_summary", "recorded_tokens", "report", "select", "SelectResult", "encode_tasks", "encoder_info", "evaluate", "fit_error_words", "import_runs", "imported_tasks", "ignored_task_notes",
            "load_history", "load_spider", "local_zoo_frame", "pick_models", "rank", "split_names", "task_encoder",
            "train", "train_spider", "zoo_frame", "zoo_results"]

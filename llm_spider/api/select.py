@@ -40,6 +40,39 @@ def recorded_tokens(zoo, level: str | None = None, progress: Progress = SILENT,
     return encode_tasks(zoo.as_tasks(level), task_encoder(cache_dir=cache_dir), progress)
 
 
+def recorded_items(zoo, level: str | None = None, progress: Progress = SILENT, cache_dir: Path | None = None):
+    """A recorded zoo's per-item outcomes at ``level`` with every item's question vector (encoded
+    once, then cached): what the item-level prior learns from (ranking/items)."""
+    import hashlib
+
+    from llm_spider.encoders.items import ItemEncoder
+    from llm_spider.encoders.sentence import SentenceEncoder
+    from llm_spider.ranking.items import ItemData
+    from llm_spider.tasks.base import LETTERS, render_template
+
+    q = zoo.questions
+    if "question" not in q.columns:
+        raise SpiderError(f"recorded zoo '{zoo.name}' has no question text to encode")
+    options = q["options"] if "options" in q.columns else [()] * len(q)
+    # every question of the zoo, in its own order, whatever the level: one cache entry for all levels
+    texts = [render_template("mc.jinja", question=str(text), choices=[str(o) for o in (opts if opts is not None else ())],
+                             letters=LETTERS, topic="") for text, opts in zip(q["question"], options)]
+    ids = q["question_id"].to_numpy()
+    where = pd.Index(ids).get_indexer
+    rows = {t: where(t_ids) for t, t_ids in zoo.tasks(level).items()}
+    encoder = ItemEncoder(SentenceEncoder(), cache_dir=cache_dir)
+    if encoder.is_cached(texts):
+        X = encoder.encode(texts)
+    else:
+        progress.note(f"Encoding the {len(texts):,} questions of '{zoo.name}' once for the item-level prior "
+                      "(cached for next time)")
+        with progress.bar("encoding questions", len(texts)) as bar:
+            X = encoder.encode(texts, on_chunk=bar.advance)
+    Y = zoo._correct.reindex(index=ids, columns=zoo.members).to_numpy(dtype=np.float64)
+    key = hashlib.sha256(Y.tobytes() + zoo.questions_key(level).encode()).hexdigest()
+    return ItemData(list(zoo.members), X, Y, rows, key)
+
+
 def _recorded(task: str, zoo: str, level: str | None, members: list[str] | None, progress: Progress,
               cache_dir: Path | None = None):
     from llm_spider.selection import RecordedEvaluator
@@ -52,7 +85,7 @@ def _recorded(task: str, zoo: str, level: str | None, members: list[str] | None,
     if unknown:
         raise SpiderError(f"not a member of '{zoo}': {', '.join(unknown)}")
     return (evaluator, z.history(level), lambda: recorded_tokens(z, level, progress, cache_dir), members or z.members,
-            lambda: z.questions_key(level))
+            lambda: z.questions_key(level), lambda: recorded_items(z, level, progress, cache_dir))
 
 
 def _live(task: str, zoo: str, members: list[str] | None, run, results: Path | None, large: bool,
@@ -155,7 +188,8 @@ def select(task: str | None, zoo: str = "mmlu-pro", level: str | None = None, pr
             task, zoo, members, run, results, large, cache_dir, progress, executor, ray_address, ray_actors,
             in_flight, ray_gpus, scoring)
     else:
-        evaluator, history, tokens, candidates, tokens_key = _recorded(task, zoo, level, members, progress, cache_dir)
+        evaluator, history, tokens, candidates, tokens_key, items = _recorded(task, zoo, level, members, progress,
+                                                                               cache_dir)
     others = history.drop_tasks([task]) if task in history.tasks else history
     if live:  # a user's zoo may have no results of its own: a mapped or flat prior, said before any runs
         from llm_spider.api.zoo_prior import live_prior
@@ -170,7 +204,8 @@ def select(task: str | None, zoo: str = "mmlu-pro", level: str | None = None, pr
     if prior != "flat":
         with progress.bar("calibrating the prior on the history") as bar:
             p = compute_prior(prior, others, task, tokens, tokens_key(), cache_dir,
-                              on_calibrate=lambda e: bar.update(description=f"calibrating the {e} prior on the history"))
+                              on_calibrate=lambda e: bar.update(description=f"calibrating the {e} prior on the history"),
+                              items=None if live else items)
         if prior == "auto":
             progress.note("auto: " + ", ".join(f"{e} worth {c.strength:.1f} items" for e, c in p.calibrations.items())
                           + f" on the history; taking {p.name}")

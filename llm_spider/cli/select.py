@@ -40,6 +40,7 @@ from llm_spider.cli.taskopts import (
     scoring_from,
     sources_from,
 )
+from llm_spider.errors import SpiderError
 from llm_spider.output import Format, emit, stderr
 
 SelectZooOpt = Annotated[str, typer.Option("--zoo", help="A recorded zoo (mmlu-pro, or one from `zoo import` or "
@@ -190,21 +191,26 @@ def benchmark_select(
 ) -> None:
     """Selection methods on a recorded zoo, each task left out in turn: how often the pick is within
     0.02 of the best, and at what share of brute force's item evaluations."""
-    from llm_spider.selection.benchmark import METHODS, pool_zoos, priors_needed, run, summarize
-    from llm_spider.selection.prior import NEEDS_TOKENS
-
+    from llm_spider.selection.benchmark import METHODS, pool_zoos, priors_needed, run, servable, summarize
+    from llm_spider.selection.prior import NEEDS_ITEMS, NEEDS_TOKENS
     from llm_spider.writing import check_output, write_json_atomic
 
     if output:  # before the work, not after it
         check_output(output, "records")
         check_output(output.with_suffix(".png"), "plot")
     z = api.load_recorded(zoo)
-    records, methods = [], method or METHODS
+    records = []
+    methods, notes = servable(z, method or METHODS)
+    for note in notes:
+        stderr.print(f"note: {note}")
+    if not methods:
+        raise SpiderError(f"no method given can run on recorded zoo '{z.name}'")
+    needed = priors_needed(methods) if "question" in z.questions.columns else []
     for lv in level or [z.levels[0]]:
-        tokens = (api.recorded_tokens(z, lv, PROGRESS) if any(p in NEEDS_TOKENS for p in priors_needed(methods))
-                  else None)
+        tokens = api.recorded_tokens(z, lv, PROGRESS) if any(p in NEEDS_TOKENS for p in needed) else None
+        items = api.recorded_items(z, lv, PROGRESS) if any(p in NEEDS_ITEMS for p in needed) else None
         records += run(z, lv, members or ["all"], methods, seed or [0], tokens=tokens, workers=workers,
-                       progress=PROGRESS)
+                       progress=PROGRESS, items=items)
     summary = summarize(records)
     emit(summary, fmt, title=f"select on recorded zoo '{z.name}': means over tasks × seeds (× zoos for sub12)")
     if output:

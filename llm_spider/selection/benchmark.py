@@ -24,9 +24,9 @@ from llm_spider.selection.adaptive import select_adaptive
 from llm_spider.selection.evaluators import RecordedEvaluator
 from llm_spider.selection.fixed import select_fixed
 from llm_spider.selection.labelfree import ConsensusEvaluator, panel
-from llm_spider.selection.prior import ESTIMATES, NEEDS_TOKENS, calibrate, choose, estimate
+from llm_spider.selection.prior import ESTIMATES, NEEDS_ITEMS, NEEDS_TOKENS, calibrate, choose, estimate
 
-PRIOR_ONLY = ("leaderboard", "similar-tasks", "spider")
+PRIOR_ONLY = ("leaderboard", "similar-tasks", "spider", "items")
 RERANKS = tuple(f"rerank-k{k}-n{n}" for k in (3, 5) for n in (8, 16))
 PROBES = 16  # items per candidate of probes-only, the paper's scale of probing
 RERANK_PRIOR = "spider"  # the paper re-ranks the Spider's top k
@@ -36,7 +36,7 @@ DEFAULT = "adaptive-auto"  # what `select` does by default
 # member set and seed: probes-only on that many items per candidate, the Spider's top 5 on a fifth each.
 MATCHED = ("probes-matched", "rerank-k5-matched")
 METHODS = ("brute-force", *PRIOR_ONLY, *RERANKS, "probes-only", "adaptive-flat", "adaptive-leaderboard",
-           "adaptive-spider", DEFAULT, *MATCHED, "adaptive-label-free")
+           "adaptive-spider", "adaptive-items", DEFAULT, *MATCHED, "adaptive-label-free")
 MEMBER_SETS = ("all", "open", "sub12")
 # mmlu-pro's members whose weights are not public (API models); every other member's are.
 CLOSED = ("gemini-1.5-flash-002", "gemini-1.5-pro-002", "gemini-3.1-pro", "gpt-4o-2024-05-13")
@@ -76,6 +76,25 @@ def priors_needed(methods: Sequence[str]) -> list[str]:
     if "adaptive-label-free" in methods:
         need.add(LABEL_FREE_PRIOR)
     return [p for p in PRIOR_ONLY if p in need]
+
+
+def servable(zoo, methods: Sequence[str]) -> tuple[list[str], list[str]]:
+    """The methods ``zoo`` can serve, and a note for each one left out: label-free selection needs
+    the option each member chose (a ``pred`` column); the priors that read questions need their text
+    (and with them the re-ranks, ``auto``'s candidates aside)."""
+    has_pred = "pred" in zoo.results.columns
+    has_text = "question" in zoo.questions.columns
+    kept, notes = [], []
+    for m in methods:
+        prior = m.removeprefix("adaptive-")
+        if m == "adaptive-label-free" and not has_pred:
+            notes.append(f"{m} left out: zoo '{zoo.name}' keeps no 'pred' column (the option each member chose)")
+        elif not has_text and (prior in (*NEEDS_TOKENS, *NEEDS_ITEMS) and prior != "auto" or m in RERANKS
+                               or m == "rerank-k5-matched"):
+            notes.append(f"{m} left out: zoo '{zoo.name}' has no question text to read")
+        else:
+            kept.append(m)
+    return kept, notes
 
 
 def _method(method: str, evaluator, task: str, members: list[str], truth: pd.Series, est: dict, cal: dict,
@@ -121,14 +140,14 @@ def _method(method: str, evaluator, task: str, members: list[str], truth: pd.Ser
 
 
 def _target(zoo, level: str, task: str, jobs: list, methods: Sequence[str], seeds: Sequence[int],
-            priors: list[str], tokens, epsilon: float, confidence: float) -> list[dict]:
+            priors: list[str], tokens, epsilon: float, confidence: float, items=None) -> list[dict]:
     """Every record of one left-out task: its priors estimated and calibrated once, then each member
     set, seed and method."""
     history = zoo.history(level)
     evaluator = RecordedEvaluator(zoo, level)
     others = history.drop_tasks([task])
-    est = {p: estimate(p, others, task, tokens) for p in priors}
-    cal = {p: calibrate(others, p, tokens) for p in priors}
+    est = {p: estimate(p, others, task, tokens, items=items) for p in priors}
+    cal = {p: calibrate(others, p, tokens, items=items) for p in priors}
     wide, records = history.wide(), []
     for set_name, zoo_index, cands in jobs:
         truth = wide[task].reindex(cands).dropna()
@@ -161,10 +180,12 @@ def _one_thread() -> None:
 
 def run(zoo, level: str | None = None, sets: Sequence[str] = ("all",), methods: Sequence[str] = METHODS,
         seeds: Sequence[int] = (0,), epsilon: float = 0.02, confidence: float = 0.95, tokens=None,
-        workers: int = 1, progress: Progress = SILENT) -> list[dict]:
+        workers: int = 1, progress: Progress = SILENT, items=None) -> list[dict]:
     """Every method on every task of ``zoo`` (a RecordedZoo) at ``level``, for each member set and seed.
     ``tokens``: task -> general tokens of the zoo's tasks, needed by the similar-tasks and Spider
-    priors. Each prior is estimated and calibrated once per target, on the other tasks' history of
+    priors; ``items``: the zoo's per-item data at ``level`` (ranking.items.ItemData), needed by the
+    item-level prior (without either, ``auto`` chooses among the estimates it has). Each prior is
+    estimated and calibrated once per target, on the other tasks' history of
     every member; a member set only picks candidates from it. ``workers`` > 1 runs targets in that
     many processes (each target is independent; records come back in task order)."""
     unknown = [m for m in methods if m not in METHODS]
@@ -173,10 +194,18 @@ def run(zoo, level: str | None = None, sets: Sequence[str] = ("all",), methods: 
     level = level or zoo.levels[0]
     tasks = list(zoo.history(level).wide().columns)
     priors = priors_needed(methods)
+    # auto (and the matched methods, which run it) consider only the estimates the zoo can give
+    missing = {*(NEEDS_ITEMS if items is None else ()), *(("similar-tasks", "spider") if tokens is None else ())}
+    named = {m.removeprefix("adaptive-") for m in methods}
+    if any(m in RERANKS or m in MATCHED for m in methods):
+        named.add(RERANK_PRIOR)
+    priors = [p for p in priors if p not in missing or p in named]
+    if items is None and any(p in NEEDS_ITEMS for p in priors):
+        raise SpiderError(f"the {', '.join(p for p in priors if p in NEEDS_ITEMS)} prior(s) need the zoo's per-item data")
     if tokens is None and any(p in NEEDS_TOKENS for p in priors):
         raise SpiderError(f"the {', '.join(p for p in priors if p in NEEDS_TOKENS)} prior(s) need the tasks' tokens")
     jobs = [(s, i, cands) for s in sets for i, cands in enumerate(member_sets(zoo.members, s))]
-    args = (jobs, list(methods), list(seeds), priors, tokens, epsilon, confidence)
+    args = (jobs, list(methods), list(seeds), priors, tokens, epsilon, confidence, items)
     done: dict[str, list[dict]] = {}
     with progress.bar(f"select benchmark ({zoo.name}, {level})", len(tasks)) as bar:
         if workers <= 1:

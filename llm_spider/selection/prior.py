@@ -34,9 +34,10 @@ import pandas as pd
 from llm_spider.errors import SpiderError, UnknownNameError
 from llm_spider.zoo.history import History
 
-ESTIMATES = ("leaderboard", "similar-tasks", "spider")
+ESTIMATES = ("leaderboard", "similar-tasks", "spider", "items")
 PRIORS = ("auto", *ESTIMATES, "flat")
 NEEDS_TOKENS = ("spider", "similar-tasks", "auto")
+NEEDS_ITEMS = ("items",)  # per-item outcomes and question vectors (ranking/items): recorded zoos
 # A few history tasks can happen to agree (two near-identical tasks), which would make the prior
 # worth more than any evaluation could overturn. One pseudo-task is pooled with the history's tasks,
 # on which the estimate is worth only PSEUDO_ITEMS items and the shift is unknown (as large as a
@@ -65,15 +66,22 @@ def leaderboard_prior(history: History, task: str) -> pd.Series:
 
 
 def estimate(prior: str, history: History, task: str, tokens: Mapping[str, np.ndarray] | None = None,
-             seed: int = 0) -> pd.Series:
+             seed: int = 0, items=None) -> pd.Series:
     """The ``prior``'s accuracy estimate for every member of ``history`` on ``task`` (never read
     from the history, should it hold the task). ``tokens``: task → general tokens, for the priors
-    that read the questions."""
+    that read the questions; ``items``: the zoo's per-item outcomes (ranking.items.ItemData), for
+    the item-level prior."""
     if prior not in ESTIMATES:
         raise UnknownNameError("prior estimate", prior, ESTIMATES)
     rest = history.drop_tasks([task]) if task in history.tasks else history
     if prior == "leaderboard":
         return leaderboard_prior(rest, task)
+    if prior == "items":
+        if items is None:
+            raise SpiderError("the items prior needs a zoo's per-item outcomes (a recorded zoo)")
+        from llm_spider.ranking.items import item_estimate
+
+        return item_estimate(items, rest, task, seed).reindex(rest.wide().index)
     if tokens is None or task not in tokens:
         raise SpiderError(f"the {prior} prior needs the general tokens of task '{task}'")
     if prior == "similar-tasks":
@@ -89,7 +97,7 @@ def estimate(prior: str, history: History, task: str, tokens: Mapping[str, np.nd
 
 
 def calibrate(history: History, prior: str = "leaderboard", tokens: Mapping[str, np.ndarray] | None = None,
-              seed: int = 0) -> Calibration:
+              seed: int = 0, items=None) -> Calibration:
     """Calibrate ``prior``'s residual strength and shift variance on ``history`` (which must not
     hold the target), each history task estimated from the others."""
     wide = history.wide()
@@ -98,9 +106,17 @@ def calibrate(history: History, prior: str = "leaderboard", tokens: Mapping[str,
     inner = list(wide.columns)
     if prior == "spider" and len(inner) > SPIDER_INNER:
         inner = sorted(np.random.default_rng(seed).choice(inner, SPIDER_INNER, replace=False))
+    known = None
+    if prior == "items":  # the leave-one-out estimates its model was chosen by
+        from llm_spider.ranking.items import chosen_inner
+
+        if items is None:
+            raise SpiderError("the items prior needs a zoo's per-item outcomes (a recorded zoo)")
+        known = chosen_inner(items, history, seed)
+        inner = list(known)
     resid, shifts, var = [], [], []
     for t in inner:
-        mu = estimate(prior, history, t, tokens, seed)
+        mu = known[t] if known is not None else estimate(prior, history, t, tokens, seed)
         both = pd.concat([wide[t], mu], axis=1, keys=["truth", "mu"]).dropna()
         err = (both["truth"] - both["mu"]).to_numpy()
         shifts.append(float(err.mean()) ** 2)
@@ -124,7 +140,7 @@ def choose(calibrations: Mapping[str, Calibration]) -> str:
 
 
 # --- the prior of one selection, computed once -----------------------------------------------------
-CACHE_VERSION = 1  # part of every key: a change to how priors are estimated never reads an old entry
+CACHE_VERSION = 2  # part of every key: a change to how priors are estimated never reads an old entry
 
 
 @dataclass(frozen=True)
@@ -149,13 +165,15 @@ def history_key(history: History) -> str:
 
 
 def compute_prior(prior: str, others: History, task: str, tokens, key: str | None = None,
-                  cache_dir=None, seed: int = 0, on_calibrate=None) -> Prior:
+                  cache_dir=None, seed: int = 0, on_calibrate=None, items=None) -> Prior:
     """The prior for ``task`` from ``others`` (the history without it): ``auto`` calibrates every
     estimate and takes the one worth the most items. ``tokens()`` gives the general tokens, called
     only when an estimate needs them and nothing is cached. ``key``: what besides ``others`` the
     result depends on (the zoo's questions, which the tokens encode); with it, the result is cached
     under ``cache_dir``, so a second `select` on the same zoo, level, task and history reads it
-    instead of refitting Spiders. ``on_calibrate(estimate)`` is called before each calibration."""
+    instead of refitting Spiders. ``on_calibrate(estimate)`` is called before each calibration.
+    ``items()``: the zoo's per-item data (ranking.items.ItemData) or None where it has none; ``auto``
+    considers the item-level prior only where there is some."""
     import hashlib
     import json
 
@@ -163,7 +181,8 @@ def compute_prior(prior: str, others: History, task: str, tokens, key: str | Non
 
     path = None
     if key is not None:
-        digest = hashlib.sha256(json.dumps([CACHE_VERSION, prior, task, seed, key, history_key(others)])
+        digest = hashlib.sha256(json.dumps([CACHE_VERSION, prior, task, seed, key, history_key(others),
+                                            items is not None])
                                 .encode()).hexdigest()
         path = (default_cache_dir() if cache_dir is None else cache_dir) / "priors" / f"{digest[:32]}.json"
         if path.is_file():
@@ -174,13 +193,16 @@ def compute_prior(prior: str, others: History, task: str, tokens, key: str | Non
             except (ValueError, KeyError, TypeError):
                 pass  # a damaged entry: computed again and rewritten
     toks = tokens() if prior in NEEDS_TOKENS else None
+    data = items() if items is not None and prior in (*NEEDS_ITEMS, "auto") else None
+    if prior in NEEDS_ITEMS and data is None:
+        raise SpiderError(f"the {prior} prior needs per-item outcomes: a recorded zoo (built in or `zoo import-items`)")
     cals: dict[str, Calibration] = {}
-    for p in ESTIMATES if prior == "auto" else (prior,):
+    for p in [e for e in ESTIMATES if e not in NEEDS_ITEMS or data is not None] if prior == "auto" else (prior,):
         if on_calibrate:
             on_calibrate(p)
-        cals[p] = calibrate(others, p, toks, seed)
+        cals[p] = calibrate(others, p, toks, seed, data)
     name = choose(cals) if prior == "auto" else prior
-    out = Prior(name, estimate(name, others, task, toks, seed), cals[name], cals)
+    out = Prior(name, estimate(name, others, task, toks, seed, data), cals[name], cals)
     if path is not None:
         _store(path, out)
     return out
