@@ -33,8 +33,22 @@ def toy_tokens(dim: int = 8) -> dict[str, np.ndarray]:
     return {t: base[int(t == "c")] + 0.1 * rng.normal(size=(4, dim)) for t in "abc"}
 
 
+def toy_items(zoo: RecordedZoo, dim: int = 8):
+    """Per-item data of the toy: each question's vector near its task's centre (a, b alike, c apart)."""
+    from llm_spider.ranking.items import ItemData
+
+    rng = np.random.default_rng(2)
+    centre = rng.normal(size=(2, dim))
+    q = zoo.questions
+    X = centre[(q["task"] == "c").to_numpy().astype(int)] + 0.3 * rng.normal(size=(len(q), dim))
+    Y = zoo._correct.reindex(index=q["question_id"], columns=zoo.members).to_numpy(dtype=float)
+    tasks = {t: np.flatnonzero((q["task"] == t).to_numpy()) for t in "abc"}
+    return ItemData(zoo.members, X, Y, tasks, "toy")
+
+
 def test_every_method_gives_a_contract_record_and_adaptive_finds_the_specialist():
-    records = run(toy(), seeds=(0, 1), tokens=toy_tokens())
+    zoo = toy()
+    records = run(zoo, seeds=(0, 1), tokens=toy_tokens(), items=toy_items(zoo))
     assert {r["method"] for r in records} == set(METHODS) and all(FIELDS <= set(r) for r in records)
     assert len(records) == 3 * 2 * len(METHODS)
     by = {(r["method"], r["task"], r["seed"]): r for r in records}
