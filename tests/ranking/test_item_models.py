@@ -1,0 +1,77 @@
+"""Item-level models: they learn which questions each member gets right, predict unseen items and
+whole tasks from their questions, and the items prior never reads the target's outcomes."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from llm_spider.ranking.items import ITEM_MODELS, ItemData, choose_item_model, item_estimate, make_item_model
+from llm_spider.ranking.items.prior import CANDIDATES, inner_estimates, residual_error
+from llm_spider.zoo.history import History
+
+MEMBERS = ["coder", "scholar", "weak"]
+
+
+def topical_zoo(n: int = 800, dim: int = 16, seed: int = 0):
+    """Items of two topics (directions in the vector space) in four tasks: 'coder' answers code
+    items (topic 0) at 0.85 and the rest at 0.45, 'scholar' the reverse, 'weak' 0.2 on all."""
+    axes = np.random.default_rng(99).normal(size=(2, dim))  # the same topics in every draw
+    rng = np.random.default_rng(seed)
+    topic = np.repeat([0, 1, 0, 1], n // 4)
+    X = axes[topic] + 0.5 * rng.normal(size=(n, dim))
+    p = np.stack([np.where(topic == 0, 0.85, 0.45), np.where(topic == 1, 0.85, 0.45), np.full(n, 0.2)], axis=1)
+    Y = (rng.random(p.shape) < p).astype(float)
+    Y[: n // 8, 2] = np.nan  # a member without results on part of a task
+    tasks = {f"t{k}": np.arange(k * n // 4, (k + 1) * n // 4) for k in range(4)}
+    return ItemData(MEMBERS, X, Y, tasks, "topical"), topic
+
+
+def history_of(data: ItemData) -> History:
+    table = {t: dict(zip(data.members, np.nanmean(data.Y[rows], axis=0))) for t, rows in data.tasks.items()}
+    return History.from_wide(pd.DataFrame(table), source="test")
+
+
+@pytest.mark.parametrize("name", [*ITEM_MODELS, "mean:ridge+irt"])
+def test_each_model_predicts_who_answers_unseen_items_of_each_topic(name):
+    data, topic = topical_zoo()
+    train = data.rows(["t0", "t1"])
+    model = make_item_model(name).fit(data.X[train], data.Y[train])
+    new, new_topic = topical_zoo(seed=1)
+    p = model.predict_proba(new.X)
+    assert p.shape == (len(new.X), 3) and np.all((p > 0) & (p < 1))
+    code, prose = p[new_topic == 0].mean(axis=0), p[new_topic == 1].mean(axis=0)
+    assert code[0] > code[1] > code[2] and prose[1] > prose[0] > prose[2]
+
+
+def test_the_items_prior_never_reads_the_target_outcomes():
+    data, _ = topical_zoo()
+    history = history_of(data)
+    first = item_estimate(data, history, "t3")
+    spoiled = ItemData(data.members, data.X, data.Y.copy(), data.tasks)
+    spoiled.Y[data.tasks["t3"]] = 1.0 - spoiled.Y[data.tasks["t3"]]  # every target outcome flipped
+    assert np.allclose(item_estimate(spoiled, history, "t3"), first)
+    # t3 is a prose task: the prior puts the scholar first, learnt from t1's items
+    assert first.idxmax() == "scholar" and first["weak"] == first.min()
+
+
+def test_the_history_chooses_the_model_with_the_smallest_leave_one_task_out_error():
+    data, _ = topical_zoo()
+    history = history_of(data).drop_tasks(["t3"])
+    est = inner_estimates(data, history.tasks, 0)
+    errors = {c: residual_error(est[c], history.wide()) for c in CANDIDATES}
+    assert choose_item_model(data, history) == min(errors, key=errors.get)
+    # an inner estimate is fitted without its task: flipping that task's outcomes does not move it
+    flipped = ItemData(data.members, data.X, data.Y.copy(), data.tasks)
+    flipped.Y[data.tasks["t0"]] = 1.0 - flipped.Y[data.tasks["t0"]]
+    again = inner_estimates(flipped, history.tasks, 0)
+    assert np.allclose(again["ridge"]["t0"], est["ridge"]["t0"])
+    assert not np.allclose(again["ridge"]["t1"], est["ridge"]["t1"])  # t0's items are t1's history
+
+
+def test_unknown_model_names_the_choices():
+    from llm_spider.errors import UnknownNameError
+
+    with pytest.raises(UnknownNameError, match="ridge"):
+        make_item_model("ridgee")
