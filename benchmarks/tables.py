@@ -312,6 +312,34 @@ def select_mmlu_pro_paired() -> str:
                 "tasks better/tied/worse"], rows)
 
 
+def select_items_paired() -> str:
+    """The item-level prior against similar-tasks, prior only (`benchmark select`'s ``items`` records)."""
+    from llm_spider.selection.benchmark import paired
+
+    names = {"weighted_tau": "weighted τ", "eps_good": "within 0.02 of the best"}
+    d = paired(_records("select_mmlu_pro.json"), "items", "similar-tasks", metrics=tuple(names))
+    rows = [[r.level, r.members, names[r.metric],
+             f"{_signed(r.mean_difference, 4)} [{_num(r.ci95_low, 4)}, {_num(r.ci95_high, 4)}]",
+             f"{r.better}/{r.ties}/{r.worse}"] for r in d.itertuples()]
+    return _md(["level", "members", "metric", "items − similar-tasks, mean [95 % interval]",
+                "tasks better/tied/worse"], rows)
+
+
+def item_prior() -> str:
+    """benchmarks/item_prior.py: each item model as a prior, beside the task-level priors."""
+    raw = json.loads((RESULTS / "item_prior.json").read_text())
+    paired = {(p["level"], p["members"], p["method"]): p for p in raw["paired"]}
+    rows = []
+    for r in raw["summary"]:
+        p = paired.get((r["level"], r["members"], r["method"]))
+        rows.append([r["level"], r["members"], r["method"], _share(r["eps_good"]), _num(r["top1_regret"], 4),
+                     _num(r["weighted_tau"], 3),
+                     f"{_signed(p['tau_difference'], 4)} [{_num(p['ci95_low'], 4)}, {_num(p['ci95_high'], 4)}]"
+                     if p else "", _num(r["seconds"], 2)])
+    return _md(["level", "members", "prior", "within 0.02 of the best", "mean top-1 regret", "mean weighted τ",
+                "τ − similar-tasks [95 % interval]", "seconds per task"], rows)
+
+
 def rank_accuracy() -> str:
     from llm_spider.benchmark.accuracy import summarize_accuracy
 
@@ -343,6 +371,7 @@ TABLES: dict[str, Callable[[], str]] = {
     "live_zoo_multisource_paired": live_zoo_multisource_paired, "truth_reliability": truth_reliability,
     "truth_reliability_verdicts": truth_reliability_verdicts, "vision": vision,
     "select_mmlu_pro": select_mmlu_pro, "select_mmlu_pro_paired": select_mmlu_pro_paired,
+    "select_items_paired": select_items_paired, "item_prior": item_prior,
     "rank_accuracy": rank_accuracy, "vision_truth": vision_truth, "vision_truth_rescored": vision_truth_rescored,
     "vision_spider_validation": vision_spider_validation, "vision_spider": vision_spider,
     "vision_heldout_truth": vision_heldout_truth, "vision_top_set": vision_top_set, "scoring_modes": scoring_modes,

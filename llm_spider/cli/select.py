@@ -58,9 +58,10 @@ ConfidenceOpt = Annotated[float, typer.Option("--confidence", min=0.5, max=0.999
 EpsilonOpt = Annotated[float, typer.Option("--epsilon", min=0.0, max=0.5, help="Accuracy a pick may trail the "
                                            "best by (0 to 0.5: accuracies lie in [0, 1]).")]
 BudgetOpt = Annotated[Optional[int], typer.Option("--budget", min=1, help="The most item evaluations to spend.")]
-PriorOpt = Annotated[str, typer.Option("--prior", help="auto (of the three below, the one worth the most items on the "
+PriorOpt = Annotated[str, typer.Option("--prior", help="auto (of those below, the one worth the most items on the "
                                        "zoo's other tasks), leaderboard (each member's mean over them), similar-tasks, "
-                                       "spider (both read the questions) or flat.")]
+                                       "spider (both read the questions), items (a recorded zoo's per-item outcomes, "
+                                       "learnt against each question's text) or flat.")]
 CandidatesOpt = Annotated[Optional[str], typer.Option("--models", help="Comma-separated candidates (default: all).")]
 SeedOpt = Annotated[int, typer.Option("--seed", help="Seed of the item order and of the sampling.")]
 

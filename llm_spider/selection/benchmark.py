@@ -268,17 +268,23 @@ def summarize(records: Sequence[dict]) -> pd.DataFrame:
     return out.assign(runs=sums["runs"].astype(int)).reset_index()
 
 
-def paired(records: Sequence[dict], method: str = "adaptive-spider",
-           against: str = "adaptive-leaderboard") -> pd.DataFrame:
-    """``method`` minus ``against`` per level and member set, for cost share and top-1 regret: each
-    task's difference averaged over seeds (and sub-zoos), then the mean over tasks with its 95 %
-    paired bootstrap interval, and the tasks on which ``method`` costs or loses less, ties, more."""
+HIGHER_IS_BETTER = ("weighted_tau", "eps_good")
+
+
+def paired(records: Sequence[dict], method: str = "adaptive-spider", against: str = "adaptive-leaderboard",
+           metrics: Sequence[str] = ("cost_share", "top1_regret")) -> pd.DataFrame:
+    """``method`` minus ``against`` per level and member set, for each of ``metrics``: each task's
+    difference averaged over seeds (and sub-zoos), then the mean over tasks with its 95 % paired
+    bootstrap interval, and the tasks on which ``method`` does better (costs or loses less; for τ
+    and the ε-good rate, more), ties, worse."""
     from llm_spider.metrics import paired_bootstrap
 
     df = pd.DataFrame(records)
+    if "eps_good" in df:
+        df["eps_good"] = df["eps_good"].astype(float)
     rows = []
     for (level, members), group in df.groupby(["level", "members"], sort=False):
-        for metric in ("cost_share", "top1_regret"):
+        for metric in metrics:
             table = group.pivot_table(index="task", columns="method", values=metric, aggfunc="mean")
             if method not in table or against not in table:
                 continue
@@ -286,7 +292,8 @@ def paired(records: Sequence[dict], method: str = "adaptive-spider",
             if len(d) < 2:
                 continue
             mean, low, high = paired_bootstrap(d.to_numpy())
+            gain = d if metric in HIGHER_IS_BETTER else -d
             rows.append({"level": level, "members": members, "metric": metric, "tasks": len(d), "mean_difference": mean,
-                         "ci95_low": low, "ci95_high": high, "better": int((d < -1e-12).sum()),
-                         "ties": int((d.abs() <= 1e-12).sum()), "worse": int((d > 1e-12).sum())})
+                         "ci95_low": low, "ci95_high": high, "better": int((gain > 1e-12).sum()),
+                         "ties": int((d.abs() <= 1e-12).sum()), "worse": int((gain < -1e-12).sum())})
     return pd.DataFrame(rows)
