@@ -92,10 +92,11 @@ def test_hostile_task_and_model_names_inside_the_files_stay_inside_the_tools_fol
     before = snapshot(root)
     result = invoke("zoo", "import-items", "--questions", q, "--results", r, "--name", "mine")
     assert result.exit_code == 0, result.output
-    for prior in ("leaderboard", "similar-tasks"):  # similar-tasks encodes each task: the task-vector cache
+    for prior in ("leaderboard", "similar-tasks", "items"):  # similar-tasks and items encode: the vector caches
         result = invoke("select", "--zoo", "mine", "--task", tasks[0], "--prior", prior, "--cache-dir", own["cache"])
         assert result.exit_code == 0, result.output
     assert list((own["cache"] / "task-vectors").rglob("*.safetensors"))
+    assert list((own["cache"] / "item-vectors").rglob("*.safetensors"))
     assert outside(snapshot(root) - before, own) == []
 
 
