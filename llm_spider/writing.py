@@ -136,7 +136,7 @@ def write_json_atomic(path: Path, payload, one_per_line: bool = False, what: str
     return write_output(path, json_text(payload, one_per_line), what)
 
 
-def write_cache(path: Path, text: str, what: str) -> None:
+def write_cache(path: Path, text: Content, what: str) -> None:
     """A cache entry written as an output is (whole or not at all); one that cannot be written is a
     note, not an error: the next run computes it again."""
     import warnings

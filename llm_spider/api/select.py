@@ -43,8 +43,6 @@ def recorded_tokens(zoo, level: str | None = None, progress: Progress = SILENT,
 def recorded_items(zoo, level: str | None = None, progress: Progress = SILENT, cache_dir: Path | None = None):
     """A recorded zoo's per-item outcomes at ``level`` with every item's question vector (encoded
     once, then cached): what the item-level prior learns from (ranking/items)."""
-    import hashlib
-
     from llm_spider.encoders.items import ItemEncoder
     from llm_spider.encoders.sentence import SentenceEncoder
     from llm_spider.ranking.items import ItemData
@@ -69,8 +67,7 @@ def recorded_items(zoo, level: str | None = None, progress: Progress = SILENT, c
         with progress.bar("encoding questions", len(texts)) as bar:
             X = encoder.encode(texts, on_chunk=bar.advance)
     Y = zoo._correct.reindex(index=ids, columns=zoo.members).to_numpy(dtype=np.float64)
-    key = hashlib.sha256(Y.tobytes() + zoo.questions_key(level).encode()).hexdigest()
-    return ItemData(list(zoo.members), X, Y, rows, key)
+    return ItemData(list(zoo.members), X, Y, rows)
 
 
 def _recorded(task: str, zoo: str, level: str | None, members: list[str] | None, progress: Progress,
@@ -184,6 +181,7 @@ def select(task: str | None, zoo: str = "mmlu-pro", level: str | None = None, pr
             raise SpiderError("give --task or --task-file, not both")
         task = (task_from_file(Path(task_file)) if task_file is not None
                 else resolve_task(task, sources or TaskSources())).name
+        items = None  # a live zoo keeps no per-item outcomes of other tasks to learn from
         evaluator, history, tokens, candidates, tokens_key, z = _live(
             task, zoo, members, run, results, large, cache_dir, progress, executor, ray_address, ray_actors,
             in_flight, ray_gpus, scoring)
@@ -205,7 +203,7 @@ def select(task: str | None, zoo: str = "mmlu-pro", level: str | None = None, pr
         with progress.bar("calibrating the prior on the history") as bar:
             p = compute_prior(prior, others, task, tokens, tokens_key(), cache_dir,
                               on_calibrate=lambda e: bar.update(description=f"calibrating the {e} prior on the history"),
-                              items=None if live else items)
+                              items=items)
         if prior == "auto":
             progress.note("auto: " + ", ".join(f"{e} worth {c.strength:.1f} items" for e, c in p.calibrations.items())
                           + f" on the history; taking {p.name}")

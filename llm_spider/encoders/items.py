@@ -10,7 +10,6 @@ the encoder and of every text, so one changed question is encoded afresh and not
 from __future__ import annotations
 
 import hashlib
-import os
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -66,12 +65,9 @@ class ItemEncoder:
             if on_chunk is not None:
                 on_chunk(len(chunk))
         vectors = np.concatenate(parts) if parts else np.zeros((0, 0), np.float32)
-        if self.use_cache:
-            try:
-                path.parent.mkdir(parents=True, exist_ok=True)
-                tmp = path.with_suffix(f".tmp{os.getpid()}")
-                save_file({"vectors": np.ascontiguousarray(vectors)}, str(tmp))
-                os.replace(tmp, path)
-            except OSError:
-                self.use_cache = False  # a cache is an optimisation: the vectors are still returned
+        if self.use_cache:  # whole or not at all; one that cannot be written is a warning, not an error
+            from llm_spider.writing import write_cache
+
+            write_cache(path, lambda p: save_file({"vectors": np.ascontiguousarray(vectors)}, str(p)),
+                        "question-vector cache")
         return vectors

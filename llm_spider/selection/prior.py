@@ -65,6 +65,13 @@ def leaderboard_prior(history: History, task: str) -> pd.Series:
     return rest.wide().mean(axis=1)
 
 
+def _need_items(items):
+    """The zoo's per-item data, or the one line saying which zoos have it."""
+    if items is None:
+        raise SpiderError("the items prior needs per-item outcomes: a recorded zoo (built in or `zoo import-items`)")
+    return items
+
+
 def estimate(prior: str, history: History, task: str, tokens: Mapping[str, np.ndarray] | None = None,
              seed: int = 0, items=None) -> pd.Series:
     """The ``prior``'s accuracy estimate for every member of ``history`` on ``task`` (never read
@@ -77,11 +84,9 @@ def estimate(prior: str, history: History, task: str, tokens: Mapping[str, np.nd
     if prior == "leaderboard":
         return leaderboard_prior(rest, task)
     if prior == "items":
-        if items is None:
-            raise SpiderError("the items prior needs a zoo's per-item outcomes (a recorded zoo)")
         from llm_spider.ranking.items import item_estimate
 
-        return item_estimate(items, rest, task, seed).reindex(rest.wide().index)
+        return item_estimate(_need_items(items), rest, task, seed).reindex(rest.wide().index)
     if tokens is None or task not in tokens:
         raise SpiderError(f"the {prior} prior needs the general tokens of task '{task}'")
     if prior == "similar-tasks":
@@ -110,9 +115,7 @@ def calibrate(history: History, prior: str = "leaderboard", tokens: Mapping[str,
     if prior == "items":  # the leave-one-out estimates its model was chosen by
         from llm_spider.ranking.items import chosen_inner
 
-        if items is None:
-            raise SpiderError("the items prior needs a zoo's per-item outcomes (a recorded zoo)")
-        known = chosen_inner(items, history, seed)
+        known = chosen_inner(_need_items(items), history, seed)
         inner = list(known)
     resid, shifts, var = [], [], []
     for t in inner:
@@ -194,8 +197,6 @@ def compute_prior(prior: str, others: History, task: str, tokens, key: str | Non
                 pass  # a damaged entry: computed again and rewritten
     toks = tokens() if prior in NEEDS_TOKENS else None
     data = items() if items is not None and prior in (*NEEDS_ITEMS, "auto") else None
-    if prior in NEEDS_ITEMS and data is None:
-        raise SpiderError(f"the {prior} prior needs per-item outcomes: a recorded zoo (built in or `zoo import-items`)")
     cals: dict[str, Calibration] = {}
     for p in [e for e in ESTIMATES if e not in NEEDS_ITEMS or data is not None] if prior == "auto" else (prior,):
         if on_calibrate:

@@ -25,7 +25,7 @@ def topical_zoo(n: int = 800, dim: int = 16, seed: int = 0):
     Y = (rng.random(p.shape) < p).astype(float)
     Y[: n // 8, 2] = np.nan  # a member without results on part of a task
     tasks = {f"t{k}": np.arange(k * n // 4, (k + 1) * n // 4) for k in range(4)}
-    return ItemData(MEMBERS, X, Y, tasks, "topical"), topic
+    return ItemData(MEMBERS, X, Y, tasks), topic
 
 
 def history_of(data: ItemData) -> History:

@@ -43,7 +43,7 @@ def toy_items(zoo: RecordedZoo, dim: int = 8):
     X = centre[(q["task"] == "c").to_numpy().astype(int)] + 0.3 * rng.normal(size=(len(q), dim))
     Y = zoo._correct.reindex(index=q["question_id"], columns=zoo.members).to_numpy(dtype=float)
     tasks = {t: np.flatnonzero((q["task"] == t).to_numpy()) for t in "abc"}
-    return ItemData(zoo.members, X, Y, tasks, "toy")
+    return ItemData(zoo.members, X, Y, tasks)
 
 
 def test_every_method_gives_a_contract_record_and_adaptive_finds_the_specialist():

@@ -30,14 +30,12 @@ INNER = 6  # history tasks left out to choose and calibrate (each a refit of eve
 @dataclass
 class ItemData:
     """Per-item outcomes of a zoo at one level: ``Y`` items × ``members`` (1/0, NaN: no result),
-    ``X`` the items' question vectors, ``tasks`` task → its rows; ``key`` a hash of all three (what
-    a cached prior computed from them depends on)."""
+    ``X`` the items' question vectors, ``tasks`` task → its rows."""
 
     members: list[str]
     X: np.ndarray
     Y: np.ndarray
     tasks: dict[str, np.ndarray]
-    key: str = ""
     _inner: dict = field(default_factory=dict, repr=False)
 
     def rows(self, tasks: Sequence[str]) -> np.ndarray:
@@ -115,6 +113,6 @@ def chosen_inner(data: ItemData, history, seed: int = 0) -> dict[str, pd.Series]
 def item_estimate(data: ItemData, history, task: str, seed: int = 0) -> pd.Series:
     """The item-level prior's accuracy estimate of every member on ``task``, from ``history`` (its
     tasks, never ``task``), with the model the history chooses."""
-    tasks = [t for t in history.tasks if t != task]
-    model = choose_item_model(data, history.drop_tasks([task]) if task in history.tasks else history, seed)
-    return fit_predict(model, data, tasks, task, seed).rename(model)
+    rest = history.drop_tasks([task]) if task in history.tasks else history
+    model = choose_item_model(data, rest, seed)
+    return fit_predict(model, data, rest.tasks, task, seed).rename(model)
