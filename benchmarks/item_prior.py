@@ -6,9 +6,10 @@ Every task of the level is left out in turn; each item model (ranking/items/mode
 ``nearest``, ``irt``, the Spider's network per item ``spider``, and ``mean:ridge+irt``) is fitted
 on the other tasks' items and predicts every member's accuracy on the left-out task from its
 questions alone; ``leaderboard`` and ``similar-tasks`` are the task-level priors `select` had
-before. The product's ``items`` prior chooses among the models on the history (inner
-leave-one-task-out); its records are `benchmark select`'s (benchmarks/results/select_mmlu_pro.json,
-method ``items``), so this bench measures the candidates, not the choice.
+before. Each model is fitted at its defaults (``ridge``: penalty 10). The product's ``items`` prior
+is ``ridge`` with its penalty chosen on the history (every history task left out in turn); its
+records are `benchmark select`'s (benchmarks/results/select_mmlu_pro.json, method ``items``), so
+this bench measures the models, not the choice.
 
 Prints, per level, member set (``all``, ``open``) and method: the share of tasks whose top member is
 within 0.02 of the best, mean top-1 regret, mean weighted τ, and the paired difference in τ from

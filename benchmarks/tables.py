@@ -325,6 +325,19 @@ def select_items_paired() -> str:
                 "tasks better/tied/worse"], rows)
 
 
+def select_items_adaptive_paired() -> str:
+    """The item-level prior as `select`'s prior against the leaderboard's: what each costs."""
+    from llm_spider.selection.benchmark import paired
+
+    names = {"cost_share": "share of brute force", "top1_regret": "top-1 regret"}
+    d = paired(_records("select_mmlu_pro.json"), "adaptive-items", "adaptive-leaderboard")
+    rows = [[r.level, r.members, names[r.metric],
+             f"{_signed(r.mean_difference, 4)} [{_num(r.ci95_low, 4)}, {_num(r.ci95_high, 4)}]",
+             f"{r.better}/{r.ties}/{r.worse}"] for r in d.itertuples()]
+    return _md(["level", "members", "metric", "adaptive-items − adaptive-leaderboard, mean [95 % interval]",
+                "tasks better/tied/worse"], rows)
+
+
 def item_prior() -> str:
     """benchmarks/item_prior.py: each item model as a prior, beside the task-level priors."""
     raw = json.loads((RESULTS / "item_prior.json").read_text())
@@ -372,6 +385,7 @@ TABLES: dict[str, Callable[[], str]] = {
     "truth_reliability_verdicts": truth_reliability_verdicts, "vision": vision,
     "select_mmlu_pro": select_mmlu_pro, "select_mmlu_pro_paired": select_mmlu_pro_paired,
     "select_items_paired": select_items_paired, "item_prior": item_prior,
+    "select_items_adaptive_paired": select_items_adaptive_paired,
     "rank_accuracy": rank_accuracy, "vision_truth": vision_truth, "vision_truth_rescored": vision_truth_rescored,
     "vision_spider_validation": vision_spider_validation, "vision_spider": vision_spider,
     "vision_heldout_truth": vision_heldout_truth, "vision_top_set": vision_top_set, "scoring_modes": scoring_modes,

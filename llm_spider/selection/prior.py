@@ -4,7 +4,9 @@ what that estimate is worth, calibrated on the history alone.
 Three estimates (``ESTIMATES``): ``leaderboard``, each member's mean accuracy over the history's
 tasks; ``similar-tasks``, its weighted mean over the tasks whose questions read most alike
 (ranking/similarity.py); ``spider``, the Spider trained on the history, whose per-task z-scores are
-put back on the accuracy scale with the history's mean spread between members. ``auto`` takes, for
+put back on the accuracy scale with the history's mean spread between members; ``items``, the
+item-level prior (ranking/items: a ridge regression of per-item outcomes on the questions, which
+needs a zoo with per-item outcomes). ``auto`` takes, for
 each target, the estimate whose calibration on the history is worth the most items (``choose``):
 which estimate to trust is itself decided on the history, never on the target.
 
@@ -20,7 +22,8 @@ Why method of moments, leave-one-task-out: estimating history tasks from the oth
 estimate's real errors; their mean per-task offset and the spread around it calibrate the shift's
 variance and the residual's, and a Beta prior of strength s around mu has variance
 mu(1 - mu) / (s + 1). The Spider is retrained for each task it estimates; to keep that affordable
-its calibration uses ``SPIDER_INNER`` seeded history tasks rather than all.
+its calibration uses ``SPIDER_INNER`` seeded history tasks rather than all. The items prior refits
+exactly from sums, so it leaves out every history task (the same estimates that chose its penalty).
 """
 
 from __future__ import annotations
@@ -86,7 +89,7 @@ def estimate(prior: str, history: History, task: str, tokens: Mapping[str, np.nd
     if prior == "items":
         from llm_spider.ranking.items import item_estimate
 
-        return item_estimate(_need_items(items), rest, task, seed).reindex(rest.wide().index)
+        return item_estimate(_need_items(items), rest, task).reindex(rest.wide().index)
     if tokens is None or task not in tokens:
         raise SpiderError(f"the {prior} prior needs the general tokens of task '{task}'")
     if prior == "similar-tasks":
@@ -112,11 +115,10 @@ def calibrate(history: History, prior: str = "leaderboard", tokens: Mapping[str,
     if prior == "spider" and len(inner) > SPIDER_INNER:
         inner = sorted(np.random.default_rng(seed).choice(inner, SPIDER_INNER, replace=False))
     known = None
-    if prior == "items":  # the leave-one-out estimates its model was chosen by
-        from llm_spider.ranking.items import chosen_inner
+    if prior == "items":  # the leave-one-out estimates its penalty was chosen by, every task's
+        from llm_spider.ranking.items import loto
 
-        known = chosen_inner(_need_items(items), history, seed)
-        inner = list(known)
+        known = loto(_need_items(items), history)[1]
     resid, shifts, var = [], [], []
     for t in inner:
         mu = known[t] if known is not None else estimate(prior, history, t, tokens, seed)
@@ -143,7 +145,7 @@ def choose(calibrations: Mapping[str, Calibration]) -> str:
 
 
 # --- the prior of one selection, computed once -----------------------------------------------------
-CACHE_VERSION = 2  # part of every key: a change to how priors are estimated never reads an old entry
+CACHE_VERSION = 3  # part of every key: a change to how priors are estimated never reads an old entry
 
 
 @dataclass(frozen=True)

@@ -7,8 +7,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from llm_spider.ranking.items import ITEM_MODELS, ItemData, choose_item_model, item_estimate, make_item_model
-from llm_spider.ranking.items.prior import CANDIDATES, inner_estimates, residual_error
+from llm_spider.ranking.items import ALPHAS, ITEM_MODELS, ItemData, item_estimate, loto, make_item_model
+from llm_spider.ranking.items.prior import residual_error
+from llm_spider.ranking.items.ridge import RidgeStats, total
 from llm_spider.zoo.history import History
 
 MEMBERS = ["coder", "scholar", "weak"]
@@ -56,18 +57,45 @@ def test_the_items_prior_never_reads_the_target_outcomes():
     assert first.idxmax() == "scholar" and first["weak"] == first.min()
 
 
-def test_the_history_chooses_the_model_with_the_smallest_leave_one_task_out_error():
+def direct_ridge(X, y, alpha):
+    """Each member's ridge fit on its own rows, from the rows themselves (intercept unpenalised)."""
+    have = ~np.isnan(y)
+    X, y = X[have], y[have]
+    xbar, ybar = X.mean(axis=0), y.mean()
+    w = np.linalg.solve((X - xbar).T @ (X - xbar) + alpha * np.eye(X.shape[1]), (X - xbar).T @ (y - ybar))
+    return w, ybar - xbar @ w
+
+
+def test_ridge_sums_give_the_fit_on_the_rows_even_after_tasks_are_taken_out():
+    data, _ = topical_zoo()
+    parts = [RidgeStats.of(data.X[r], data.Y[r]) for r in data.tasks.values()]
+    # all four tasks, then "all but t0" as a difference: the 'weak' member has holes in t0 only
+    for stats, rows in [(total(parts), data.rows(["t0", "t1", "t2", "t3"])),
+                        (total(parts) - parts[0], data.rows(["t1", "t2", "t3"]))]:
+        for alpha, (W, c) in zip((1.0, 100.0), stats.solve((1.0, 100.0))):
+            for j in range(len(MEMBERS)):
+                w, b = direct_ridge(data.X[rows], data.Y[rows, j], alpha)
+                assert np.allclose(W[:, j], w, atol=1e-8) and np.isclose(c[j], b, atol=1e-8)
+
+
+def test_the_history_chooses_the_penalty_with_the_smallest_leave_one_task_out_error():
     data, _ = topical_zoo()
     history = history_of(data).drop_tasks(["t3"])
-    est = inner_estimates(data, history.tasks, 0)
-    errors = {c: residual_error(est[c], history.wide()) for c in CANDIDATES}
-    assert choose_item_model(data, history) == min(errors, key=errors.get)
-    # an inner estimate is fitted without its task: flipping that task's outcomes does not move it
-    flipped = ItemData(data.members, data.X, data.Y.copy(), data.tasks)
-    flipped.Y[data.tasks["t0"]] = 1.0 - flipped.Y[data.tasks["t0"]]
-    again = inner_estimates(flipped, history.tasks, 0)
-    assert np.allclose(again["ridge"]["t0"], est["ridge"]["t0"])
-    assert not np.allclose(again["ridge"]["t1"], est["ridge"]["t1"])  # t0's items are t1's history
+    alpha, est = loto(data, history)
+    assert set(est) == set(history.tasks)  # every history task is left out, not a sample
+    errors = {}
+    for a in ALPHAS:  # each task's estimate refitted from the other tasks' rows: it never reads its own
+        mine = {}
+        for t in history.tasks:
+            rows = data.rows([u for u in history.tasks if u != t])
+            W = np.stack([direct_ridge(data.X[rows], data.Y[rows, j], a)[0] for j in range(3)], axis=1)
+            c = np.array([direct_ridge(data.X[rows], data.Y[rows, j], a)[1] for j in range(3)])
+            mine[t] = pd.Series(np.clip(data.X[data.tasks[t]] @ W + c, 1e-3, 1 - 1e-3).mean(axis=0), index=MEMBERS)
+        errors[a] = residual_error(mine, history.wide())
+        if a == alpha:
+            for t in history.tasks:
+                assert np.allclose(est[t], mine[t])
+    assert alpha == min(errors, key=errors.get)
 
 
 def test_unknown_model_names_the_choices():

@@ -31,6 +31,8 @@ from __future__ import annotations
 import numpy as np
 
 from llm_spider.errors import UnknownNameError
+from llm_spider.ranking.items.ridge import RidgeStats
+from llm_spider.ranking.items.ridge import predict as ridge_predict
 
 EPS = 1e-3
 
@@ -59,27 +61,11 @@ class RidgeItems(ItemModel):
         self.alpha = alpha
 
     def fit(self, X: np.ndarray, Y: np.ndarray) -> RidgeItems:
-        X = np.asarray(X, np.float64)
-        Y = np.asarray(Y, np.float64)
-        d, m = X.shape[1], Y.shape[1]
-        self.W_, self.b_, self.xbar_ = np.zeros((d, m)), np.zeros(m), np.zeros((m, d))
-        full = ~np.isnan(Y).any(axis=0)
-        groups = [np.flatnonzero(full)] + [np.array([j]) for j in np.flatnonzero(~full)]
-        for cols in groups:  # members with every item share one solve
-            if not len(cols):
-                continue
-            rows = ~np.isnan(Y[:, cols]).any(axis=1)
-            A, y = X[rows], Y[np.ix_(rows, cols)]
-            xbar, mu = A.mean(axis=0), y.mean(axis=0)
-            Ac = A - xbar
-            self.W_[:, cols] = np.linalg.solve(Ac.T @ Ac + self.alpha * np.eye(d), Ac.T @ (y - mu))
-            self.b_[cols], self.xbar_[cols] = mu, xbar
+        self.W_, self.c_ = RidgeStats.of(X, Y).solve([self.alpha])[0]
         return self
 
     def predict_proba(self, X: np.ndarray) -> np.ndarray:
-        X = np.asarray(X, np.float64)
-        out = X @ self.W_ + self.b_ - np.einsum("md,dm->m", self.xbar_, self.W_)
-        return np.clip(out, EPS, 1 - EPS)
+        return ridge_predict(X, self.W_, self.c_)
 
 
 class NearestItems(ItemModel):
