@@ -60,9 +60,9 @@ BENCHMARKS = (
     Benchmark("vllm_agreement", "vllm_agreement.json", ("benchmarks/vllm_agreement.py",), 2.0, ("vllm",)),
     Benchmark("vllm_agreement_continuation", "vllm_agreement_continuation.json",
               ("benchmarks/vllm_agreement.py", "--scoring", "continuation"), 2.5, ("vllm",)),
-    # 36 min with other work beside it since the stopping rule draws the unseen items' outcomes (13 before)
-    Benchmark("select_mmlu_pro", "select_mmlu_pro.json", ("benchmarks/select_mmlu_pro.py",), 46.0),
-    Benchmark("item_prior", "item_prior.json", ("benchmarks/item_prior.py",), 5.5),
+    # 52 min alone since the items prior (13 before the stopping rule drew the unseen items' outcomes)
+    Benchmark("select_mmlu_pro", "select_mmlu_pro.json", ("benchmarks/select_mmlu_pro.py",), 52.0),
+    Benchmark("item_prior", "item_prior.json", ("benchmarks/item_prior.py",), 9.9),
     Benchmark("ray_scaling", "ray_scaling.json", ("benchmarks/ray_scaling.py",), 9.5, ("ray",)),
     Benchmark("endpoint_vllm", "endpoint_vllm.json", ("benchmarks/endpoint_vllm.py",), 4.0,
               ("$LLM_SPIDER_VLLM_PYTHON",)),
