@@ -1,6 +1,6 @@
 """How long a user waits for the everyday commands, per process, cold and warm.
 
-    python benchmarks/cli_latency.py            # about 6 min on 2 cores
+    python benchmarks/cli_latency.py            # about 29 min on 2 cores (cold: MMLU-Pro's questions encoded)
 
 Each command runs as a user runs it (`python -m llm_spider ...`, Python's start and every import
 included) in a home of its own (empty HOME and XDG data home: no user checkpoint), with:
