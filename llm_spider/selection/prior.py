@@ -1,7 +1,7 @@
 """The prior of adaptive selection: a ranker's estimate of each member's accuracy on the target, and
 what that estimate is worth, calibrated on the history alone.
 
-Three estimates (``ESTIMATES``): ``leaderboard``, each member's mean accuracy over the history's
+Four estimates (``ESTIMATES``): ``leaderboard``, each member's mean accuracy over the history's
 tasks; ``similar-tasks``, its weighted mean over the tasks whose questions read most alike
 (ranking/similarity.py); ``spider``, the Spider trained on the history, whose per-task z-scores are
 put back on the accuracy scale with the history's mean spread between members; ``items``, the

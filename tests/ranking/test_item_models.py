@@ -88,8 +88,8 @@ def test_the_history_chooses_the_penalty_with_the_smallest_leave_one_task_out_er
         mine = {}
         for t in history.tasks:
             rows = data.rows([u for u in history.tasks if u != t])
-            W = np.stack([direct_ridge(data.X[rows], data.Y[rows, j], a)[0] for j in range(3)], axis=1)
-            c = np.array([direct_ridge(data.X[rows], data.Y[rows, j], a)[1] for j in range(3)])
+            fits = [direct_ridge(data.X[rows], data.Y[rows, j], a) for j in range(3)]
+            W, c = np.stack([w for w, _ in fits], axis=1), np.array([b for _, b in fits])
             mine[t] = pd.Series(np.clip(data.X[data.tasks[t]] @ W + c, 1e-3, 1 - 1e-3).mean(axis=0), index=MEMBERS)
         errors[a] = residual_error(mine, history.wide())
         if a == alpha:
@@ -103,3 +103,15 @@ def test_unknown_model_names_the_choices():
 
     with pytest.raises(UnknownNameError, match="ridge"):
         make_item_model("ridgee")
+
+
+def test_a_history_of_one_task_gives_ridge_at_its_default_penalty_and_none_a_clear_error():
+    from llm_spider.errors import SpiderError
+    from llm_spider.ranking.items.prior import NO_HISTORY, fit_predict
+
+    data, _ = topical_zoo()
+    history = history_of(data)
+    one = item_estimate(data, history.drop_tasks(["t1", "t2"]), "t3")  # t0 alone: nothing to leave out
+    assert np.allclose(one, fit_predict("ridge", data, ["t0"], "t3"))
+    with pytest.raises(SpiderError, match=NO_HISTORY):
+        item_estimate(data, history.drop_tasks(["t0", "t1", "t2"]), "t3")

@@ -31,10 +31,8 @@ from __future__ import annotations
 import numpy as np
 
 from llm_spider.errors import UnknownNameError
-from llm_spider.ranking.items.ridge import RidgeStats
+from llm_spider.ranking.items.ridge import EPS, RidgeStats
 from llm_spider.ranking.items.ridge import predict as ridge_predict
-
-EPS = 1e-3
 
 
 def _logit(p: np.ndarray) -> np.ndarray:

@@ -18,10 +18,11 @@ import numpy as np
 import pandas as pd
 
 from llm_spider.errors import SpiderError
-from llm_spider.ranking.items.models import make_item_model
+from llm_spider.ranking.items.models import RidgeItems, make_item_model
 from llm_spider.ranking.items.ridge import RidgeStats, predict, total
 
 ALPHAS = (1.0, 10.0, 100.0, 1000.0)  # ridge penalties the history chooses among
+NO_HISTORY = "no history task to learn the item-level model from"
 
 
 @dataclass
@@ -44,7 +45,8 @@ class ItemData:
 
     def stats(self, tasks: Sequence[str]) -> RidgeStats:
         """The ridge sums over ``tasks``' items (each task's computed once)."""
-        self.rows(tasks)
+        if not len(self.rows(tasks)):
+            raise SpiderError(NO_HISTORY)
         for t in tasks:
             if t not in self._stats:
                 self._stats[t] = RidgeStats.of(self.X[self.tasks[t]], self.Y[self.tasks[t]])
@@ -60,7 +62,7 @@ def fit_predict(model: str, data: ItemData, train: Sequence[str], target: str, s
     (the mean of the member's predicted probabilities over the target's items)."""
     rows = data.rows(train)
     if not len(rows):
-        raise SpiderError("no history task to learn the item-level model from")
+        raise SpiderError(NO_HISTORY)
     m = make_item_model(model, seed).fit(data.X[rows], data.Y[rows])
     return pd.Series(m.predict_proba(data.X[data.tasks[target]]).mean(axis=0), index=data.members)
 
@@ -81,9 +83,9 @@ def loto(data: ItemData, history) -> tuple[float, dict[str, pd.Series]]:
     history tasks (cached on ``data`` by the history's tasks)."""
     tasks = sorted(history.tasks)
     key = tuple(tasks)
+    if len(tasks) < 2:  # nothing to leave out: ridge's default penalty, as before the choice existed
+        return RidgeItems().alpha, {}
     if key not in data._folds:
-        if len(tasks) < 2:
-            raise SpiderError("choosing the item-level model needs at least two history tasks")
         everything = data.stats(tasks)
         est: dict[float, dict[str, pd.Series]] = {a: {} for a in ALPHAS}
         for t in tasks:

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-EPS = 1e-3
+EPS = 1e-3  # every item model clips its probabilities into [EPS, 1 - EPS]
 
 
 @dataclass
